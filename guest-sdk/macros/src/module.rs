@@ -1,0 +1,213 @@
+//! `export_jobs!(a, b, c; settings...)`: the module description and the WIT export glue.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{Expr, ExprPath, Path, Token};
+
+use crate::suggest;
+use crate::syntax::{self, Entry};
+
+/// What `export_jobs!` was given.
+struct Module {
+    jobs: Vec<Path>,
+    settings: Vec<Entry>,
+}
+
+impl Parse for Module {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut jobs = Vec::new();
+        while !input.is_empty() && !input.peek(Token![;]) {
+            jobs.push(input.parse::<Path>()?);
+            if input.is_empty() || input.peek(Token![;]) {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        let mut settings = Vec::new();
+        if input.parse::<Option<Token![;]>>()?.is_some() {
+            let list: Punctuated<Entry, Token![,]> = syntax::entries(input)?;
+            settings = list.into_iter().collect();
+        }
+        Ok(Self { jobs, settings })
+    }
+}
+
+const SETTINGS: &[&str] = &[
+    "targets",
+    "parallel",
+    "mode",
+    "separator",
+    "allow_missing_deps",
+    "params",
+];
+
+/// The module-level settings as `ModuleSpec` field tokens.
+struct Settings {
+    targets: TokenStream,
+    parallel: TokenStream,
+    mode: TokenStream,
+    separator: TokenStream,
+    allow_missing_deps: TokenStream,
+    params: TokenStream,
+}
+
+fn settings(entries: &[Entry]) -> syn::Result<Settings> {
+    syntax::check_unique(entries)?;
+    let none = quote!(::core::option::Option::None);
+    let mut settings = Settings {
+        targets: quote!(&[]),
+        parallel: none.clone(),
+        mode: none.clone(),
+        separator: none.clone(),
+        allow_missing_deps: none,
+        params: quote!(&[]),
+    };
+    for entry in entries {
+        match entry.name().as_str() {
+            "targets" => {
+                let targets = syntax::strings(entry.expr("targets = [\"...\"]")?, "targets")?;
+                settings.targets = quote!(&[#(#targets),*]);
+            }
+            "parallel" => {
+                let expr = entry.expr("parallel = N")?;
+                let n: u32 = syntax::integer(expr, "`parallel`")?;
+                if n == 0 {
+                    return Err(syn::Error::new_spanned(expr, "`parallel` must be at least 1"));
+                }
+                settings.parallel = quote!(::core::option::Option::Some(#n));
+            }
+            "mode" => {
+                let how = "`mode = parallel` or `mode = single`";
+                let expr = entry.expr(how)?;
+                let mode = match expr {
+                    Expr::Path(ExprPath { path, qself: None, .. }) if path.is_ident("parallel") => {
+                        quote!(Parallel)
+                    }
+                    Expr::Path(ExprPath { path, qself: None, .. }) if path.is_ident("single") => {
+                        quote!(Single)
+                    }
+                    _ => return Err(syn::Error::new_spanned(expr, format!("expected {how}"))),
+                };
+                settings.mode = quote!(::core::option::Option::Some(::parproc_guest::__rt::Mode::#mode));
+            }
+            "separator" => {
+                let sep = syntax::string(entry.expr("separator = \"::\"")?, "`separator`")?;
+                if sep.value().is_empty() {
+                    return Err(syn::Error::new(sep.span(), "`separator` cannot be empty"));
+                }
+                settings.separator = quote!(::core::option::Option::Some(#sep));
+            }
+            "allow_missing_deps" => {
+                let how = "allow_missing_deps = true/false";
+                let flag = match syntax::literal(entry.expr(how)?) {
+                    Some(Ok(syntax::Value::Boolean(flag))) => flag,
+                    _ => return Err(entry.error(format!("`allow_missing_deps` is written `{how}`"))),
+                };
+                settings.allow_missing_deps = quote!(::core::option::Option::Some(#flag));
+            }
+            "params" => {
+                let list = entry.list("params(name = value, ...)")?;
+                syntax::check_unique(&list)?;
+                let mut params = Vec::new();
+                for param in &list {
+                    let name = param.name();
+                    let value = param.expr("params(name = value)")?;
+                    let json = quote_spanned!(value.span()=> ::parproc_guest::__rt::param_json(&(#value)));
+                    params.push(quote!((#name, || #json)));
+                }
+                settings.params = quote!(&[#(#params),*]);
+            }
+            other => {
+                return Err(syn::Error::new(
+                    entry.key.span(),
+                    suggest::unknown("setting of `export_jobs!`", other, SETTINGS),
+                ));
+            }
+        }
+    }
+    Ok(settings)
+}
+
+/// Expands `export_jobs!`.
+pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
+    let module: Module = syn::parse2(input.clone())?;
+    if module.jobs.is_empty() {
+        return Err(syn::Error::new_spanned(
+            input,
+            "`export_jobs!` needs the job functions first: `export_jobs!(setup, build; ...)`",
+        ));
+    }
+    let Settings {
+        targets,
+        parallel,
+        mode,
+        separator,
+        allow_missing_deps,
+        params,
+    } = settings(&module.settings)?;
+    let specs: Vec<TokenStream> = module
+        .jobs
+        .iter()
+        .map(|job| quote_spanned!(job.span()=> <#job as ::parproc_guest::__rt::Job>::SPEC))
+        .collect();
+    Ok(quote! {
+        /// The type that implements this module's exports (generated by `export_jobs!`).
+        #[doc(hidden)]
+        #[allow(dead_code, reason = "only used through its trait impls")]
+        pub(crate) struct __ParprocJobs;
+
+        const _: () = {
+            const _: () = ::parproc_guest::__rt::check_unique_names(&[#(#specs.name),*]);
+
+            static MODULE: ::parproc_guest::__rt::ModuleSpec = ::parproc_guest::__rt::ModuleSpec {
+                jobs: &[#(&#specs),*],
+                targets: #targets,
+                parallel: #parallel,
+                mode: #mode,
+                separator: #separator,
+                allow_missing_deps: #allow_missing_deps,
+                params: #params,
+            };
+
+            impl ::parproc_guest::__rt::declarations::Guest for __ParprocJobs {
+                fn describe() -> ::parproc_guest::__rt::Manifest {
+                    ::parproc_guest::__rt::describe(&MODULE)
+                }
+
+                fn resolve_deps(
+                    decl: ::std::string::String,
+                    index: u32,
+                    ctx: ::parproc_guest::__rt::declarations::DepContext,
+                ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String> {
+                    ::parproc_guest::__rt::resolve_deps(&MODULE, &decl, index, ctx)
+                }
+
+                fn resolve_choices(
+                    decl: ::std::string::String,
+                    param: ::core::option::Option<::std::string::String>,
+                    ctx: ::parproc_guest::__rt::declarations::DepContext,
+                ) -> ::core::result::Result<
+                    ::std::vec::Vec<(::std::string::String, ::std::vec::Vec<::parproc_guest::Value>)>,
+                    ::std::string::String,
+                > {
+                    ::parproc_guest::__rt::resolve_choices(&MODULE, &decl, param.as_deref(), ctx)
+                }
+            }
+
+            impl ::parproc_guest::__rt::procs::Guest for __ParprocJobs {
+                fn run(
+                    decl: ::std::string::String,
+                    proc_name: ::std::string::String,
+                    args: ::std::vec::Vec<::parproc_guest::Arg>,
+                ) -> ::core::result::Result<::std::string::String, ::parproc_guest::__rt::ProcError> {
+                    ::parproc_guest::__rt::run(&MODULE, &decl, proc_name, args)
+                }
+            }
+
+            ::parproc_guest::bindings::export!(__ParprocJobs with_types_in ::parproc_guest::bindings);
+        };
+    })
+}

@@ -1,0 +1,6 @@
+use parproc_guest::prelude::*;
+
+#[proc]
+async fn build() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use parproc_guest::prelude::*;
+
+#[proc(rdeps = [when_sheduled("deploy::[env]")])]
+fn build() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use parproc_guest::prelude::*;
+
+#[proc(choices(env = ["dev"]))]
+fn build() {}
+
+fn main() {}

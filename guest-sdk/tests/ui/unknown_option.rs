@@ -1,0 +1,6 @@
+use parproc_guest::prelude::*;
+
+#[proc(nwo, deps = ["setup"])]
+fn build() {}
+
+fn main() {}

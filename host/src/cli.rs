@@ -1,0 +1,189 @@
+//! Command-line arguments (clap derive) and their parsing helpers.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Runs parproc-style job graphs, every job in its own WebAssembly sandbox.
+///
+/// Exit status: 0 when every wanted proc succeeded or was skipped, 1 when any
+/// proc failed, 2 on a usage or host error (and 130/143 when interrupted).
+#[derive(Debug, Parser)]
+#[command(name = "parproc-host", version, about, long_about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run procs of a job module.
+    Run(RunArgs),
+    /// List the procs and protos a job module declares.
+    List(ListArgs),
+}
+
+/// Execution mode on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// One store per proc, up to `--parallel` at once.
+    Parallel,
+    /// One proc at a time, in a deterministic order.
+    Single,
+}
+
+/// `parproc-host run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job module (a WASI 0.2 component built for wasm32-wasip2).
+    pub module: PathBuf,
+    /// Procs to run: names, filled-out proto names (`build::prod`) or globs over
+    /// arg choices (`build::*`). Default: the module's targets and `now` procs.
+    pub targets: Vec<String>,
+    /// Most procs running at once [default: the module's, else 100].
+    #[arg(long, short = 'p', value_name = "N")]
+    pub parallel: Option<u32>,
+    /// Execution mode [default: the module's, else parallel].
+    #[arg(long, value_enum)]
+    pub mode: Option<ModeArg>,
+    /// A global param visible to every proc (repeatable); VALUE is JSON if it
+    /// parses as JSON, else a string.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
+    /// Fuel (CPU budget) per proc, e.g. `1e9` or `500_000_000`.
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub fuel: Option<u64>,
+    /// Wall-clock timeout per proc, e.g. `30s`, `500ms`, `2m`; it includes time
+    /// spent sleeping or waiting for other procs.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
+    /// Memory cap per proc, e.g. `256MiB`, `1GiB`.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+    /// Print the results map as JSON at the end.
+    #[arg(long)]
+    pub results: bool,
+    /// Print no line per proc (the summary still prints).
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+    /// Let procs ask for interactive input on this terminal.
+    #[arg(long)]
+    pub input: bool,
+    /// Treat a dependency on a proc that does not exist as an error (parproc's
+    /// `allow_missing_deps=False`) instead of failing the dependent.
+    #[arg(long)]
+    pub deny_missing_deps: bool,
+}
+
+/// `parproc-host list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The job module.
+    pub module: PathBuf,
+}
+
+fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
+    let (k, v) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not KEY=VALUE"))?;
+    if k.is_empty() {
+        return Err(format!("`{s}` has an empty key"));
+    }
+    let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
+    Ok((k.to_owned(), value))
+}
+
+/// Parse a count: `1000`, `1_000`, `1e9`, `2.5e10`.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let t = s.replace('_', "");
+    if let Ok(n) = t.parse::<u64>() {
+        return Ok(n);
+    }
+    match t.parse::<f64>() {
+        Ok(f) if f.is_finite() && f >= 0.0 && f < u64::MAX as f64 && f.fract() == 0.0 => {
+            Ok(f as u64)
+        }
+        _ => Err(format!("`{s}` is not a whole number (like 1000 or 1e9)")),
+    }
+}
+
+/// Parse a duration: `30s`, `1.5s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (like 30s, 500ms, 2m)"))?;
+    let secs = match unit.trim() {
+        "" | "s" | "sec" | "secs" => n,
+        "ms" => n / 1000.0,
+        "m" | "min" | "mins" => n * 60.0,
+        "h" | "hr" | "hrs" => n * 3600.0,
+        other => return Err(format!("unknown unit `{other}` in `{s}`; use ms, s, m or h")),
+    };
+    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
+}
+
+/// Parse a size: `1048576`, `64MiB`, `64MB`, `1GiB`, `512KiB`.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: f64 = num
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (like 256MiB)"))?;
+    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1.0,
+        "k" | "kb" | "kib" => 1024.0,
+        "m" | "mb" | "mib" => 1024.0 * 1024.0,
+        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => return Err(format!("unknown unit `{other}` in `{s}`; use KiB, MiB or GiB")),
+    };
+    let v = n * mult;
+    if !(v.is_finite() && v >= 0.0 && v < u64::MAX as f64) {
+        return Err(format!("`{s}` is out of range"));
+    }
+    Ok(v as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_counts_durations_and_sizes() {
+        assert_eq!(parse_count("1e9"), Ok(1_000_000_000));
+        assert_eq!(parse_count("5_000"), Ok(5000));
+        assert!(parse_count("1.5").is_err());
+        assert!(parse_count("-3").is_err());
+        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("3 weeks").is_err());
+        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert!(parse_size("12 parsecs").is_err());
+    }
+
+    #[test]
+    fn params_are_json_or_strings() {
+        assert_eq!(parse_param("n=3"), Ok(("n".into(), serde_json::json!(3))));
+        assert_eq!(
+            parse_param("env=prod"),
+            Ok(("env".into(), serde_json::json!("prod")))
+        );
+        assert!(parse_param("novalue").is_err());
+    }
+}

@@ -1,0 +1,283 @@
+//! The subcommands: `run` and `list`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context as _, bail};
+
+use crate::cli::{Cli, Command, ListArgs, ModeArg, RunArgs};
+use crate::plan::PlanOptions;
+use crate::report::terminal::{self, StaticReporter};
+use crate::runtime::{Runtime, RuntimeConfig};
+use crate::session::{Session, SessionConfig};
+use crate::spec::{ChoiceSource, DeclKind, DepDecl, Manifest, Mode, RdepDecl};
+
+/// How a run ended, as an exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Every wanted proc succeeded or was skipped.
+    Success,
+    /// A proc failed.
+    ProcFailed,
+    /// Interrupted by a signal (128 + the signal number).
+    Interrupted(u8),
+}
+
+impl ExitStatus {
+    fn code(self) -> ExitCode {
+        match self {
+            ExitStatus::Success => ExitCode::SUCCESS,
+            ExitStatus::ProcFailed => ExitCode::from(1),
+            ExitStatus::Interrupted(n) => ExitCode::from(n),
+        }
+    }
+}
+
+/// Run the command line: the binary's whole `main`. Host and usage errors print
+/// one line and exit 2.
+pub fn main_with(cli: Cli) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            terminal::print_error(&anyhow::anyhow!("cannot start the async runtime: {e}"));
+            return ExitCode::from(2);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(status) => status.code(),
+        Err(e) => {
+            terminal::print_error(&e);
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Run one command.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    match cli.command {
+        Command::Run(args) => run_cmd(args).await,
+        Command::List(args) => list_cmd(args),
+    }
+}
+
+fn plan_options(manifest: &Manifest, args: &RunArgs) -> PlanOptions {
+    let o = &manifest.options;
+    let mode = match args.mode {
+        Some(ModeArg::Single) => Mode::Single,
+        Some(ModeArg::Parallel) => Mode::Parallel,
+        None => o.mode.unwrap_or_default(),
+    };
+    PlanOptions {
+        parallel: args
+            .parallel
+            .or(o.parallel)
+            .map_or(crate::plan::DEFAULT_PARALLEL, |p| p as usize),
+        mode,
+        separator: o.separator.clone().unwrap_or_else(|| "::".into()),
+        allow_missing_deps: !args.deny_missing_deps && o.allow_missing_deps.unwrap_or(true),
+        ..PlanOptions::default()
+    }
+}
+
+async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
+    let started = Instant::now();
+    let (runtime, manifest) = Runtime::load(&args.module, RuntimeConfig::default())?;
+    let runtime = Arc::new(runtime);
+    let defaults = SessionConfig::default();
+    let config = SessionConfig {
+        fuel: args.fuel.unwrap_or(defaults.fuel),
+        timeout: args.timeout.or(defaults.timeout),
+        memory: args.max_memory.unwrap_or(defaults.memory),
+        input: args.input,
+        ..defaults
+    };
+    let reporter = Arc::new(StaticReporter::new(args.quiet));
+    let session = Session::new(
+        &manifest,
+        plan_options(&manifest, &args),
+        runtime.clone(),
+        runtime,
+        reporter,
+        config,
+    )
+    .await
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("cannot load `{}`", args.module.display()))?;
+    session.set_params(args.params.clone());
+
+    let targets = if args.targets.is_empty() {
+        manifest.targets.clone()
+    } else {
+        args.targets.clone()
+    };
+    // Create every target before starting any, so a typo runs nothing.
+    let mut names = Vec::new();
+    for t in &targets {
+        let created = session
+            .create(t, &[], None)
+            .await
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("bad target `{t}`"))?;
+        names.extend(created);
+    }
+    session.start(&names).await.map_err(anyhow::Error::msg)?;
+
+    let interrupted = tokio::select! {
+        _ = session.wait_for_all() => None,
+        s = shutdown_signal() => Some(s),
+    };
+    if let Some(signal) = interrupted {
+        session.cancel("interrupted");
+        session.wait_for_all().await;
+        let _ = signal;
+    }
+    let records = session.records();
+    terminal::print_summary(&records, started.elapsed());
+    if args.results {
+        let map: serde_json::Map<String, serde_json::Value> = session
+            .results()
+            .into_iter()
+            .map(|(k, v)| {
+                let v = v
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                (k, v)
+            })
+            .collect();
+        terminal::print_raw(&serde_json::to_string_pretty(&map)?);
+    }
+    let errors = session.take_errors();
+    if let Some(signal) = interrupted {
+        return Ok(ExitStatus::Interrupted(128 + signal));
+    }
+    if !errors.is_empty() {
+        bail!("{}", errors.join("; "));
+    }
+    let failed = records.iter().any(|r| r.state.is_failure());
+    Ok(if failed {
+        ExitStatus::ProcFailed
+    } else {
+        ExitStatus::Success
+    })
+}
+
+/// Wait for SIGINT or SIGTERM; returns the signal number.
+async fn shutdown_signal() -> u8 {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            std::future::pending::<()>().await;
+            unreachable!()
+        };
+        tokio::select! {
+            _ = int.recv() => 2,
+            _ = term.recv() => 15,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        2
+    }
+}
+
+fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
+    let (_runtime, manifest) = Runtime::load(&args.module, RuntimeConfig::default())?;
+    terminal::print_raw(&render_list(&manifest));
+    Ok(ExitStatus::Success)
+}
+
+/// The text of `parproc-host list`.
+pub fn render_list(m: &Manifest) -> String {
+    let mut out = String::new();
+    for kind in [DeclKind::Proc, DeclKind::Proto] {
+        let decls: Vec<_> = m.jobs.iter().filter(|d| d.kind == kind).collect();
+        if decls.is_empty() {
+            continue;
+        }
+        out.push_str(match kind {
+            DeclKind::Proc => "procs:\n",
+            DeclKind::Proto => "protos:\n",
+        });
+        for d in decls {
+            let name = terminal::sanitize(&d.name);
+            out.push_str(&format!("  {name}"));
+            if !d.description.is_empty() {
+                out.push_str(&format!("  — {}", terminal::sanitize(&d.description)));
+            }
+            out.push('\n');
+            let deps: Vec<String> = d
+                .deps
+                .iter()
+                .map(|dep| match dep {
+                    DepDecl::Name(n) => terminal::sanitize(n),
+                    DepDecl::Computed => "(computed)".into(),
+                    DepDecl::NoFailures => "NO_FAILURES".into(),
+                })
+                .collect();
+            if !deps.is_empty() {
+                out.push_str(&format!("      deps: {}\n", deps.join(", ")));
+            }
+            let rdeps: Vec<String> = d
+                .rdeps
+                .iter()
+                .map(|r| match r {
+                    RdepDecl::Plain(p) => terminal::sanitize(p),
+                    RdepDecl::WhenScheduled(p) => format!("WhenScheduled({})", terminal::sanitize(p)),
+                    RdepDecl::WhenTargetScheduled(p) => {
+                        format!("WhenTargetScheduled({})", terminal::sanitize(p))
+                    }
+                })
+                .collect();
+            if !rdeps.is_empty() {
+                out.push_str(&format!("      rdeps: {}\n", rdeps.join(", ")));
+            }
+            if !d.locks.is_empty() {
+                out.push_str(&format!("      locks: {}\n", terminal::sanitize(&d.locks.join(", "))));
+            }
+            if d.wave != 0 {
+                out.push_str(&format!("      wave: {}\n", d.wave));
+            }
+            if d.now {
+                out.push_str("      now\n");
+            }
+            if d.choices_computed {
+                out.push_str("      choices: (computed)\n");
+            }
+            for (k, src) in &d.choices {
+                let vals = match src {
+                    ChoiceSource::Fixed(v) => v
+                        .iter()
+                        .map(|x| terminal::sanitize(&x.to_string()))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    ChoiceSource::Computed => "(computed)".into(),
+                };
+                out.push_str(&format!("      choices {k}: {vals}\n"));
+            }
+        }
+    }
+    if !m.targets.is_empty() {
+        out.push_str(&format!(
+            "targets: {}\n",
+            terminal::sanitize(&m.targets.join(", "))
+        ));
+    }
+    out
+}

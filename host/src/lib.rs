@@ -1,0 +1,30 @@
+//! parproc-host: runs parproc-style job graphs, every job in its own wasmtime store.
+//!
+//! ## Map
+//!
+//! - [`spec`] (pure): what a job module declares, in host terms; name patterns.
+//! - [`plan`] (pure): the planner — states, deps, waves, locks, the parallel limit.
+//! - [`session`]: the async session API shared by the CLI and every proc's context.
+//! - [`exec`]: the seams ([`exec::ProcRunner`], [`exec::Resolver`]) between the
+//!   session and the runtime.
+//! - [`runtime`]: the only module that names wasmtime.
+//! - [`logsink`]: the bounded per-proc log.
+//! - [`report`]: events to people and machines; [`report::terminal`] is the only
+//!   module that prints.
+//! - [`cli`] and [`main_with`]: the command line.
+//!
+//! A proc's failure is a value ([`outcome::Outcome`]), never an `Err`: only host
+//! problems (an unreadable module, a bad target) travel as errors (exit status 2).
+
+pub mod cli;
+mod commands;
+pub mod exec;
+pub mod logsink;
+pub mod outcome;
+pub mod plan;
+pub mod report;
+pub mod runtime;
+pub mod session;
+pub mod spec;
+
+pub use commands::{ExitStatus, main_with, render_list, run};

@@ -1,0 +1,858 @@
+//! The pure planner: which procs exist, which are wanted, which may start next.
+//!
+//! No I/O, no wasmtime, no tokio: every method is a synchronous state change that
+//! unit tests drive in microseconds (ninja's `Plan`, cargo's `DependencyQueue`).
+//!
+//! ## Overview
+//!
+//! 1. [`Planner::new`] registers the module's plain procs (registration order =
+//!    [`ProcId`] order) and keeps its protos.
+//! 2. [`Planner::create`] stamps procs out of protos from filled-out names, patterns
+//!    or globs over arg choices, resolving their deps (which may create further
+//!    procs). When a computed dep or computed choices are needed it stops with
+//!    [`PlanError::Need`]; the caller answers with [`Planner::provide`] and calls
+//!    again. Creation is idempotent, so the retry resumes where it stopped.
+//! 3. [`Planner::start`] moves IDLE procs to WANTED, together with every IDLE proc
+//!    they depend on. Each WANTED proc counts its incomplete deps; when the count
+//!    reaches zero it joins the ready set.
+//! 4. [`Planner::next`] hands out the next proc to launch (or a blocked proc to
+//!    resume), honouring waves, locks and the parallel limit.
+//! 5. [`Planner::finish`] records an outcome and its result, releases locks and
+//!    propagates: dependents count down, or become FAILED_DEP at once when a dep
+//!    failed (naming it, in parproc's words).
+//! 6. A running proc that waits in its context calls [`Planner::block`] (it gives
+//!    its parallel slot back; waits that could never finish are refused) and
+//!    [`Planner::request_resume`] when what it waited for is complete; resumes take
+//!    priority over new launches so nested waits cannot starve.
+//!
+//! ## Scheduling
+//!
+//! The ready set is ordered by registration, so single mode (a parallel limit of
+//! one) runs procs in a deterministic order. Finishing a proc touches only its
+//! dependents, and launching scans the ready set from its front, so a graph of N
+//! procs is planned in O(N + E) apart from procs held back by locks or waves.
+
+mod create;
+mod resolve;
+#[cfg(test)]
+mod tests;
+
+pub use resolve::{DepContext, ResolveAnswer, ResolveRequest};
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use crate::outcome::{Failure, FailureKind, Outcome, ProcState, ProcStatus};
+use crate::spec::name::Pattern;
+use crate::spec::{DeclKind, DepDecl, JobDecl, Manifest, Mode, Value};
+
+/// parproc's default parallel limit.
+pub const DEFAULT_PARALLEL: usize = 100;
+/// How deep proto deps may nest while one proc is created.
+pub const MAX_CREATE_DEPTH: usize = 256;
+
+/// A proc's index; registration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ProcId(pub u32);
+
+impl ProcId {
+    fn ix(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A declaration's index in the manifest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeclId(pub u32);
+
+/// Why a planner call stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanError {
+    /// The guest must answer this first; call [`Planner::provide`] and retry.
+    Need(ResolveRequest),
+    /// A usage error, worded as parproc words it where parproc has the message.
+    User(String),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Need(r) => write!(f, "needs a guest answer: {r:?}"),
+            PlanError::User(m) => f.write_str(m),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+pub(crate) fn user(msg: impl Into<String>) -> PlanError {
+    PlanError::User(msg.into())
+}
+
+/// Options the planner needs (already merged: CLI over module).
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// Most procs running at once.
+    pub parallel: usize,
+    /// Execution mode; single forces a parallel limit of one.
+    pub mode: Mode,
+    /// Name separator.
+    pub separator: String,
+    /// parproc's `allow_missing_deps`.
+    pub allow_missing_deps: bool,
+    /// Most procs a run may hold (a guest cannot exhaust the host by creating).
+    pub max_procs: usize,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            parallel: DEFAULT_PARALLEL,
+            mode: Mode::Parallel,
+            separator: "::".into(),
+            allow_missing_deps: true,
+            max_procs: 1_000_000,
+        }
+    }
+}
+
+/// What [`Planner::next`] hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Next {
+    /// Launch this proc (now RUNNING, holding a slot and its locks).
+    Launch(ProcId),
+    /// This blocked proc may resume (it holds a slot again).
+    Resume(ProcId),
+}
+
+#[derive(Debug)]
+struct Proc {
+    name: String,
+    decl: DeclId,
+    args: Vec<(String, Value)>,
+    /// Dep names, resolved at creation, looked up when the proc is wanted.
+    deps: Vec<String>,
+    no_failures: bool,
+    state: ProcState,
+    failure: Option<Failure>,
+    /// Known incomplete deps while WANTED.
+    pending: u32,
+    /// Deps that did not exist when the proc was wanted.
+    missing: u32,
+    /// Blocked in a context wait (RUNNING, slot given back).
+    blocked: bool,
+    /// What a blocked proc waits for.
+    waiting_on: Vec<ProcId>,
+    /// Position in the results order, once finished with a result entry.
+    result_seq: Option<u64>,
+    result: Option<String>,
+    /// Deps that ran freshly (not skipped) when this proc launched.
+    changed_deps: Vec<String>,
+}
+
+/// The planner. See the module docs.
+#[derive(Debug)]
+pub struct Planner {
+    decls: Vec<JobDecl>,
+    patterns: Vec<Pattern>,
+    decl_by_name: HashMap<String, DeclId>,
+    protos: Vec<DeclId>,
+    opts: PlanOptions,
+    params: Vec<(String, serde_json::Value)>,
+    procs: Vec<Proc>,
+    by_name: HashMap<String, ProcId>,
+    /// Reverse dep edges: who waits (as a WANTED dependent) on each proc.
+    dependents: Vec<Vec<ProcId>>,
+    /// WANTED procs waiting on a name that does not exist yet.
+    missing_waiters: HashMap<String, Vec<ProcId>>,
+    /// Names once recorded as missing deps (registering one schedules it).
+    missing_names: BTreeSet<String>,
+    deferred: Vec<ProcId>,
+    ready: BTreeSet<ProcId>,
+    /// Procs ready or running, per wave (the wave gate).
+    active_waves: BTreeMap<i32, u32>,
+    locks: HashMap<String, ProcId>,
+    running: usize,
+    /// Procs WANTED or RUNNING.
+    active: usize,
+    /// Procs completed since the last [`Planner::drain_completed`].
+    completed: Vec<ProcId>,
+    resume: VecDeque<ProcId>,
+    any_failed: bool,
+    result_seq: u64,
+    answers: HashMap<ResolveRequest, ResolveAnswer>,
+    /// Names being created up the current stack (cycle detection).
+    creating: Vec<String>,
+}
+
+impl Planner {
+    /// A planner for `manifest`, registering its plain procs in order.
+    pub fn new(manifest: &Manifest, opts: PlanOptions) -> Result<Planner, PlanError> {
+        let mut p = Planner {
+            decls: Vec::new(),
+            patterns: Vec::new(),
+            decl_by_name: HashMap::new(),
+            protos: Vec::new(),
+            params: manifest.params.clone(),
+            opts,
+            procs: Vec::new(),
+            by_name: HashMap::new(),
+            dependents: Vec::new(),
+            missing_waiters: HashMap::new(),
+            missing_names: BTreeSet::new(),
+            deferred: Vec::new(),
+            ready: BTreeSet::new(),
+            active_waves: BTreeMap::new(),
+            locks: HashMap::new(),
+            running: 0,
+            active: 0,
+            completed: Vec::new(),
+            resume: VecDeque::new(),
+            any_failed: false,
+            result_seq: 0,
+            answers: HashMap::new(),
+            creating: Vec::new(),
+        };
+        if p.opts.mode == Mode::Single {
+            p.opts.parallel = 1;
+        }
+        p.opts.parallel = p.opts.parallel.max(1);
+        for decl in &manifest.jobs {
+            p.add_decl(decl.clone())?;
+        }
+        Ok(p)
+    }
+
+    /// Register the module's plain procs in declaration order. Their deps may
+    /// create procs from protos (declared anywhere in the module) and may need
+    /// guest answers, so this can stop with [`PlanError::Need`]; calling it again
+    /// after [`Planner::provide`] continues (it is idempotent).
+    pub fn register_procs(&mut self) -> Result<(), PlanError> {
+        for i in 0..self.decls.len() {
+            if self.decls[i].kind == DeclKind::Proc {
+                let name = self.decls[i].name.clone();
+                self.create(&name, &[], None)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add_decl(&mut self, decl: JobDecl) -> Result<(), PlanError> {
+        let pattern = match decl.kind {
+            DeclKind::Proto => Pattern::parse_proto(&decl.name, &self.opts.separator),
+            DeclKind::Proc => Pattern::parse(&decl.name),
+        }
+        .map_err(|e| user(e.to_string()))?;
+        if decl.kind == DeclKind::Proc && pattern.has_placeholders() {
+            return Err(user(format!(
+                "Proc name \"{}\" contains proto pattern placeholders. Proc names must be fully resolved (no [param] placeholders).",
+                decl.name
+            )));
+        }
+        if self.decl_by_name.contains_key(&decl.name) {
+            let what = match decl.kind {
+                DeclKind::Proc => "Proc",
+                DeclKind::Proto => "Proto",
+            };
+            return Err(user(format!("{what} \"{}\" already created", decl.name)));
+        }
+        for (key, _) in &decl.choices {
+            if !pattern.placeholders().iter().any(|p| p == key) {
+                return Err(user(format!(
+                    "Proto arg_choices key \"{key}\" is not a parameter in pattern \"{}\". Pattern parameters: [{}]",
+                    decl.name,
+                    quoted_list(pattern.placeholders())
+                )));
+            }
+        }
+        let id = DeclId(self.decls.len() as u32);
+        self.decl_by_name.insert(decl.name.clone(), id);
+        if decl.kind == DeclKind::Proto {
+            self.protos.push(id);
+        }
+        self.decls.push(decl);
+        self.patterns.push(pattern);
+        Ok(())
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &PlanOptions {
+        &self.opts
+    }
+
+    /// The declarations.
+    pub fn decls(&self) -> &[JobDecl] {
+        &self.decls
+    }
+
+    /// Store the guest's answer to a request.
+    pub fn provide(&mut self, request: ResolveRequest, answer: ResolveAnswer) {
+        self.answers.insert(request, answer);
+    }
+
+    /// Merge global params (`--param` and context `set-params`).
+    pub fn set_params(&mut self, params: impl IntoIterator<Item = (String, serde_json::Value)>) {
+        for (k, v) in params {
+            match self.params.iter_mut().find(|(n, _)| *n == k) {
+                Some(slot) => slot.1 = v,
+                None => self.params.push((k, v)),
+            }
+        }
+    }
+
+    /// Global params.
+    pub fn params(&self) -> &[(String, serde_json::Value)] {
+        &self.params
+    }
+
+    /// Look a proc up by name.
+    pub fn id(&self, name: &str) -> Option<ProcId> {
+        self.by_name.get(name).copied()
+    }
+
+    /// A proc's name.
+    pub fn name(&self, id: ProcId) -> &str {
+        &self.procs[id.ix()].name
+    }
+
+    /// A proc's state.
+    pub fn state(&self, id: ProcId) -> ProcState {
+        self.procs[id.ix()].state
+    }
+
+    /// A proc's failure, if it failed.
+    pub fn failure(&self, id: ProcId) -> Option<&Failure> {
+        self.procs[id.ix()].failure.as_ref()
+    }
+
+    /// The declaration a proc was made from.
+    pub fn decl_of(&self, id: ProcId) -> &JobDecl {
+        &self.decls[self.procs[id.ix()].decl.0 as usize]
+    }
+
+    /// A proc's converted args.
+    pub fn args(&self, id: ProcId) -> &[(String, Value)] {
+        &self.procs[id.ix()].args
+    }
+
+    /// A proc's dep names.
+    pub fn deps(&self, id: ProcId) -> &[String] {
+        &self.procs[id.ix()].deps
+    }
+
+    /// The deps that ran freshly before this proc launched.
+    pub fn changed_deps(&self, id: ProcId) -> &[String] {
+        &self.procs[id.ix()].changed_deps
+    }
+
+    /// Number of procs.
+    pub fn len(&self) -> usize {
+        self.procs.len()
+    }
+
+    /// True when no proc exists.
+    pub fn is_empty(&self) -> bool {
+        self.procs.is_empty()
+    }
+
+    /// Every proc id in registration order.
+    pub fn ids(&self) -> impl Iterator<Item = ProcId> + '_ {
+        (0..self.procs.len() as u32).map(ProcId)
+    }
+
+    /// A proc's status as a wait reports it.
+    pub fn status(&self, id: ProcId) -> ProcStatus {
+        let p = &self.procs[id.ix()];
+        ProcStatus {
+            name: p.name.clone(),
+            state: p.state,
+            failure: p.failure.as_ref().map(|f| f.kind),
+            message: p.failure.as_ref().map(|f| f.message.clone()).unwrap_or_default(),
+        }
+    }
+
+    /// The JSON result of `name` if it finished with one at or before `view`
+    /// (a position in the results order; `u64::MAX` sees everything).
+    pub fn result(&self, name: &str, view: u64) -> Option<&str> {
+        let p = &self.procs[self.id(name)?.ix()];
+        match p.result_seq {
+            Some(seq) if seq <= view => p.result.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Whether `name` has an entry (possibly null) in the results map within `view`.
+    pub fn has_result(&self, name: &str, view: u64) -> bool {
+        self.id(name)
+            .and_then(|id| self.procs[id.ix()].result_seq)
+            .is_some_and(|seq| seq <= view)
+    }
+
+    /// The current end of the results order: a view that sees every result so far.
+    pub fn result_view(&self) -> u64 {
+        self.result_seq
+    }
+
+    /// The results map in completion order: name and JSON (`None` = null).
+    pub fn results(&self) -> Vec<(&str, Option<&str>)> {
+        let mut out: Vec<(u64, &str, Option<&str>)> = self
+            .procs
+            .iter()
+            .filter_map(|p| p.result_seq.map(|s| (s, p.name.as_str(), p.result.as_deref())))
+            .collect();
+        out.sort_by_key(|(s, ..)| *s);
+        out.into_iter().map(|(_, n, r)| (n, r)).collect()
+    }
+
+    /// Procs running and not blocked.
+    pub fn running(&self) -> usize {
+        self.running
+    }
+
+    /// True when nothing is wanted or running and no start is deferred.
+    pub fn is_idle(&self) -> bool {
+        self.deferred.is_empty() && self.active == 0
+    }
+
+    /// Procs that completed (in any way) since the last call, in order.
+    pub fn drain_completed(&mut self) -> Vec<ProcId> {
+        std::mem::take(&mut self.completed)
+    }
+
+    /// True if any proc failed (FAILED, FAILED_DEP or CANCELLED).
+    pub fn any_failed(&self) -> bool {
+        self.any_failed
+    }
+
+    // ------------------------------------------------------------------ start
+
+    /// Start the procs whose start was deferred (`now` procs and procs registered
+    /// under a name that was once a missing dep).
+    pub fn start_deferred(&mut self) -> Result<(), PlanError> {
+        if self.deferred.is_empty() {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut self.deferred);
+        self.want(&ids)
+    }
+
+    /// Schedule procs by name: IDLE ones become WANTED with every IDLE proc they
+    /// depend on; others are left alone. An unknown name is an error.
+    pub fn start(&mut self, names: &[String]) -> Result<(), PlanError> {
+        let mut ids = Vec::with_capacity(names.len());
+        for n in names {
+            match self.id(n) {
+                Some(id) => ids.push(id),
+                None => return Err(user(self.unknown_proc(n))),
+            }
+        }
+        self.want(&ids)
+    }
+
+    /// `unknown proc "x"; did you mean "y"?`
+    pub fn unknown_proc(&self, name: &str) -> String {
+        match self.suggest(name) {
+            Some(s) => format!("unknown proc \"{name}\"; did you mean \"{s}\"?"),
+            None => format!("unknown proc \"{name}\""),
+        }
+    }
+
+    /// The closest existing proc or proto name, if one is close.
+    pub fn suggest(&self, name: &str) -> Option<&str> {
+        let candidates = self
+            .procs
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(self.decls.iter().map(|d| d.name.as_str()));
+        let mut best: Option<(f64, &str)> = None;
+        for c in candidates {
+            let score = strsim::jaro_winkler(name, c);
+            if score > 0.8 && best.is_none_or(|(b, _)| score > b) {
+                best = Some((score, c));
+            }
+        }
+        best.map(|(_, c)| c)
+    }
+
+    fn want(&mut self, roots: &[ProcId]) -> Result<(), PlanError> {
+        // Phase 1: find every IDLE proc reachable through deps, checking missing
+        // deps before anything changes.
+        let mut order = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut stack: Vec<ProcId> = roots.iter().rev().copied().collect();
+        while let Some(id) = stack.pop() {
+            if self.procs[id.ix()].state != ProcState::Idle || !seen.insert(id) {
+                continue;
+            }
+            order.push(id);
+            for d in self.procs[id.ix()].deps.iter().rev() {
+                match self.by_name.get(d) {
+                    Some(&dep) => stack.push(dep),
+                    None if !self.opts.allow_missing_deps => {
+                        return Err(user(format!(
+                            "Proc \"{}\" depends on \"{d}\" which does not exist. Set allow_missing_deps=True to allow missing dependencies.",
+                            self.procs[id.ix()].name
+                        )));
+                    }
+                    None => {}
+                }
+            }
+        }
+        // Phase 2: mark them WANTED, then count what each waits for.
+        for &id in &order {
+            self.procs[id.ix()].state = ProcState::Wanted;
+        }
+        self.active += order.len();
+        for &id in &order {
+            self.settle_wanted(id);
+        }
+        Ok(())
+    }
+
+    /// Count a newly WANTED proc's incomplete deps and place it: ready, waiting,
+    /// or FAILED_DEP at once.
+    fn settle_wanted(&mut self, id: ProcId) {
+        let deps = self.procs[id.ix()].deps.clone();
+        let mut pending = 0;
+        let mut missing = 0;
+        let mut failed = false;
+        let mut counted = std::collections::HashSet::new();
+        for d in &deps {
+            if !counted.insert(d.as_str()) {
+                continue;
+            }
+            match self.by_name.get(d) {
+                Some(&dep) => {
+                    let st = self.procs[dep.ix()].state;
+                    if st.is_failure() {
+                        failed = true;
+                    } else if !st.is_complete() {
+                        pending += 1;
+                        self.dependents[dep.ix()].push(id);
+                    }
+                }
+                None => {
+                    missing += 1;
+                    self.missing_names.insert(d.clone());
+                    self.missing_waiters.entry(d.clone()).or_default().push(id);
+                }
+            }
+        }
+        let p = &mut self.procs[id.ix()];
+        p.pending = pending;
+        p.missing = missing;
+        if failed || (pending == 0 && missing > 0) {
+            self.fail_dep(id);
+        } else if pending == 0 {
+            self.make_ready(id);
+        }
+    }
+
+    fn make_ready(&mut self, id: ProcId) {
+        self.ready.insert(id);
+        *self.active_waves.entry(self.decl_of(id).wave).or_default() += 1;
+    }
+
+    fn leave_active(&mut self, id: ProcId) {
+        let wave = self.decl_of(id).wave;
+        if let Some(n) = self.active_waves.get_mut(&wave) {
+            *n -= 1;
+            if *n == 0 {
+                self.active_waves.remove(&wave);
+            }
+        }
+    }
+
+    /// Mark a WANTED proc FAILED_DEP with parproc's message, and propagate.
+    fn fail_dep(&mut self, id: ProcId) {
+        let mut failure = Failure::new(FailureKind::DepFailed, "");
+        for d in &self.procs[id.ix()].deps {
+            match self.by_name.get(d) {
+                None => {
+                    failure = Failure::new(
+                        FailureKind::DepMissing,
+                        format!("dependency \"{d}\" missing{}", self.did_you_mean(d)),
+                    );
+                    break;
+                }
+                Some(&dep) if self.procs[dep.ix()].state.is_failure() => {
+                    failure = Failure::new(
+                        FailureKind::DepFailed,
+                        format!("canceled due to failure of \"{d}\""),
+                    );
+                }
+                Some(_) => {}
+            }
+        }
+        self.complete_without_running(id, ProcState::FailedDep, failure);
+    }
+
+    fn did_you_mean(&self, name: &str) -> String {
+        match self.suggest(name) {
+            Some(s) => format!("; did you mean \"{s}\"?"),
+            None => String::new(),
+        }
+    }
+
+    fn complete_without_running(&mut self, id: ProcId, state: ProcState, failure: Failure) {
+        if self.ready.remove(&id) {
+            self.leave_active(id);
+        }
+        let p = &mut self.procs[id.ix()];
+        if p.state == ProcState::Wanted {
+            self.active -= 1;
+        }
+        p.state = state;
+        p.failure = Some(failure);
+        self.any_failed = true;
+        self.completed.push(id);
+        self.propagate(id);
+    }
+
+    /// Tell the WANTED dependents of a just-completed proc.
+    fn propagate(&mut self, done: ProcId) {
+        let mut work = vec![done];
+        while let Some(q) = work.pop() {
+            let failed = self.procs[q.ix()].state.is_failure();
+            for dep in std::mem::take(&mut self.dependents[q.ix()]) {
+                if self.procs[dep.ix()].state != ProcState::Wanted {
+                    continue;
+                }
+                if failed {
+                    self.mark_failed_dep_quiet(dep);
+                    work.push(dep);
+                    continue;
+                }
+                let p = &mut self.procs[dep.ix()];
+                p.pending -= 1;
+                if p.pending == 0 {
+                    if p.missing > 0 {
+                        self.mark_failed_dep_quiet(dep);
+                        work.push(dep);
+                    } else {
+                        self.make_ready(dep);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `fail_dep` without recursion into `propagate` (the caller's worklist does it).
+    fn mark_failed_dep_quiet(&mut self, id: ProcId) {
+        let saved = std::mem::take(&mut self.dependents[id.ix()]);
+        self.fail_dep(id);
+        self.dependents[id.ix()] = saved;
+    }
+
+    // ----------------------------------------------------------------- launch
+
+    /// The next proc to launch or resume, if any may start now.
+    pub fn next(&mut self) -> Option<Next> {
+        if self.running >= self.opts.parallel {
+            return None;
+        }
+        if let Some(id) = self.resume.pop_front() {
+            self.running += 1;
+            self.procs[id.ix()].blocked = false;
+            return Some(Next::Resume(id));
+        }
+        let lowest_wave = self.active_waves.keys().next().copied();
+        let mut cursor = self.ready.iter().next().copied();
+        while let Some(id) = cursor {
+            cursor = self.ready.range(ProcId(id.0 + 1)..).next().copied();
+            let decl = self.decl_of(id);
+            if lowest_wave.is_some_and(|w| w < decl.wave) {
+                continue;
+            }
+            if decl.locks.iter().any(|l| self.locks.contains_key(l)) {
+                continue;
+            }
+            let locks = decl.locks.clone();
+            if self.procs[id.ix()].no_failures && self.any_failed {
+                self.complete_without_running(
+                    id,
+                    ProcState::FailedDep,
+                    Failure::new(FailureKind::NoFailures, "run aborted: a task has failed"),
+                );
+                return self.next();
+            }
+            self.ready.remove(&id);
+            for l in locks {
+                self.locks.insert(l, id);
+            }
+            let changed: Vec<String> = self.procs[id.ix()]
+                .deps
+                .iter()
+                .filter(|d| {
+                    self.by_name
+                        .get(*d)
+                        .is_some_and(|q| self.procs[q.ix()].state == ProcState::Succeeded)
+                })
+                .cloned()
+                .collect();
+            let p = &mut self.procs[id.ix()];
+            p.changed_deps = changed;
+            p.state = ProcState::Running;
+            self.running += 1;
+            return Some(Next::Launch(id));
+        }
+        None
+    }
+
+    /// Record how a RUNNING proc ended. Ignored for a proc that is not running.
+    pub fn finish(&mut self, id: ProcId, outcome: Outcome) {
+        if self.procs[id.ix()].state != ProcState::Running {
+            return;
+        }
+        let p = &mut self.procs[id.ix()];
+        if p.blocked {
+            p.blocked = false;
+            p.waiting_on.clear();
+            self.resume.retain(|r| *r != id);
+        } else {
+            self.running -= 1;
+        }
+        let (state, failure, result) = match outcome {
+            Outcome::Succeeded(json) => (ProcState::Succeeded, None, Some(json)),
+            Outcome::Skipped { .. } => (ProcState::Skipped, None, None),
+            Outcome::Failed(f) if f.kind == FailureKind::Cancelled => {
+                (ProcState::Cancelled, Some(f), None)
+            }
+            Outcome::Failed(f) => (ProcState::Failed, Some(f), None),
+        };
+        self.result_seq += 1;
+        let p = &mut self.procs[id.ix()];
+        p.state = state;
+        p.failure = failure;
+        p.result = result;
+        p.result_seq = Some(self.result_seq);
+        if state.is_failure() {
+            self.any_failed = true;
+        }
+        self.active -= 1;
+        self.completed.push(id);
+        let locks = &self.decls[self.procs[id.ix()].decl.0 as usize].locks;
+        for l in locks {
+            if self.locks.get(l) == Some(&id) {
+                self.locks.remove(l);
+            }
+        }
+        self.leave_active(id);
+        self.propagate(id);
+    }
+
+    /// End every WANTED proc as CANCELLED (for an interrupted run). Running procs
+    /// are finished by their owners.
+    pub fn cancel_wanted(&mut self, reason: &str) {
+        for i in 0..self.procs.len() {
+            let id = ProcId(i as u32);
+            if self.procs[i].state == ProcState::Wanted {
+                let saved = std::mem::take(&mut self.dependents[i]);
+                self.complete_without_running(
+                    id,
+                    ProcState::Cancelled,
+                    Failure::new(FailureKind::Cancelled, reason),
+                );
+                self.dependents[i] = saved;
+            }
+        }
+        self.deferred.clear();
+    }
+
+    // ------------------------------------------------------------------ waits
+
+    /// A RUNNING proc waits for `targets`: it gives its slot back. Refused when
+    /// the wait could never finish (the waiter itself, or a target that waits,
+    /// through deps or waits, on the waiter).
+    pub fn block(&mut self, waiter: ProcId, targets: &[ProcId]) -> Result<(), PlanError> {
+        if self.procs[waiter.ix()].state != ProcState::Running || self.procs[waiter.ix()].blocked {
+            return Err(user(format!(
+                "proc \"{}\" is not running",
+                self.procs[waiter.ix()].name
+            )));
+        }
+        if let Some(path) = self.wait_cycle(waiter, targets) {
+            return Err(user(format!(
+                "wait can never finish: {}",
+                path.iter()
+                    .map(|id| format!("\"{}\"", self.procs[id.ix()].name))
+                    .collect::<Vec<_>>()
+                    .join(" waits for ")
+            )));
+        }
+        let p = &mut self.procs[waiter.ix()];
+        p.blocked = true;
+        p.waiting_on = targets.to_vec();
+        self.running -= 1;
+        Ok(())
+    }
+
+    /// A blocked proc's wait is over; it resumes when [`Planner::next`] gives it a slot.
+    pub fn request_resume(&mut self, id: ProcId) {
+        let p = &mut self.procs[id.ix()];
+        if p.state == ProcState::Running && p.blocked && !self.resume.contains(&id) {
+            p.waiting_on.clear();
+            self.resume.push_back(id);
+        }
+    }
+
+    /// A path waiter → … → waiter through wait edges and incomplete deps, if any.
+    fn wait_cycle(&self, waiter: ProcId, targets: &[ProcId]) -> Option<Vec<ProcId>> {
+        let mut parent: HashMap<ProcId, ProcId> = HashMap::new();
+        let mut queue: VecDeque<ProcId> = VecDeque::new();
+        for &t in targets {
+            if t == waiter {
+                return Some(vec![waiter, waiter]);
+            }
+            if parent.insert(t, waiter).is_none() {
+                queue.push_back(t);
+            }
+        }
+        while let Some(x) = queue.pop_front() {
+            let p = &self.procs[x.ix()];
+            let next: Vec<ProcId> = match p.state {
+                ProcState::Wanted | ProcState::Idle => {
+                    p.deps.iter().filter_map(|d| self.by_name.get(d).copied()).collect()
+                }
+                ProcState::Running if p.blocked => p.waiting_on.clone(),
+                _ => Vec::new(),
+            };
+            for y in next {
+                if y == waiter {
+                    let mut path = vec![waiter, x];
+                    let mut cur = x;
+                    while let Some(&pp) = parent.get(&cur) {
+                        if pp == waiter {
+                            break;
+                        }
+                        path.push(pp);
+                        cur = pp;
+                    }
+                    path[1..].reverse();
+                    path.push(waiter);
+                    return Some(path);
+                }
+                if self.procs[y.ix()].state.is_complete() {
+                    continue;
+                }
+                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(y) {
+                    e.insert(x);
+                    queue.push_back(y);
+                }
+            }
+        }
+        None
+    }
+}
+
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|s| format!("'{s}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Collect a decl's `NO_FAILURES` flag.
+fn has_no_failures(decl: &JobDecl) -> bool {
+    decl.deps.iter().any(|d| matches!(d, DepDecl::NoFailures))
+}

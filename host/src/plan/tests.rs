@@ -1,0 +1,556 @@
+//! Table-style planner tests: no wasm, no tokio. Each drives `start / next /
+//! finish` and checks what the planner hands out.
+
+use super::*;
+use crate::spec::{ChoiceSource, DepDecl, JobDecl, Manifest, ValueType};
+
+fn proc_(name: &str, deps: &[&str]) -> JobDecl {
+    let mut d = JobDecl::proc(name);
+    d.deps = deps.iter().map(|s| DepDecl::Name((*s).into())).collect();
+    d
+}
+
+fn now(mut d: JobDecl) -> JobDecl {
+    d.now = true;
+    d
+}
+
+fn planner(jobs: Vec<JobDecl>) -> Planner {
+    planner_with(jobs, PlanOptions::default())
+}
+
+fn planner_with(jobs: Vec<JobDecl>, opts: PlanOptions) -> Planner {
+    let m = Manifest {
+        jobs,
+        ..Manifest::default()
+    };
+    let mut p = Planner::new(&m, opts).expect("valid manifest");
+    p.register_procs().expect("plain procs register");
+    p
+}
+
+fn ok() -> Outcome {
+    Outcome::Succeeded("null".into())
+}
+
+fn fail(msg: &str) -> Outcome {
+    Outcome::Failed(Failure::new(FailureKind::Failed, msg))
+}
+
+/// Launch everything that may start now; returns the names.
+fn launch_all(p: &mut Planner) -> Vec<String> {
+    let mut out = Vec::new();
+    while let Some(n) = p.next() {
+        match n {
+            Next::Launch(id) | Next::Resume(id) => out.push(p.name(id).to_owned()),
+        }
+    }
+    out
+}
+
+fn finish(p: &mut Planner, name: &str, o: Outcome) {
+    let id = p.id(name).expect("proc exists");
+    p.finish(id, o);
+}
+
+fn state(p: &Planner, name: &str) -> ProcState {
+    p.state(p.id(name).expect("proc exists"))
+}
+
+fn message(p: &Planner, name: &str) -> String {
+    p.status(p.id(name).expect("proc exists")).message
+}
+
+fn names(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[test]
+fn s_basic_01_dep_declared_later_runs_first() {
+    let mut p = planner(vec![now(proc_("t1", &["t2"])), now(proc_("t2", &[]))]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["t2"]);
+    finish(&mut p, "t2", Outcome::Succeeded("\"Me\"".into()));
+    assert_eq!(launch_all(&mut p), ["t1"]);
+    finish(&mut p, "t1", ok());
+    assert!(p.is_idle());
+    assert_eq!(p.result("t2", u64::MAX), Some("\"Me\""));
+}
+
+#[test]
+fn s_state_01_idle_procs_run_only_when_needed() {
+    let mut p = planner(vec![
+        proc_("x1", &[]),
+        proc_("x2", &["x1"]),
+        proc_("x3", &[]),
+        now(proc_("x4", &["x3"])),
+    ]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["x3"]);
+    finish(&mut p, "x3", ok());
+    assert_eq!(launch_all(&mut p), ["x4"]);
+    finish(&mut p, "x4", ok());
+    assert!(p.is_idle());
+    assert_eq!(state(&p, "x1"), ProcState::Idle);
+    p.start(&names(&["x2"])).unwrap();
+    assert_eq!(launch_all(&mut p), ["x1"]);
+}
+
+#[test]
+fn s_fail_01_failure_cascades_naming_the_failed_dep() {
+    let mut p = planner(vec![
+        now(proc_("p0", &[])),
+        now(proc_("p1", &["p0"])),
+        now(proc_("p2", &["p1"])),
+    ]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["p0"]);
+    finish(&mut p, "p0", fail("error"));
+    assert_eq!(state(&p, "p1"), ProcState::FailedDep);
+    assert_eq!(message(&p, "p1"), "canceled due to failure of \"p0\"");
+    assert_eq!(state(&p, "p2"), ProcState::FailedDep);
+    assert_eq!(message(&p, "p2"), "canceled due to failure of \"p1\"");
+    assert!(p.is_idle());
+    assert_eq!(launch_all(&mut p), Vec::<String>::new());
+    // Only the proc that ran has a results entry (null).
+    assert_eq!(p.results(), vec![("p0", None)]);
+    let completed = p.drain_completed();
+    assert_eq!(completed.len(), 3);
+}
+
+#[test]
+fn missing_dep_fails_with_parproc_text_and_a_suggestion() {
+    let mut p = planner(vec![now(proc_("build", &[])), now(proc_("deploy", &["biuld"]))]);
+    p.start_deferred().unwrap();
+    assert_eq!(state(&p, "deploy"), ProcState::FailedDep);
+    assert_eq!(
+        message(&p, "deploy"),
+        "dependency \"biuld\" missing; did you mean \"build\"?"
+    );
+    assert_eq!(
+        p.failure(p.id("deploy").unwrap()).unwrap().kind,
+        FailureKind::DepMissing
+    );
+}
+
+#[test]
+fn missing_dep_message_wins_over_an_earlier_failed_dep() {
+    // parproc: deps [a, zzz] with a failed ends with `dependency "zzz" missing`.
+    let mut p = planner(vec![now(proc_("a", &[])), now(proc_("d", &["a", "zzz"]))]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["a"]);
+    finish(&mut p, "a", fail("x"));
+    assert_eq!(message(&p, "d"), "dependency \"zzz\" missing");
+}
+
+#[test]
+fn s_opt_02_disallowed_missing_dep_is_an_error_naming_it() {
+    let opts = PlanOptions {
+        allow_missing_deps: false,
+        ..PlanOptions::default()
+    };
+    let mut p = planner_with(vec![proc_("a", &["nope"])], opts);
+    let err = p.start(&names(&["a"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Proc \"a\" depends on \"nope\" which does not exist. Set allow_missing_deps=True to allow missing dependencies."
+    );
+}
+
+#[test]
+fn parallel_limit_caps_running_procs() {
+    let jobs = (0..5).map(|i| now(proc_(&format!("j{i}"), &[]))).collect();
+    let mut p = planner_with(
+        jobs,
+        PlanOptions {
+            parallel: 2,
+            ..PlanOptions::default()
+        },
+    );
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["j0", "j1"]);
+    finish(&mut p, "j1", ok());
+    assert_eq!(launch_all(&mut p), ["j2"]);
+    assert_eq!(p.running(), 2);
+}
+
+#[test]
+fn single_mode_runs_one_at_a_time_in_registration_order() {
+    let jobs = vec![now(proc_("c", &["a"])), now(proc_("a", &[])), now(proc_("b", &[]))];
+    let mut p = planner_with(
+        jobs,
+        PlanOptions {
+            mode: Mode::Single,
+            ..PlanOptions::default()
+        },
+    );
+    p.start_deferred().unwrap();
+    let mut order = Vec::new();
+    while let Some(Next::Launch(id)) = p.next() {
+        order.push(p.name(id).to_owned());
+        assert_eq!(launch_all(&mut p), Vec::<String>::new(), "one at a time");
+        p.finish(id, ok());
+    }
+    // As parproc: when `a` completes, WANTED procs are tried in registration order.
+    assert_eq!(order, ["a", "c", "b"]);
+}
+
+#[test]
+fn s_lock_overtaking_l1_and_l3_together_then_l2() {
+    let lock = |name: &str, locks: &[&str]| {
+        let mut d = now(proc_(name, &[]));
+        d.locks = locks.iter().map(|s| (*s).into()).collect();
+        d
+    };
+    let mut p = planner(vec![lock("L1", &["a"]), lock("L2", &["a", "b"]), lock("L3", &["b"])]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["L1", "L3"]);
+    finish(&mut p, "L1", ok());
+    assert_eq!(launch_all(&mut p), Vec::<String>::new(), "b is still held");
+    finish(&mut p, "L3", ok());
+    assert_eq!(launch_all(&mut p), ["L2"]);
+}
+
+#[test]
+fn s_wave_01_lower_waves_first_deps_respected() {
+    let wave = |mut d: JobDecl, w: i32| {
+        d.wave = w;
+        d
+    };
+    let mut p = planner(vec![
+        proc_("A", &[]),
+        proc_("B", &["A"]),
+        wave(proc_("C", &["B"]), 2),
+        wave(proc_("D", &[]), 1),
+    ]);
+    p.start(&names(&["C", "D"])).unwrap();
+    let mut order = Vec::new();
+    loop {
+        let launched = launch_all(&mut p);
+        if launched.is_empty() {
+            break;
+        }
+        for n in launched {
+            finish(&mut p, &n, ok());
+            order.push(n);
+        }
+    }
+    assert_eq!(order, ["A", "B", "D", "C"]);
+}
+
+fn build_deploy() -> Vec<JobDecl> {
+    let mut setup = proc_("setup", &[]);
+    setup.description = "prepare".into();
+    let mut build = JobDecl::proto("build::[env]");
+    build.params = vec![("env".into(), ValueType::Text)];
+    build.deps = vec![DepDecl::Name("setup".into())];
+    build.choices = vec![(
+        "env".into(),
+        ChoiceSource::Fixed(vec![
+            Value::Text("dev".into()),
+            Value::Text("staging".into()),
+            Value::Text("prod".into()),
+        ]),
+    )];
+    let mut deploy = JobDecl::proto("deploy::[env]");
+    deploy.params = vec![("env".into(), ValueType::Text)];
+    deploy.deps = vec![DepDecl::Name("build::[env]".into())];
+    vec![setup, build, deploy]
+}
+
+#[test]
+fn proto_created_from_a_filled_out_name_with_a_pattern_dep() {
+    let mut p = planner(build_deploy());
+    assert_eq!(p.create("deploy::prod", &[], None).unwrap(), ["deploy::prod"]);
+    let id = p.id("deploy::prod").unwrap();
+    assert_eq!(p.deps(id), ["build::prod"]);
+    assert_eq!(p.deps(p.id("build::prod").unwrap()), ["setup"]);
+    assert_eq!(p.args(id), [("env".to_string(), Value::Text("prod".into()))]);
+    // Idempotent: a second create returns the same proc.
+    assert_eq!(p.create("deploy::prod", &[], None).unwrap(), ["deploy::prod"]);
+    assert_eq!(p.len(), 3);
+    p.start(&names(&["deploy::prod"])).unwrap();
+    assert_eq!(launch_all(&mut p), ["setup"]);
+}
+
+#[test]
+fn s_argc_globs_expand_in_choice_order() {
+    let mut p = planner(build_deploy());
+    assert_eq!(
+        p.create("build::*", &[], None).unwrap(),
+        ["build::dev", "build::staging", "build::prod"]
+    );
+    assert_eq!(p.create("build::?ev", &[], None).unwrap(), ["build::dev"]);
+    let err = p.create("build::x*", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Glob pattern \"x*\" for argument \"env\" matched no allowed values. Allowed: ['dev', 'staging', 'prod']"
+    );
+    let err = p.create("build::qa", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Argument \"env\" value 'qa' is not in allowed choices: ['dev', 'staging', 'prod']"
+    );
+    let err = p.create("deploy::*", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Glob patterns (* and ?) in argument values are only allowed when the proto defines arg_choices for that argument."
+    );
+    let err = p.create("nothing::here", &[], None).unwrap_err();
+    assert_eq!(err.to_string(), "No proto found matching \"nothing::here\"");
+}
+
+#[test]
+fn create_with_args_fills_the_pattern() {
+    let mut p = planner(build_deploy());
+    let got = p
+        .create("deploy::[env]", &[("env".into(), Value::Text("dev".into()))], None)
+        .unwrap();
+    assert_eq!(got, ["deploy::dev"]);
+    let err = p.create("deploy::[env]", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Pattern \"deploy::[env]\" requires argument \"env\" but was not provided"
+    );
+}
+
+#[test]
+fn values_are_converted_and_names_kept_as_asked() {
+    let mut n = JobDecl::proto("n::[v]");
+    n.params = vec![("v".into(), ValueType::Integer)];
+    let mut p = planner(vec![n]);
+    assert_eq!(p.create("n::007", &[], None).unwrap(), ["n::007"]);
+    let id = p.id("n::007").unwrap();
+    assert_eq!(p.args(id), [("v".to_string(), Value::Integer(7))]);
+    let err = p.create("n::x", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Argument \"v\" of \"n::x\" must be of type integer: \"x\" is not an integer"
+    );
+}
+
+#[test]
+fn computed_deps_stop_for_an_answer_then_resume() {
+    let mut lint = JobDecl::proto("lint::[lang]");
+    lint.params = vec![("lang".into(), ValueType::Text)];
+    lint.deps = vec![DepDecl::Name("setup".into()), DepDecl::Computed];
+    let mut p = planner(vec![proc_("setup", &[]), proc_("fmt-rust", &[]), lint]);
+    let PlanError::Need(req) = p.create("lint::rust", &[], None).unwrap_err() else {
+        panic!("expected a resolution request");
+    };
+    let ResolveRequest::Deps { decl, index, ctx } = &req else {
+        panic!("expected a deps request, got {req:?}");
+    };
+    assert_eq!((decl.as_str(), *index), ("lint::[lang]", 1));
+    assert_eq!(ctx.proc_name, "lint::rust");
+    assert_eq!(ctx.args, [("lang".to_string(), "rust".to_string())]);
+    p.provide(req.clone(), ResolveAnswer::Deps(Ok(vec!["fmt-[lang]".into()])));
+    assert_eq!(p.create("lint::rust", &[], None).unwrap(), ["lint::rust"]);
+    assert_eq!(p.deps(p.id("lint::rust").unwrap()), ["setup", "fmt-rust"]);
+    // A guest error answer fails only this create.
+    let PlanError::Need(req) = p.create("lint::go", &[], None).unwrap_err() else {
+        panic!("expected a resolution request");
+    };
+    p.provide(req, ResolveAnswer::Deps(Err("guest trapped".into())));
+    let err = p.create("lint::go", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "computed dependency of \"lint::go\" failed: guest trapped"
+    );
+    assert!(p.id("lint::go").is_none());
+}
+
+#[test]
+fn computed_choices_drive_globs() {
+    let mut b = JobDecl::proto("b::[x]");
+    b.params = vec![("x".into(), ValueType::Integer)];
+    b.choices = vec![("x".into(), ChoiceSource::Computed)];
+    let mut p = planner(vec![b]);
+    let PlanError::Need(req) = p.create("b::*", &[], None).unwrap_err() else {
+        panic!("expected a resolution request");
+    };
+    p.provide(
+        req,
+        ResolveAnswer::Choices(Ok(vec![(
+            "x".into(),
+            vec![Value::Integer(2), Value::Integer(1)],
+        )])),
+    );
+    assert_eq!(p.create("b::*", &[], None).unwrap(), ["b::2", "b::1"]);
+    assert_eq!(
+        p.args(p.id("b::2").unwrap()),
+        [("x".to_string(), Value::Integer(2))]
+    );
+}
+
+#[test]
+fn proto_dep_cycle_is_an_error_naming_the_cycle() {
+    let mut a = JobDecl::proto("a::[x]");
+    a.deps = vec![DepDecl::Name("b::[x]".into())];
+    let mut b = JobDecl::proto("b::[x]");
+    b.deps = vec![DepDecl::Name("a::[x]".into())];
+    let mut p = planner(vec![a, b]);
+    let err = p.create("a::1", &[], None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dependency cycle: \"a::1\" -> \"b::1\" -> \"a::1\""
+    );
+}
+
+#[test]
+fn a_waiting_proc_gives_its_slot_back_and_resumes_first() {
+    let mut p = planner_with(
+        vec![
+            now(proc_("parent", &[])),
+            proc_("child", &[]),
+            now(proc_("other", &[])),
+        ],
+        PlanOptions {
+            parallel: 1,
+            ..PlanOptions::default()
+        },
+    );
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["parent"]);
+    let parent = p.id("parent").unwrap();
+    let child = p.id("child").unwrap();
+    p.start(&names(&["child"])).unwrap();
+    p.block(parent, &[child]).unwrap();
+    // The slot went back: the next ready proc in registration order launches.
+    assert_eq!(p.next(), Some(Next::Launch(child)));
+    assert_eq!(p.next(), None);
+    p.finish(child, ok());
+    p.request_resume(parent);
+    // The resumed parent goes ahead of `other`.
+    assert_eq!(p.next(), Some(Next::Resume(parent)));
+    assert_eq!(p.next(), None);
+    p.finish(parent, ok());
+    assert_eq!(launch_all(&mut p), ["other"]);
+}
+
+#[test]
+fn waits_that_can_never_finish_are_refused() {
+    let mut p = planner(vec![now(proc_("a", &[])), proc_("b", &["a"])]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["a"]);
+    let a = p.id("a").unwrap();
+    let b = p.id("b").unwrap();
+    let err = p.block(a, &[a]).unwrap_err();
+    assert_eq!(err.to_string(), "wait can never finish: \"a\" waits for \"a\"");
+    p.start(&names(&["b"])).unwrap();
+    let err = p.block(a, &[b]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "wait can never finish: \"a\" waits for \"b\" waits for \"a\""
+    );
+}
+
+#[test]
+fn a_blocked_proc_that_times_out_is_finished_cleanly() {
+    let mut p = planner(vec![now(proc_("w", &[])), proc_("slow", &[])]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["w"]);
+    let w = p.id("w").unwrap();
+    let slow = p.id("slow").unwrap();
+    p.start(&names(&["slow"])).unwrap();
+    p.block(w, &[slow]).unwrap();
+    assert_eq!(launch_all(&mut p), ["slow"]);
+    p.finish(
+        w,
+        Outcome::Failed(Failure::new(FailureKind::TimedOut, "timed out after 1s")),
+    );
+    assert_eq!(p.state(w), ProcState::Failed);
+    assert_eq!(p.running(), 1, "only `slow` holds a slot");
+}
+
+#[test]
+fn results_view_only_shows_what_finished_before() {
+    let mut p = planner(vec![now(proc_("a", &[])), now(proc_("b", &[]))]);
+    p.start_deferred().unwrap();
+    launch_all(&mut p);
+    let before = p.result_view();
+    finish(&mut p, "a", Outcome::Succeeded("1".into()));
+    assert_eq!(p.result("a", before), None);
+    assert_eq!(p.result("a", p.result_view()), Some("1"));
+}
+
+#[test]
+fn no_failures_trips_after_a_failure() {
+    let mut guarded = now(proc_("guarded", &["first"]));
+    guarded.deps.push(DepDecl::NoFailures);
+    let mut p = planner(vec![now(proc_("bad", &[])), now(proc_("first", &[])), guarded]);
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["bad", "first"]);
+    finish(&mut p, "bad", fail("x"));
+    finish(&mut p, "first", ok());
+    assert_eq!(launch_all(&mut p), Vec::<String>::new());
+    assert_eq!(state(&p, "guarded"), ProcState::FailedDep);
+    assert_eq!(message(&p, "guarded"), "run aborted: a task has failed");
+}
+
+#[test]
+fn a_late_registered_missing_dep_is_scheduled_and_waited_for() {
+    let mut dep = JobDecl::proto("late::[x]");
+    dep.params = vec![("x".into(), ValueType::Text)];
+    let mut p = planner(vec![now(proc_("slow", &[])), now(proc_("d", &["slow", "late::1"])), dep]);
+    // `late::1` matches a proto, so creating `d` created it: not missing.
+    p.start_deferred().unwrap();
+    assert_eq!(launch_all(&mut p), ["slow", "late::1"]);
+    let _ = p.id("late::1").expect("created from its proto");
+}
+
+#[test]
+fn duplicate_and_placeholder_proc_names_are_rejected() {
+    let m = Manifest {
+        jobs: vec![proc_("a", &[]), proc_("a", &[])],
+        ..Manifest::default()
+    };
+    let err = Planner::new(&m, PlanOptions::default()).unwrap_err();
+    assert_eq!(err.to_string(), "Proc \"a\" already created");
+    let m = Manifest {
+        jobs: vec![proc_("a::[x]", &[])],
+        ..Manifest::default()
+    };
+    let err = Planner::new(&m, PlanOptions::default()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Proc name \"a::[x]\" contains proto pattern placeholders. Proc names must be fully resolved (no [param] placeholders)."
+    );
+}
+
+#[test]
+fn cancel_ends_wanted_procs_cancelled() {
+    let mut p = planner(vec![now(proc_("a", &[])), now(proc_("b", &["a"]))]);
+    p.start_deferred().unwrap();
+    launch_all(&mut p);
+    p.cancel_wanted("interrupted");
+    assert_eq!(state(&p, "b"), ProcState::Cancelled);
+    finish(
+        &mut p,
+        "a",
+        Outcome::Failed(Failure::new(FailureKind::Cancelled, "interrupted")),
+    );
+    assert_eq!(state(&p, "a"), ProcState::Cancelled);
+    assert!(p.is_idle());
+}
+
+#[test]
+fn a_long_chain_plans_without_deep_recursion() {
+    let n = 20_000;
+    let jobs: Vec<JobDecl> = (0..n)
+        .map(|i| {
+            if i == 0 {
+                proc_("c0", &[])
+            } else {
+                proc_(&format!("c{i}"), &[&format!("c{}", i - 1)])
+            }
+        })
+        .collect();
+    let mut p = planner(jobs);
+    p.start(&names(&[&format!("c{}", n - 1)])).unwrap();
+    for i in 0..n {
+        assert_eq!(launch_all(&mut p), [format!("c{i}")]);
+        finish(&mut p, &format!("c{i}"), ok());
+    }
+    assert!(p.is_idle());
+}

@@ -1,0 +1,69 @@
+//! Events out of the session, and what people and machines see of them.
+//!
+//! The session sends [`Event`]s to a [`Reporter`]; [`terminal`] is the only module
+//! of the host that prints (ninja's `Status`).
+
+pub mod terminal;
+
+use std::time::Duration;
+
+use crate::logsink::LogSink;
+use crate::outcome::{Failure, ProcState};
+
+/// Everything known about one proc at the end (or so far).
+#[derive(Debug, Clone)]
+pub struct ProcRecord {
+    /// The proc name.
+    pub name: String,
+    /// Its state.
+    pub state: ProcState,
+    /// Why it failed, if it did.
+    pub failure: Option<Failure>,
+    /// Its dep names.
+    pub deps: Vec<String>,
+    /// When it started, from the start of the run.
+    pub started: Option<Duration>,
+    /// How long it ran.
+    pub duration: Option<Duration>,
+    /// Fuel consumed.
+    pub fuel_used: Option<u64>,
+    /// Peak memory of its store.
+    pub peak_memory: Option<u64>,
+    /// Its JSON result.
+    pub result: Option<String>,
+    /// Its output.
+    pub log: Option<LogSink>,
+}
+
+/// Something that happened in a run.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A proc started.
+    Started {
+        /// Its name.
+        name: &'a str,
+    },
+    /// A proc completed (ran, failed a dependency, or was cancelled).
+    Finished(&'a ProcRecord),
+}
+
+/// Receives a run's events. Implementations must not block for long: the session
+/// calls them while it holds its lock.
+pub trait Reporter: Send + Sync + 'static {
+    /// One event.
+    fn event(&self, event: Event<'_>);
+
+    /// Ask the user for one line of input (called on a blocking thread).
+    fn prompt(&self, prompt: &str, password: bool) -> Result<String, String> {
+        let _ = (prompt, password);
+        Err("no terminal to ask for input".into())
+    }
+}
+
+/// A reporter that ignores everything (tests, `--quiet` with no summary).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NullReporter;
+
+impl Reporter for NullReporter {
+    fn event(&self, _event: Event<'_>) {}
+}

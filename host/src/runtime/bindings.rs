@@ -1,0 +1,30 @@
+//! Host bindings generated from `wit/parproc.wit`, world `jobs`.
+//!
+//! The context imports that can block (`create`, `start`, `run`, `wait`,
+//! `get-input`) are async and answer with `Result<_, String>`; the others are
+//! sync and trappable (`wasmtime::Result`), so the host can refuse them with a
+//! trap. Every export is called asynchronously.
+
+wasmtime::component::bindgen!({
+    world: "jobs",
+    path: "../wit",
+    imports: {
+        "parproc:jobs/context.create": async,
+        "parproc:jobs/context.start": async,
+        "parproc:jobs/context.run": async,
+        "parproc:jobs/context.wait": async,
+        "parproc:jobs/context.get-input": async,
+        default: trappable,
+    },
+    exports: { default: async },
+});
+
+pub(crate) use exports::parproc::jobs::declarations::{DepContext, Manifest};
+pub(crate) use parproc::jobs::types;
+
+/// The exported interface names, as a component names them.
+pub(crate) const DECLARATIONS: &str = "parproc:jobs/declarations@0.1.0";
+/// See [`DECLARATIONS`].
+pub(crate) const PROCS: &str = "parproc:jobs/procs@0.1.0";
+/// The interface a job module may import besides WASI.
+pub(crate) const CONTEXT: &str = "parproc:jobs/context@0.1.0";

@@ -1,0 +1,249 @@
+//! The wasmtime runtime: the only module of the host that names wasmtime.
+//!
+//! ## Overview
+//!
+//! 1. [`Runtime::load`] reads a job module, checks that it is a WebAssembly
+//!    component of the `jobs` world, compiles it once, links WASI 0.2 and the
+//!    `context` import, and pre-instantiates it (`JobsPre`, reused by every
+//!    store). It then asks the declarations instance for the manifest.
+//! 2. The session answers the planner's questions through [`Resolver`]: the
+//!    declarations instance runs the `resolve-deps` / `resolve-choices`
+//!    callbacks, one at a time, each under its own fuel and time budget
+//!    (see `decls`).
+//! 3. The session runs procs through [`ProcRunner`]: every proc gets a fresh
+//!    store with its own fuel, memory cap and log (see `runner`).
+//!
+//! ## Files
+//!
+//! `engine` (the shared engine: fuel, Cranelift), `bindings` (generated from
+//! `wit/`), `state` (per-store state and the memory limiter), `context` (the
+//! `context` import), `logpipe` (stdout/stderr into the log sink), `convert`
+//! (WIT ↔ host types, with bounds), `trap` (how a call ended), `runner` (one
+//! proc), `decls` (the declarations instance).
+
+mod bindings;
+mod context;
+mod convert;
+mod decls;
+mod engine;
+mod logpipe;
+mod runner;
+mod state;
+mod trap;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use wasmtime::component::Component;
+
+use self::decls::{CallBudget, Declarations};
+use self::runner::Shared;
+use crate::exec::{BoxFuture, Launch, ProcRunner, Resolver, RunReport};
+use crate::logsink::LogSink;
+use crate::plan::{ResolveAnswer, ResolveRequest};
+use crate::session::ProcContext;
+use crate::spec::Manifest;
+
+/// Settings of a [`Runtime`] that are not per proc (per-proc budgets come with
+/// each [`Launch`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RuntimeConfig {
+    /// Fuel for each declarations call (`describe` and every callback).
+    pub decl_fuel: u64,
+    /// Wall-clock limit of each declarations call.
+    pub decl_timeout: Duration,
+    /// Memory cap of the declarations instance, over all its memories and tables.
+    pub decl_memory: u64,
+    /// The bound of a proc's log sink, in bytes (see [`Runtime::log_sink`]).
+    pub log_limit: usize,
+    /// The largest JSON result a proc may return, in bytes.
+    pub result_limit: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            decl_fuel: 10_000_000_000,
+            decl_timeout: Duration::from_secs(10),
+            decl_memory: 512 << 20,
+            log_limit: 1 << 20,
+            result_limit: 16 << 20,
+        }
+    }
+}
+
+/// A loaded job module; cheap to clone.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    config: RuntimeConfig,
+    shared: Shared,
+    decls: Declarations,
+    manifest: Manifest,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("path", &self.inner.path)
+            .field("config", &self.inner.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Load the job module at `path` and ask it what it declares.
+    ///
+    /// Every problem is a one-line error naming the file: unreadable, not
+    /// WebAssembly, a core module instead of a component, a component of
+    /// another world (missing exports, imports the host does not provide), or a
+    /// `describe` that traps or returns garbage. Compiling the component blocks
+    /// the calling thread (tens of milliseconds for small modules).
+    pub async fn load(path: &Path, config: RuntimeConfig) -> anyhow::Result<(Runtime, Manifest)> {
+        let shown = path.display();
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read `{shown}`"))?;
+        check_header(&bytes).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
+        let shared = prepare(&bytes, config)
+            .map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
+        let decls = Declarations::new(CallBudget {
+            fuel: config.decl_fuel,
+            timeout: config.decl_timeout,
+            memory: config.decl_memory,
+            log_limit: config.log_limit,
+        });
+        let manifest = match decls.describe(&shared).await {
+            Ok(manifest) => manifest,
+            Err(e) => bail!("cannot load `{shown}`: {e}"),
+        };
+        let manifest = convert::manifest_from_wit(manifest).map_err(|e| {
+            anyhow::anyhow!("cannot load `{shown}`: `describe` returned an invalid manifest: {e}")
+        })?;
+        let runtime = Runtime {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                config,
+                shared,
+                decls,
+                manifest: manifest.clone(),
+            }),
+        };
+        Ok((runtime, manifest))
+    }
+
+    /// What the module declared (as `describe` returned it, size-checked).
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    /// The module's path.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// The configuration the module was loaded with.
+    pub fn config(&self) -> &RuntimeConfig {
+        &self.inner.config
+    }
+
+    /// A fresh log sink bounded by [`RuntimeConfig::log_limit`].
+    pub fn log_sink(&self) -> LogSink {
+        LogSink::new(self.inner.config.log_limit)
+    }
+
+    /// Run a proc whose context calls are all refused (they trap or return an
+    /// error, as in a declarations callback). For tools and tests; the
+    /// session runs procs through [`ProcRunner::run`].
+    pub fn run_without_context(
+        &self,
+        launch: Launch,
+        log: LogSink,
+    ) -> BoxFuture<'static, RunReport> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { runner::run(&inner.shared, launch, None, log).await })
+    }
+}
+
+impl ProcRunner for Runtime {
+    fn run(&self, launch: Launch, ctx: ProcContext, log: LogSink) -> BoxFuture<'static, RunReport> {
+        let inner = Arc::clone(&self.inner);
+        Box::pin(async move { runner::run(&inner.shared, launch, Some(ctx), log).await })
+    }
+}
+
+impl Resolver for Runtime {
+    fn resolve(&self, request: ResolveRequest) -> BoxFuture<'_, ResolveAnswer> {
+        Box::pin(self.inner.decls.resolve(&self.inner.shared, request))
+    }
+}
+
+/// Tell apart core modules, components and other files by their first 8 bytes.
+fn check_header(bytes: &[u8]) -> Result<(), String> {
+    const MODULE: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
+    const COMPONENT: [u8; 4] = [0x0d, 0x00, 0x01, 0x00];
+    if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
+        return Err("not a WebAssembly file (it does not start with `\\0asm`)".to_owned());
+    }
+    match bytes[4..8] {
+        COMPONENT => Ok(()),
+        MODULE => Err(
+            "not a WebAssembly component (it is a core module); build it for wasm32-wasip2"
+                .to_owned(),
+        ),
+        _ => Err(format!(
+            "unsupported WebAssembly version or layer {:02x?}; build it for wasm32-wasip2 \
+             with a toolchain that targets WASI 0.2",
+            &bytes[4..8]
+        )),
+    }
+}
+
+/// Compile, check the world, link and pre-instantiate.
+fn prepare(bytes: &[u8], config: RuntimeConfig) -> Result<Shared, String> {
+    let engine = engine::shared().map_err(|e| format!("{e:#}"))?;
+    let component = Component::new(&engine, bytes)
+        .map_err(|e| format!("not a valid component: {}", trap::one_line(&format!("{e:#}"))))?;
+    let ty = component.component_type();
+    for export in [bindings::DECLARATIONS, bindings::PROCS] {
+        if ty.get_export(&engine, export).is_none() {
+            return Err(format!(
+                "it is not a parproc job module: it does not export `{export}`"
+            ));
+        }
+    }
+    let linker = Shared::linker(&engine).map_err(|e| format!("{e:#}"))?;
+    let pre = linker.instantiate_pre(&component).map_err(|e| {
+        let foreign = ty
+            .imports(&engine)
+            .map(|(name, _)| name)
+            .find(|name| !name.starts_with("wasi:") && *name != bindings::CONTEXT);
+        match foreign {
+            Some(name) => format!(
+                "it imports `{name}`, which the host does not provide (a job module may import \
+                 only WASI 0.2 and `{}`)",
+                bindings::CONTEXT
+            ),
+            None => format!(
+                "it is not a parproc job module: {}",
+                trap::one_line(&format!("{e:#}"))
+            ),
+        }
+    })?;
+    let pre = bindings::JobsPre::new(pre).map_err(|e| {
+        format!(
+            "it is not a parproc job module: {}",
+            trap::one_line(&format!("{e:#}"))
+        )
+    })?;
+    Ok(Shared {
+        engine,
+        pre,
+        result_limit: config.result_limit,
+    })
+}

@@ -1,0 +1,202 @@
+//! Per-store host state: WASI, the resource table, the memory limiter, the
+//! proc's context (if any) and its log.
+//!
+//! Every proc and every declarations instance gets a fresh [`HostState`] in a
+//! fresh store. The WASI context has no stdin, no preopened directories, no
+//! environment, no arguments and no network; stdout and stderr go to the log
+//! sink through [`LogPipe`].
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{ResourceLimiter, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use super::logpipe::LogPipe;
+use crate::logsink::{LogSink, Stream};
+use crate::session::ProcContext;
+
+/// The most core instances one store may create.
+const MAX_INSTANCES: usize = 64;
+/// The most linear memories one store may create.
+const MAX_MEMORIES: usize = 16;
+/// The most tables one store may create.
+const MAX_TABLES: usize = 64;
+/// Bytes one table element counts for.
+const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+/// The data of one store.
+pub(crate) struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The memory cap of the store.
+    pub(crate) limiter: MemoryLimiter,
+    /// The running proc's context; `None` inside declaration callbacks.
+    pub(crate) ctx: Option<ProcContext>,
+    /// Where stdout, stderr and context logs go.
+    pub(crate) log: LogSink,
+}
+
+impl HostState {
+    /// State for a store whose memories and tables may use `memory` bytes in all.
+    pub(crate) fn new(ctx: Option<ProcContext>, log: LogSink, memory: u64) -> Self {
+        let wasi = WasiCtxBuilder::new()
+            .stdout(LogPipe::new(log.clone(), Stream::Stdout))
+            .stderr(LogPipe::new(log.clone(), Stream::Stderr))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            .build();
+        HostState {
+            wasi,
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(memory),
+            ctx,
+            log,
+        }
+    }
+
+    /// A fresh store around this state, with the limiter installed.
+    pub(crate) fn into_store(self, engine: &wasmtime::Engine) -> Store<HostState> {
+        let mut store = Store::new(engine, self);
+        store.limiter(|state| &mut state.limiter);
+        store
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps the sum of all linear memories and tables of a store.
+///
+/// Wasmtime asks before every memory or table is created (from size 0) or
+/// grown, with the current and desired size of that one memory or table; the
+/// limiter adds up the differences. A growth the memory's or table's own
+/// maximum forbids fails anyway and is not counted. A growth that is approved
+/// and then fails in the OS stays counted, which errs on the safe side.
+#[derive(Debug)]
+pub(crate) struct MemoryLimiter {
+    cap: u64,
+    used: u64,
+    peak: u64,
+    hit: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing `cap` bytes in all.
+    pub(crate) fn new(cap: u64) -> Self {
+        MemoryLimiter {
+            cap,
+            used: 0,
+            peak: 0,
+            hit: false,
+        }
+    }
+
+    /// The cap in bytes.
+    pub(crate) fn cap(&self) -> u64 {
+        self.cap
+    }
+
+    /// The most bytes in use at once.
+    pub(crate) fn peak(&self) -> u64 {
+        self.peak
+    }
+
+    /// Whether a growth was refused because of the cap.
+    pub(crate) fn hit(&self) -> bool {
+        self.hit
+    }
+
+    fn grow(&mut self, current: usize, desired: usize, maximum: Option<usize>) -> bool {
+        if maximum.is_some_and(|max| desired > max) {
+            // The memory's own maximum refuses this; not our cap.
+            return false;
+        }
+        let delta = desired.saturating_sub(current) as u64;
+        let wanted = self.used.saturating_add(delta);
+        if wanted > self.cap {
+            self.hit = true;
+            tracing::debug!(wanted, cap = self.cap, "memory cap reached");
+            return false;
+        }
+        self.used = wanted;
+        self.peak = self.peak.max(wanted);
+        true
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(self.grow(current, desired, maximum))
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if maximum.is_some_and(|max| desired > max) {
+            return Ok(false);
+        }
+        let bytes = |n: usize| n.saturating_mul(TABLE_ELEMENT_BYTES);
+        Ok(self.grow(bytes(current), bytes(desired), None))
+    }
+
+    fn instances(&self) -> usize {
+        MAX_INSTANCES
+    }
+
+    fn tables(&self) -> usize {
+        MAX_TABLES
+    }
+
+    fn memories(&self) -> usize {
+        MAX_MEMORIES
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sums_growths_and_records_the_peak() {
+        let mut l = MemoryLimiter::new(1000);
+        assert!(l.memory_growing(0, 400, None).expect("no error"));
+        assert!(l.memory_growing(0, 300, None).expect("no error"));
+        assert!(l.memory_growing(400, 700, None).expect("no error"));
+        assert_eq!(l.peak(), 1000);
+        assert!(!l.hit());
+        assert!(!l.memory_growing(300, 400, None).expect("no error"));
+        assert!(l.hit());
+        assert_eq!(l.peak(), 1000);
+    }
+
+    #[test]
+    fn tables_count_against_the_same_cap() {
+        let mut l = MemoryLimiter::new(100);
+        assert!(l.table_growing(0, 10, None).expect("no error"));
+        assert_eq!(l.peak(), 10 * TABLE_ELEMENT_BYTES as u64);
+        assert!(!l.table_growing(10, 1000, None).expect("no error"));
+        assert!(l.hit());
+    }
+
+    #[test]
+    fn own_maximum_is_not_the_cap() {
+        let mut l = MemoryLimiter::new(1000);
+        assert!(!l.memory_growing(0, 500, Some(100)).expect("no error"));
+        assert!(!l.hit());
+        assert_eq!(l.peak(), 0);
+    }
+}
