@@ -8,7 +8,10 @@
 //! The generated code reaches its runtime through `::parproc_guest::wit_bindgen::rt`, so a
 //! module crate needs no `wit-bindgen` dependency of its own.
 
-#![allow(missing_docs, reason = "generated code; the WIT comments become its docs")]
+#![allow(
+    missing_docs,
+    reason = "generated code; the WIT comments become its docs"
+)]
 
 wit_bindgen::generate!({
     path: "../wit",

@@ -246,7 +246,11 @@ fn owned(names: impl IntoIterator<Item = impl AsRef<str>>) -> Vec<String> {
 fn judge(statuses: &[ProcStatus]) -> Result<(), Error> {
     let mut message = String::new();
     for status in statuses.iter().filter(|s| !succeeded(s.state)) {
-        message.push_str(if message.is_empty() { "Process error [3]: " } else { "; " });
+        message.push_str(if message.is_empty() {
+            "Process error [3]: "
+        } else {
+            "; "
+        });
         let _ = write!(message, "\"{}\" {}", status.name, state_name(status.state));
         if !status.message.is_empty() {
             let _ = write!(message, ": {}", status.message);
@@ -323,7 +327,11 @@ mod tests {
 
     #[test]
     fn wait_failure_names_every_proc_and_reason() {
-        let mut dep = status("y", ProcState::FailedDep, "canceled due to failure of \"x\"");
+        let mut dep = status(
+            "y",
+            ProcState::FailedDep,
+            "canceled due to failure of \"x\"",
+        );
         dep.failure = Some(FailureKind::DepFailed);
         let statuses = [
             status("a", ProcState::Succeeded, ""),

@@ -261,6 +261,9 @@ mod tests {
             Ok(vec![Value::Integer(1), Value::Integer(2)])
         );
         let map = vec![("env", vec!["dev"])].into_choice_map();
-        assert_eq!(map, Ok(vec![("env".into(), vec![Value::Text("dev".into())])]));
+        assert_eq!(
+            map,
+            Ok(vec![("env".into(), vec![Value::Text("dev".into())])])
+        );
     }
 }

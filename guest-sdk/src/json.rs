@@ -4,7 +4,9 @@ use serde::Serialize;
 
 /// Turns the WIT params (name, JSON text) into a JSON map. A text that is not valid JSON
 /// (a host bug) is kept as a JSON string rather than dropped.
-pub(crate) fn params_map(params: Vec<(String, String)>) -> serde_json::Map<String, serde_json::Value> {
+pub(crate) fn params_map(
+    params: Vec<(String, String)>,
+) -> serde_json::Map<String, serde_json::Value> {
     params
         .into_iter()
         .map(|(name, text)| {

@@ -73,7 +73,9 @@
 //! (`integer`; the host's 64-bit value is range-checked and the proc fails with a clear
 //! message if it does not fit), `f64`/`f32` (`float`) and `bool` (`boolean`). In a proto,
 //! every `[placeholder]` needs a parameter of the same name, and every other parameter needs
-//! a default in `args(...)`; a proc takes all its parameters from `args(...)`.
+//! a default in `args(...)`; a proc takes all its parameters from `args(...)`. A parameter
+//! `_env` stands for `env` when nothing is called `_env`, to silence the unused-variable
+//! lint.
 //!
 //! It returns `()` or `Result<T, E>` where `T: serde::Serialize` and
 //! `E: Into<`[`Error`]`>`; every `std::error::Error` converts, so `?` works on I/O errors.
@@ -141,9 +143,9 @@ pub use serde_json::json;
 /// The runtime behind the macros. Not a public API.
 #[doc(hidden)]
 pub mod __rt {
-    pub use crate::rt::*;
     pub use crate::bindings::exports::parproc::jobs::{declarations, procs};
     pub use crate::bindings::parproc::jobs::types::{DeclKind, Manifest, Mode, ProcError};
+    pub use crate::rt::*;
 }
 
 /// Everything a job module usually needs: `use parproc_guest::prelude::*;`.

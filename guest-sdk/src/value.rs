@@ -59,8 +59,9 @@ impl FromValue for bool {
         match value {
             Value::Boolean(flag) => Ok(*flag),
             Value::Integer(n) => Ok(*n != 0),
-            Value::Text(text) => parse_bool(text)
-                .ok_or_else(|| format!("{text:?} is not a boolean (true/false, yes/no, on/off, 1/0)")),
+            Value::Text(text) => parse_bool(text).ok_or_else(|| {
+                format!("{text:?} is not a boolean (true/false, yes/no, on/off, 1/0)")
+            }),
             Value::Float(x) => Err(format!("{x} is a float, not a boolean")),
         }
     }
@@ -96,7 +97,9 @@ macro_rules! from_value_int {
     )*};
 }
 
-from_value_int!(i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+from_value_int!(
+    i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize
+);
 
 impl FromValue for f64 {
     const VALUE_TYPE: ValueType = ValueType::Float;
@@ -237,7 +240,9 @@ where
     K: Into<String>,
     V: Into<Value>,
 {
-    args.into_iter().map(|(name, value)| Arg::new(name, value)).collect()
+    args.into_iter()
+        .map(|(name, value)| Arg::new(name, value))
+        .collect()
 }
 
 #[cfg(test)]

@@ -55,9 +55,14 @@ fn matrix(os: String, arch: String) -> Result<BTreeMap<String, String>, Error> {
     Ok(BTreeMap::from([(os, arch)]))
 }
 
+#[proto(name = "quiet::[env]")]
+fn quiet(_env: String) {}
+
 #[proc(args(count = 3, label = "a", flag = true, ratio = 0.5, small = 7))]
 fn typed(count: i64, label: String, flag: bool, ratio: f64, small: u8) -> Result<Value, Error> {
-    Err(Error::failed(format!("{count} {label} {flag} {ratio} {small}")))
+    Err(Error::failed(format!(
+        "{count} {label} {flag} {ratio} {small}"
+    )))
 }
 
 #[proc]
@@ -81,7 +86,7 @@ fn structured() -> Result<serde_json::Value, std::io::Error> {
 }
 
 parproc_guest::export_jobs!(
-    setup, build, matrix, typed, nothing_to_do, io_failure, unserialisable, structured;
+    setup, build, matrix, typed, nothing_to_do, io_failure, unserialisable, structured, quiet;
     targets = ["build::*::1", "setup"],
     parallel = 4,
     mode = single,
@@ -93,7 +98,10 @@ parproc_guest::export_jobs!(
 fn dep_ctx(proc_name: &str, args: &[(&str, &str)]) -> WitDepContext {
     WitDepContext {
         proc_name: proc_name.to_owned(),
-        args: args.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        args: args
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         params: vec![],
     }
 }
@@ -116,7 +124,8 @@ fn describe_declares_the_module() {
             "nothing_to_do",
             "io_failure",
             "unserialisable",
-            "structured"
+            "structured",
+            "quiet::[env]"
         ]
     );
     assert_eq!(manifest.targets, ["build::*::1", "setup"]);
@@ -167,8 +176,14 @@ fn proc_options_map_onto_job_decl() {
             ],
             needs: Needs {
                 dirs: vec![
-                    DirNeed { path: "/src".to_owned(), writable: false },
-                    DirNeed { path: "/out".to_owned(), writable: true },
+                    DirNeed {
+                        path: "/src".to_owned(),
+                        writable: false
+                    },
+                    DirNeed {
+                        path: "/out".to_owned(),
+                        writable: true
+                    },
                 ],
                 env: vec!["HOME".to_owned()],
                 network: vec!["example.com:443".to_owned()],
@@ -187,8 +202,14 @@ fn proto_options_map_onto_job_decl() {
     assert_eq!(
         build.params,
         [
-            ParamDecl { name: "env".to_owned(), ty: ValueType::Text },
-            ParamDecl { name: "n".to_owned(), ty: ValueType::Integer },
+            ParamDecl {
+                name: "env".to_owned(),
+                ty: ValueType::Text
+            },
+            ParamDecl {
+                name: "n".to_owned(),
+                ty: ValueType::Integer
+            },
         ]
     );
     assert_eq!(
@@ -219,12 +240,22 @@ fn proto_options_map_onto_job_decl() {
                 param: "env".to_owned(),
                 source: ChoiceSource::Fixed(vec![text("dev"), text("prod")]),
             },
-            ArgChoices { param: "n".to_owned(), source: ChoiceSource::Computed },
+            ArgChoices {
+                param: "n".to_owned(),
+                source: ChoiceSource::Computed
+            },
         ]
     );
     assert!(!build.choices_computed);
     assert_eq!(build.description, "Builds one shard");
-    assert_eq!(build.limits, Limits { timeout_ms: None, fuel: None, memory_bytes: None });
+    assert_eq!(
+        build.limits,
+        Limits {
+            timeout_ms: None,
+            fuel: None,
+            memory_bytes: None
+        }
+    );
 
     let matrix = &manifest.jobs[2];
     assert!(matrix.choices_computed);
@@ -243,6 +274,15 @@ fn proto_options_map_onto_job_decl() {
         ]
     );
     assert_eq!(typed.defaults[3], Arg::new("ratio", 0.5));
+
+    let quiet = manifest.jobs.last().unwrap();
+    assert_eq!(
+        quiet.params,
+        [ParamDecl {
+            name: "env".to_owned(),
+            ty: ValueType::Text
+        }]
+    );
 }
 
 #[test]
@@ -285,7 +325,13 @@ fn computed_choices() {
         Some("n".to_owned()),
         dep_ctx("build::*::*", &[]),
     );
-    assert_eq!(n, Ok(vec![("n".to_owned(), vec![Value::Integer(1), Value::Integer(2)])]));
+    assert_eq!(
+        n,
+        Ok(vec![(
+            "n".to_owned(),
+            vec![Value::Integer(1), Value::Integer(2)]
+        )])
+    );
 
     let all = __ParprocJobs::resolve_choices(
         "build::[env]::[n]".to_owned(),
@@ -334,7 +380,10 @@ fn run_converts_args_and_results() {
     let out_of_range = __ParprocJobs::run(
         "build::[env]::[n]".to_owned(),
         "build::dev::3000000000".to_owned(),
-        vec![Arg::new("env", "dev"), Arg::new("n", Value::Integer(3_000_000_000))],
+        vec![
+            Arg::new("env", "dev"),
+            Arg::new("n", Value::Integer(3_000_000_000)),
+        ],
     );
     assert_eq!(
         out_of_range,
@@ -369,7 +418,8 @@ fn run_outcomes() {
             "result is not serialisable: key must be a string".to_owned()
         ))
     );
-    assert_eq!(run("structured"), Ok("{\"items\":[1,2],\"ok\":true}".to_owned()));
+    let structured: serde_json::Value = serde_json::from_str(&run("structured").unwrap()).unwrap();
+    assert_eq!(structured, json!({ "ok": true, "items": [1, 2] }));
     assert_eq!(
         run("nope"),
         Err(ProcError::Failed(

@@ -125,7 +125,11 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "m" | "min" | "mins" => n * 60.0,
         "h" | "hr" | "hrs" => n * 3600.0,
-        other => return Err(format!("unknown unit `{other}` in `{s}`; use ms, s, m or h")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`; use ms, s, m or h"
+            ));
+        }
     };
     Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
 }
@@ -146,7 +150,11 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         "k" | "kb" | "kib" => 1024.0,
         "m" | "mb" | "mib" => 1024.0 * 1024.0,
         "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => return Err(format!("unknown unit `{other}` in `{s}`; use KiB, MiB or GiB")),
+        other => {
+            return Err(format!(
+                "unknown unit `{other}` in `{s}`; use KiB, MiB or GiB"
+            ));
+        }
     };
     let v = n * mult;
     if !(v.is_finite() && v >= 0.0 && v < u64::MAX as f64) {

@@ -133,6 +133,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         names.extend(created);
     }
     session.start(&names).await.map_err(anyhow::Error::msg)?;
+    session.go();
 
     let interrupted = tokio::select! {
         _ = session.wait_for_all() => None,
@@ -239,7 +240,9 @@ pub fn render_list(m: &Manifest) -> String {
                 .iter()
                 .map(|r| match r {
                     RdepDecl::Plain(p) => terminal::sanitize(p),
-                    RdepDecl::WhenScheduled(p) => format!("WhenScheduled({})", terminal::sanitize(p)),
+                    RdepDecl::WhenScheduled(p) => {
+                        format!("WhenScheduled({})", terminal::sanitize(p))
+                    }
                     RdepDecl::WhenTargetScheduled(p) => {
                         format!("WhenTargetScheduled({})", terminal::sanitize(p))
                     }
@@ -249,7 +252,10 @@ pub fn render_list(m: &Manifest) -> String {
                 out.push_str(&format!("      rdeps: {}\n", rdeps.join(", ")));
             }
             if !d.locks.is_empty() {
-                out.push_str(&format!("      locks: {}\n", terminal::sanitize(&d.locks.join(", "))));
+                out.push_str(&format!(
+                    "      locks: {}\n",
+                    terminal::sanitize(&d.locks.join(", "))
+                ));
             }
             if d.wave != 0 {
                 out.push_str(&format!("      wave: {}\n", d.wave));

@@ -394,7 +394,15 @@ mod tests {
         sink.log(LogLevel::Error, "seven");
         assert_eq!(
             texts(&sink),
-            ["one", "two", "info: three", "four", "five", "warning: six", "error: seven"]
+            [
+                "one",
+                "two",
+                "info: three",
+                "four",
+                "five",
+                "warning: six",
+                "error: seven"
+            ]
         );
         let records = sink.records();
         assert_eq!(records[1].stream, Stream::Stderr);
@@ -442,10 +450,28 @@ mod tests {
         }
         let lines = texts(&sink);
         // Head: 5 whole lines; tail: the last 5 lines.
-        assert_eq!(&lines[..5], ["line 0000", "line 0001", "line 0002", "line 0003", "line 0004"]);
+        assert_eq!(
+            &lines[..5],
+            [
+                "line 0000",
+                "line 0001",
+                "line 0002",
+                "line 0003",
+                "line 0004"
+            ]
+        );
         let cut = 1000 - 10 * 10;
         assert_eq!(lines[5], format!("[... {cut} bytes of output cut ...]"));
-        assert_eq!(&lines[6..], ["line 0095", "line 0096", "line 0097", "line 0098", "line 0099"]);
+        assert_eq!(
+            &lines[6..],
+            [
+                "line 0095",
+                "line 0096",
+                "line 0097",
+                "line 0098",
+                "line 0099"
+            ]
+        );
         assert!(sink.truncated());
         assert_eq!(sink.bytes_written(), 1000);
     }
@@ -463,12 +489,19 @@ mod tests {
         let records = sink.records();
         assert_eq!(records.len(), 3);
         assert_eq!(records[0].text, "start");
-        assert!(records[1].text.starts_with("[... "), "{:?}", records[1].text);
+        assert!(
+            records[1].text.starts_with("[... "),
+            "{:?}",
+            records[1].text
+        );
         assert!(records[2].text.ends_with("xxTHE END"));
         // The tail holds 500 bytes: 499 of text and the newline.
         assert_eq!(records[2].text.len(), 499);
         let cut = 10_000_007 + 1 - 500;
-        assert_eq!(records[1].text, format!("[... {cut} bytes of output cut ...]"));
+        assert_eq!(
+            records[1].text,
+            format!("[... {cut} bytes of output cut ...]")
+        );
     }
 
     #[test]

@@ -123,7 +123,10 @@ pub enum ProcState {
 impl ProcState {
     /// True for every finished state.
     pub fn is_complete(self) -> bool {
-        !matches!(self, ProcState::Idle | ProcState::Wanted | ProcState::Running)
+        !matches!(
+            self,
+            ProcState::Idle | ProcState::Wanted | ProcState::Running
+        )
     }
 
     /// True for states dependents treat as success.

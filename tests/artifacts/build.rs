@@ -29,7 +29,8 @@ const SCRUBBED_ENV: &[&str] = &[
 ];
 
 fn main() {
-    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
+    let manifest_dir =
+        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let root = manifest_dir
         .parent()
         .and_then(Path::parent)
@@ -43,7 +44,10 @@ fn main() {
             println!("cargo:rerun-if-changed={}", path.display());
         }
     }
-    println!("cargo:rerun-if-changed={}", root.join("Cargo.toml").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        root.join("Cargo.toml").display()
+    );
 
     let mut packages = Vec::new();
     for dir in ["tests/programs", "examples"] {
@@ -91,10 +95,10 @@ fn discover(dir: &Path) -> Vec<String> {
     let mut names = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path();
-        if path.join("Cargo.toml").is_file() {
-            if let Some(name) = path.file_name().and_then(|n| n.to_str()) {
-                names.push(name.to_owned());
-            }
+        if path.join("Cargo.toml").is_file()
+            && let Some(name) = path.file_name().and_then(|n| n.to_str())
+        {
+            names.push(name.to_owned());
         }
     }
     names
@@ -110,13 +114,13 @@ fn check_target() {
         .ok()
         .filter(|o| o.status.success())
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-    if let Some(sysroot) = sysroot {
-        if !sysroot.join("lib/rustlib").join(TARGET).is_dir() {
-            panic!(
-                "the `{TARGET}` target is not installed (needed to build the guest fixtures); \
-                 run `rustup target add {TARGET}`"
-            );
-        }
+    if let Some(sysroot) = sysroot
+        && !sysroot.join("lib/rustlib").join(TARGET).is_dir()
+    {
+        panic!(
+            "the `{TARGET}` target is not installed (needed to build the guest fixtures); \
+             run `rustup target add {TARGET}`"
+        );
     }
 }
 
@@ -145,7 +149,8 @@ fn build(root: &Path, target_dir: &Path, packages: &[String]) {
         .expect("failed to run the nested cargo build of the guest fixtures");
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        if stderr.contains("target may not be installed") || stderr.contains("can't find crate for `std`")
+        if stderr.contains("target may not be installed")
+            || stderr.contains("can't find crate for `std`")
         {
             panic!(
                 "the `{TARGET}` target is not installed (needed to build the guest fixtures); \

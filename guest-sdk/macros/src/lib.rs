@@ -2,9 +2,8 @@
 //! [`export_jobs!`].
 //!
 //! Use them through `parproc-guest` (`use parproc_guest::prelude::*;`), which re-exports
-//! them; the code they generate names `::parproc_guest`. The examples below are not compiled
-//! here (this crate cannot depend on `parproc-guest`); the same examples are compiled in
-//! `parproc-guest`'s documentation and tests.
+//! them; the code they generate names `::parproc_guest`. The examples are compiled (not run:
+//! the context calls need the parproc host) as doctests of this crate.
 //!
 //! Every mistake the macros can see is a compile error at the offending token, with a
 //! sentence that names the thing: a placeholder without a parameter, a parameter that is
@@ -16,6 +15,8 @@ mod job;
 mod module;
 mod name;
 mod options;
+mod signature;
+mod spec;
 mod suggest;
 mod syntax;
 
@@ -25,7 +26,7 @@ use options::Kind;
 
 /// Declares a proc: a named job with a fully resolved name (parproc's `@Proc`).
 ///
-/// ```ignore
+/// ```no_run
 /// use parproc_guest::prelude::*;
 ///
 /// /// Checks the sources (the first doc line is the description).
@@ -34,6 +35,12 @@ use options::Kind;
 ///     ctx.info(&format!("lint level {level}"));
 ///     Ok("clean".to_owned())
 /// }
+///
+/// #[proc]
+/// fn setup() {}
+///
+/// parproc_guest::export_jobs!(setup, lint);
+/// # fn main() {}
 /// ```
 ///
 /// The function takes an optional first parameter `&Context`, then parameters of type
@@ -75,7 +82,7 @@ pub fn proc(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Declares a proto: a template whose name contains `[placeholders]` (parproc's `@Proto`).
 ///
-/// ```ignore
+/// ```no_run
 /// use parproc_guest::prelude::*;
 ///
 /// #[proto(
@@ -88,10 +95,21 @@ pub fn proc(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     ctx.info(&format!("deploying {env}/{shard} (dry run: {dry_run})"));
 ///     Ok(())
 /// }
+///
+/// // Computed choices: one placeholder, or the whole map.
+/// #[proto(name = "test::[env]", choices(env = |_d| vec!["dev", "prod"]))]
+/// fn test(_env: String) {}
+///
+/// #[proto(name = "image::[env]", choices = |_d| [("env", vec![Value::from("dev")])])]
+/// fn image(_env: String) {}
+///
+/// parproc_guest::export_jobs!(deploy, test, image);
+/// # fn main() {}
 /// ```
 ///
-/// Every `[placeholder]` of the name needs a parameter of the same name; every other
-/// parameter needs a default in `args(...)`. The values taken from a name are converted to
+/// Every `[placeholder]` of the name needs a parameter of the same name (`_env` also
+/// stands for `env`, to silence the unused-variable lint); every other parameter needs a
+/// default in `args(...)`. The values taken from a name are converted to
 /// the parameter types when the proc is created (`deploy::prod::2` gives `shard = 2`).
 ///
 /// # Options
@@ -117,7 +135,11 @@ pub fn proto(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// Exports the module's jobs to the host: the list of `#[proc]`/`#[proto]` functions, then
 /// optionally `;` and module settings.
 ///
-/// ```ignore
+/// ```no_run
+/// # use parproc_guest::prelude::*;
+/// # #[proc] fn setup() {}
+/// # #[proto(name = "build::[env]")] fn build(_env: String) {}
+/// # #[proto(name = "deploy::[env]")] fn deploy(_env: String) {}
 /// parproc_guest::export_jobs!(
 ///     setup, build, deploy;
 ///     targets = ["deploy::prod"],
@@ -127,6 +149,7 @@ pub fn proto(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     allow_missing_deps = false,
 ///     params(region = "eu", retries = 3, zones = ["a", "b"]),
 /// );
+/// # fn main() {}
 /// ```
 ///
 /// Invoke it exactly once, in the `cdylib` crate that becomes the component: it expands to

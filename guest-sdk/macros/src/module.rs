@@ -75,7 +75,10 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
                 let expr = entry.expr("parallel = N")?;
                 let n: u32 = syntax::integer(expr, "`parallel`")?;
                 if n == 0 {
-                    return Err(syn::Error::new_spanned(expr, "`parallel` must be at least 1"));
+                    return Err(syn::Error::new_spanned(
+                        expr,
+                        "`parallel` must be at least 1",
+                    ));
                 }
                 settings.parallel = quote!(::core::option::Option::Some(#n));
             }
@@ -83,15 +86,20 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
                 let how = "`mode = parallel` or `mode = single`";
                 let expr = entry.expr(how)?;
                 let mode = match expr {
-                    Expr::Path(ExprPath { path, qself: None, .. }) if path.is_ident("parallel") => {
+                    Expr::Path(ExprPath {
+                        path, qself: None, ..
+                    }) if path.is_ident("parallel") => {
                         quote!(Parallel)
                     }
-                    Expr::Path(ExprPath { path, qself: None, .. }) if path.is_ident("single") => {
+                    Expr::Path(ExprPath {
+                        path, qself: None, ..
+                    }) if path.is_ident("single") => {
                         quote!(Single)
                     }
                     _ => return Err(syn::Error::new_spanned(expr, format!("expected {how}"))),
                 };
-                settings.mode = quote!(::core::option::Option::Some(::parproc_guest::__rt::Mode::#mode));
+                settings.mode =
+                    quote!(::core::option::Option::Some(::parproc_guest::__rt::Mode::#mode));
             }
             "separator" => {
                 let sep = syntax::string(entry.expr("separator = \"::\"")?, "`separator`")?;
@@ -104,7 +112,9 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
                 let how = "allow_missing_deps = true/false";
                 let flag = match syntax::literal(entry.expr(how)?) {
                     Some(Ok(syntax::Value::Boolean(flag))) => flag,
-                    _ => return Err(entry.error(format!("`allow_missing_deps` is written `{how}`"))),
+                    _ => {
+                        return Err(entry.error(format!("`allow_missing_deps` is written `{how}`")));
+                    }
                 };
                 settings.allow_missing_deps = quote!(::core::option::Option::Some(#flag));
             }
@@ -115,7 +125,8 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
                 for param in &list {
                     let name = param.name();
                     let value = param.expr("params(name = value)")?;
-                    let json = quote_spanned!(value.span()=> ::parproc_guest::__rt::param_json(&(#value)));
+                    let json =
+                        quote_spanned!(value.span()=> ::parproc_guest::__rt::param_json(&(#value)));
                     params.push(quote!((#name, || #json)));
                 }
                 settings.params = quote!(&[#(#params),*]);
@@ -123,7 +134,7 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
             other => {
                 return Err(syn::Error::new(
                     entry.key.span(),
-                    suggest::unknown("setting of `export_jobs!`", other, SETTINGS),
+                    suggest::unknown("setting", other, "for `export_jobs!`", SETTINGS),
                 ));
             }
         }

@@ -157,7 +157,10 @@ impl JobOptions {
                 syntax::check_unique(&list)?;
                 for arg in list {
                     let expr = arg.expr("args(name = value)")?.clone();
-                    let value = syntax::require_literal(&expr, &format!("the default of `{}`", arg.name()))?;
+                    let value = syntax::require_literal(
+                        &expr,
+                        &format!("the default of `{}`", arg.name()),
+                    )?;
                     self.args.push((arg.key, expr, value));
                 }
             }
@@ -208,7 +211,7 @@ impl JobOptions {
                 let hint = if other == "arg_choices" {
                     "unknown option `arg_choices`; this SDK calls it `choices`".to_owned()
                 } else {
-                    suggest::unknown(&format!("option for `{}`", kind.attr()), other, OPTIONS)
+                    suggest::unknown("option", other, &format!("for `{}`", kind.attr()), OPTIONS)
                 };
                 return Err(syn::Error::new(entry.key.span(), hint));
             }
@@ -231,7 +234,9 @@ fn parse_dep(expr: &Expr) -> syn::Result<Dep> {
             )),
         };
     }
-    if let Expr::Path(ExprPath { path, qself: None, .. }) = expr
+    if let Expr::Path(ExprPath {
+        path, qself: None, ..
+    }) = expr
         && path.is_ident("NO_FAILURES")
     {
         return Ok(Dep::NoFailures);
@@ -248,7 +253,10 @@ fn parse_rdep(expr: &Expr) -> syn::Result<Rdep> {
     let Expr::Call(ExprCall { func, args, .. }) = expr else {
         return Err(syn::Error::new_spanned(expr, how));
     };
-    let Expr::Path(ExprPath { path, qself: None, .. }) = func.as_ref() else {
+    let Expr::Path(ExprPath {
+        path, qself: None, ..
+    }) = func.as_ref()
+    else {
         return Err(syn::Error::new_spanned(expr, how));
     };
     let Some(rule) = path.get_ident().map(Ident::to_string) else {
@@ -261,7 +269,10 @@ fn parse_rdep(expr: &Expr) -> syn::Result<Rdep> {
     };
     let mut args = args.iter();
     match (args.next(), args.next()) {
-        (Some(pattern), None) => Ok(make(syntax::string(pattern, &format!("the pattern of `{rule}`"))?)),
+        (Some(pattern), None) => Ok(make(syntax::string(
+            pattern,
+            &format!("the pattern of `{rule}`"),
+        )?)),
         _ => Err(syn::Error::new_spanned(
             expr,
             format!("`{rule}` takes one pattern: `{rule}(\"pattern\")`"),
@@ -285,8 +296,10 @@ fn parse_choice(expr: &Expr) -> syn::Result<Choice> {
 
 fn timeout_ms(expr: &Expr) -> syn::Result<u64> {
     let millis = match syntax::literal(expr) {
-        Some(Ok(Value::Integer(secs))) => u64::try_from(secs).ok().and_then(|s| s.checked_mul(1000)),
-        Some(Ok(Value::Float(secs))) if secs.is_finite() && secs >= 0.0 && secs < 1e15 => {
+        Some(Ok(Value::Integer(secs))) => {
+            u64::try_from(secs).ok().and_then(|s| s.checked_mul(1000))
+        }
+        Some(Ok(Value::Float(secs))) if (0.0..1e15).contains(&secs) => {
             // Rounded to whole milliseconds; the range check above keeps the cast exact.
             Some((secs * 1000.0).round() as u64)
         }
@@ -319,7 +332,8 @@ fn budget(expr: &Expr, what: &str) -> syn::Result<u64> {
 }
 
 fn parse_needs(entry: &Entry) -> syn::Result<Needs> {
-    let list = entry.list("needs(dirs = [...], dirs_rw = [...], env = [...], network = [...], input)")?;
+    let list =
+        entry.list("needs(dirs = [...], dirs_rw = [...], env = [...], network = [...], input)")?;
     syntax::check_unique(&list)?;
     let mut needs = Needs::default();
     for need in list {
@@ -342,13 +356,14 @@ fn parse_needs(entry: &Entry) -> syn::Result<Needs> {
             }
             "env" => needs.env = syntax::strings(need.expr("env = [\"NAME\"]")?, "env")?,
             "network" => {
-                needs.network = syntax::strings(need.expr("network = [\"host:port\"]")?, "network")?;
+                needs.network =
+                    syntax::strings(need.expr("network = [\"host:port\"]")?, "network")?;
             }
             "input" => needs.input = need.flag()?,
             other => {
                 return Err(syn::Error::new(
                     need.key.span(),
-                    suggest::unknown("entry of `needs(...)`", other, NEEDS),
+                    suggest::unknown("entry", other, "in `needs(...)`", NEEDS),
                 ));
             }
         }

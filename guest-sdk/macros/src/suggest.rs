@@ -10,27 +10,40 @@ pub(crate) fn closest<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
         .map(|(_, candidate)| candidate)
 }
 
-/// Levenshtein distance.
+/// Edit distance where swapping two neighbours counts as one edit (optimal string
+/// alignment), so `nwo` is one edit from `now`.
 fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous[j] + usize::from(ca != *cb);
-            current.push(substitute.min(previous[j + 1] + 1).min(current[j] + 1));
-        }
-        previous = current;
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
     }
-    previous[b.len()]
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
-/// The sentence for an unknown key: a suggestion, or the list of known keys.
-pub(crate) fn unknown(what: &str, key: &str, known: &[&str]) -> String {
+/// The sentence for an unknown key (``unknown option `nwo` for `#[proc]`; ...``): a
+/// suggestion, or the list of known keys.
+pub(crate) fn unknown(what: &str, key: &str, of: &str, known: &[&str]) -> String {
     match closest(key, known) {
-        Some(candidate) => format!("unknown {what} `{key}`; did you mean `{candidate}`?"),
+        Some(candidate) => format!("unknown {what} `{key}` {of}; did you mean `{candidate}`?"),
         None => format!(
-            "unknown {what} `{key}`; expected one of {}",
+            "unknown {what} `{key}` {of}; expected one of {}",
             known
                 .iter()
                 .map(|k| format!("`{k}`"))

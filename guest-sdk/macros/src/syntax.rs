@@ -73,7 +73,9 @@ impl Entry {
     /// The entries of `key(...)`, or an error saying how to write it.
     pub(crate) fn list(&self, how: &str) -> syn::Result<Vec<Entry>> {
         match &self.value {
-            EntryValue::List(_, tokens) => Ok(entries.parse2(tokens.clone())?.into_iter().collect()),
+            EntryValue::List(_, tokens) => {
+                Ok(entries.parse2(tokens.clone())?.into_iter().collect())
+            }
             _ => Err(self.error(format!("`{}` is written `{how}`", self.name()))),
         }
     }
@@ -102,7 +104,10 @@ pub(crate) fn entries(input: ParseStream<'_>) -> syn::Result<Punctuated<Entry, T
 /// Rejects an entry given twice.
 pub(crate) fn check_unique(list: &[Entry]) -> syn::Result<()> {
     for (i, entry) in list.iter().enumerate() {
-        if list[..i].iter().any(|earlier| earlier.name() == entry.name()) {
+        if list[..i]
+            .iter()
+            .any(|earlier| earlier.name() == entry.name())
+        {
             return Err(syn::Error::new(
                 entry.key.span(),
                 format!("`{}` is given more than once", entry.name()),
@@ -201,9 +206,8 @@ pub(crate) fn require_literal(expr: &Expr, what: &str) -> syn::Result<Value> {
 /// An integer literal (possibly negated) in range for `T`.
 pub(crate) fn integer<T: TryFrom<i64>>(expr: &Expr, what: &str) -> syn::Result<T> {
     match literal(expr) {
-        Some(Ok(Value::Integer(n))) => T::try_from(n).map_err(|_| {
-            syn::Error::new_spanned(expr, format!("{what} `{n}` is out of range"))
-        }),
+        Some(Ok(Value::Integer(n))) => T::try_from(n)
+            .map_err(|_| syn::Error::new_spanned(expr, format!("{what} `{n}` is out of range"))),
         Some(Err(e)) => Err(e),
         _ => Err(syn::Error::new_spanned(
             expr,
@@ -231,7 +235,10 @@ pub(crate) fn array<'a>(expr: &'a Expr, how: &str) -> syn::Result<Vec<&'a Expr>>
     match expr {
         Expr::Array(array) => Ok(array.elems.iter().collect()),
         Expr::Group(group) => array(&group.expr, how),
-        _ => Err(syn::Error::new_spanned(expr, format!("expected a list: {how}"))),
+        _ => Err(syn::Error::new_spanned(
+            expr,
+            format!("expected a list: {how}"),
+        )),
     }
 }
 

@@ -57,7 +57,13 @@ struct Deployed {
     log_ignore_if_succeeded = ["^warning"],
     needs(dirs = ["/src"], dirs_rw = ["/out"], env = ["HOME"], network = ["example.com:443"], input),
 )]
-fn deploy(ctx: &Context, env: String, shard: u16, dry_run: bool, ratio: f32) -> Result<Deployed, std::io::Error> {
+fn deploy(
+    ctx: &Context,
+    env: String,
+    shard: u16,
+    dry_run: bool,
+    ratio: f32,
+) -> Result<Deployed, std::io::Error> {
     let _ = (ctx, dry_run, ratio);
     Ok(Deployed { env, shard })
 }
@@ -76,6 +82,52 @@ fn optional() -> Result<(), Error> {
     Err(Error::no_change("nothing changed"))
 }
 
+/// Uses every context call once.
+#[proc(args(limit = 3), needs(input))]
+fn api_tour(ctx: &Context, limit: usize) -> Result<Option<String>, Error> {
+    let _: &str = ctx.proc_name();
+    let _: &[parproc_guest::Arg] = ctx.args();
+    let _: Option<usize> = ctx.arg("limit");
+    let _: parproc_guest::serde_json::Map<String, parproc_guest::serde_json::Value> = ctx.params();
+    let _: Option<Vec<String>> = ctx.param("zones");
+    let _: Option<String> = ctx.result_json("func1");
+    let _: bool = ctx.deps_changed();
+    let _: Vec<String> = ctx.changed_deps();
+    let created = ctx.create("build::dev")?;
+    let more = ctx.create_with(
+        "deploy::[env]::[shard]",
+        [("env", Value::from("prod")), ("shard", 2.into())],
+        None,
+    )?;
+    let named = ctx.create_with("build::[env]", [("env", "dev")], Some("custom"))?;
+    ctx.start(&["func0", "func1"])?;
+    ctx.start(&created)?;
+    ctx.start(more.iter().take(limit))?;
+    let _ = ctx.run("build::prod")?;
+    let _ = ctx.run_with(
+        "build::[env]",
+        vec![("env".to_owned(), "dev".to_owned())],
+        None,
+    )?;
+    ctx.wait(named)?;
+    let statuses = ctx.wait_status(vec!["func0"])?;
+    for status in statuses {
+        if status.state != parproc_guest::ProcState::Succeeded {
+            ctx.warn(&format!(
+                "{} ended {:?}: {}",
+                status.name, status.state, status.message
+            ));
+        }
+    }
+    let answer = ctx.get_input("name? ")?;
+    let _secret = ctx.get_password("password? ")?;
+    ctx.log(parproc_guest::LogLevel::Debug, "debug");
+    ctx.trace("trace");
+    ctx.debug("debug");
+    ctx.error("error");
+    Ok(Some(answer))
+}
+
 mod nested {
     use parproc_guest::prelude::*;
 
@@ -90,7 +142,7 @@ mod nested {
 }
 
 parproc_guest::export_jobs!(
-    func0, func1, func2, build, deploy, matrix, optional, nested::job;
+    func0, func1, func2, build, deploy, matrix, optional, api_tour, nested::job;
     targets = ["deploy::prod::*"],
     parallel = 4,
     mode = single,

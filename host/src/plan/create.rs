@@ -55,7 +55,9 @@ impl Planner {
             && self.decls[d.0 as usize].kind == DeclKind::Proc
         {
             let defaults = self.decls[d.0 as usize].defaults.clone();
-            return self.create_one(d, &name, defaults, Vec::new(), None).map(|n| vec![n]);
+            return self
+                .create_one(d, &name, defaults, Vec::new(), None)
+                .map(|n| vec![n]);
         }
         let Some((decl, captured)) = self.find_proto(&name)? else {
             return Err(user(format!("No proto found matching \"{name}\"")));
@@ -141,7 +143,8 @@ impl Planner {
                 )));
             }
         }
-        self.create_one(decl, &name, all, captured, proc_name).map(|n| vec![n])
+        self.create_one(decl, &name, all, captured, proc_name)
+            .map(|n| vec![n])
     }
 
     /// The proto for a name: an exact proto name, else the one pattern that
@@ -163,7 +166,10 @@ impl Planner {
         if all.len() > 1 {
             return Err(user(format!(
                 "Name \"{name}\" matches multiple protos: [{}]",
-                all.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", ")
+                all.iter()
+                    .map(|n| format!("'{n}'"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
         Ok(found)
@@ -212,7 +218,10 @@ impl Planner {
     fn dep_context(&self, proc_name: &str, all: &ArgList) -> DepContext {
         DepContext {
             proc_name: proc_name.to_owned(),
-            args: all.iter().map(|(k, v)| (k.clone(), v.to_string())).collect(),
+            args: all
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
             params: self
                 .params
                 .iter()
@@ -235,9 +244,12 @@ impl Planner {
         };
         match self.answers.get(&req) {
             Some(ResolveAnswer::Choices(Ok(v))) => Ok(v.clone()),
-            Some(ResolveAnswer::Choices(Err(e))) | Some(ResolveAnswer::Deps(Err(e))) => Err(user(
-                format!("arg_choices of \"{}\" failed: {e}", self.decls[decl.0 as usize].name),
-            )),
+            Some(ResolveAnswer::Choices(Err(e))) | Some(ResolveAnswer::Deps(Err(e))) => {
+                Err(user(format!(
+                    "arg_choices of \"{}\" failed: {e}",
+                    self.decls[decl.0 as usize].name
+                )))
+            }
             Some(ResolveAnswer::Deps(Ok(_))) | None => Err(PlanError::Need(req)),
         }
     }
@@ -299,7 +311,10 @@ impl Planner {
             for (k, v) in &d.defaults {
                 let v = match d.param_type(k) {
                     Some(ty) => v.convert(ty).map_err(|e| {
-                        user(format!("Argument \"{k}\" of \"{}\" must be of type {ty}: {e}", d.name))
+                        user(format!(
+                            "Argument \"{k}\" of \"{}\" must be of type {ty}: {e}",
+                            d.name
+                        ))
                     })?,
                     None => v.clone(),
                 };
@@ -332,7 +347,11 @@ impl Planner {
             cycle.push(name.clone());
             return Err(user(format!(
                 "dependency cycle: {}",
-                cycle.iter().map(|n| format!("\"{n}\"")).collect::<Vec<_>>().join(" -> ")
+                cycle
+                    .iter()
+                    .map(|n| format!("\"{n}\""))
+                    .collect::<Vec<_>>()
+                    .join(" -> ")
             )));
         }
         if self.creating.len() >= MAX_CREATE_DEPTH {

@@ -366,7 +366,11 @@ impl Planner {
             name: p.name.clone(),
             state: p.state,
             failure: p.failure.as_ref().map(|f| f.kind),
-            message: p.failure.as_ref().map(|f| f.message.clone()).unwrap_or_default(),
+            message: p
+                .failure
+                .as_ref()
+                .map(|f| f.message.clone())
+                .unwrap_or_default(),
         }
     }
 
@@ -397,7 +401,10 @@ impl Planner {
         let mut out: Vec<(u64, &str, Option<&str>)> = self
             .procs
             .iter()
-            .filter_map(|p| p.result_seq.map(|s| (s, p.name.as_str(), p.result.as_deref())))
+            .filter_map(|p| {
+                p.result_seq
+                    .map(|s| (s, p.name.as_str(), p.result.as_deref()))
+            })
             .collect();
         out.sort_by_key(|(s, ..)| *s);
         out.into_iter().map(|(_, n, r)| (n, r)).collect()
@@ -810,9 +817,11 @@ impl Planner {
         while let Some(x) = queue.pop_front() {
             let p = &self.procs[x.ix()];
             let next: Vec<ProcId> = match p.state {
-                ProcState::Wanted | ProcState::Idle => {
-                    p.deps.iter().filter_map(|d| self.by_name.get(d).copied()).collect()
-                }
+                ProcState::Wanted | ProcState::Idle => p
+                    .deps
+                    .iter()
+                    .filter_map(|d| self.by_name.get(d).copied())
+                    .collect(),
                 ProcState::Running if p.blocked => p.waiting_on.clone(),
                 _ => Vec::new(),
             };

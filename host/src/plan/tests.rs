@@ -120,7 +120,10 @@ fn s_fail_01_failure_cascades_naming_the_failed_dep() {
 
 #[test]
 fn missing_dep_fails_with_parproc_text_and_a_suggestion() {
-    let mut p = planner(vec![now(proc_("build", &[])), now(proc_("deploy", &["biuld"]))]);
+    let mut p = planner(vec![
+        now(proc_("build", &[])),
+        now(proc_("deploy", &["biuld"])),
+    ]);
     p.start_deferred().unwrap();
     assert_eq!(state(&p, "deploy"), ProcState::FailedDep);
     assert_eq!(
@@ -176,7 +179,11 @@ fn parallel_limit_caps_running_procs() {
 
 #[test]
 fn single_mode_runs_one_at_a_time_in_registration_order() {
-    let jobs = vec![now(proc_("c", &["a"])), now(proc_("a", &[])), now(proc_("b", &[]))];
+    let jobs = vec![
+        now(proc_("c", &["a"])),
+        now(proc_("a", &[])),
+        now(proc_("b", &[])),
+    ];
     let mut p = planner_with(
         jobs,
         PlanOptions {
@@ -202,7 +209,11 @@ fn s_lock_overtaking_l1_and_l3_together_then_l2() {
         d.locks = locks.iter().map(|s| (*s).into()).collect();
         d
     };
-    let mut p = planner(vec![lock("L1", &["a"]), lock("L2", &["a", "b"]), lock("L3", &["b"])]);
+    let mut p = planner(vec![
+        lock("L1", &["a"]),
+        lock("L2", &["a", "b"]),
+        lock("L3", &["b"]),
+    ]);
     p.start_deferred().unwrap();
     assert_eq!(launch_all(&mut p), ["L1", "L3"]);
     finish(&mut p, "L1", ok());
@@ -261,13 +272,22 @@ fn build_deploy() -> Vec<JobDecl> {
 #[test]
 fn proto_created_from_a_filled_out_name_with_a_pattern_dep() {
     let mut p = planner(build_deploy());
-    assert_eq!(p.create("deploy::prod", &[], None).unwrap(), ["deploy::prod"]);
+    assert_eq!(
+        p.create("deploy::prod", &[], None).unwrap(),
+        ["deploy::prod"]
+    );
     let id = p.id("deploy::prod").unwrap();
     assert_eq!(p.deps(id), ["build::prod"]);
     assert_eq!(p.deps(p.id("build::prod").unwrap()), ["setup"]);
-    assert_eq!(p.args(id), [("env".to_string(), Value::Text("prod".into()))]);
+    assert_eq!(
+        p.args(id),
+        [("env".to_string(), Value::Text("prod".into()))]
+    );
     // Idempotent: a second create returns the same proc.
-    assert_eq!(p.create("deploy::prod", &[], None).unwrap(), ["deploy::prod"]);
+    assert_eq!(
+        p.create("deploy::prod", &[], None).unwrap(),
+        ["deploy::prod"]
+    );
     assert_eq!(p.len(), 3);
     p.start(&names(&["deploy::prod"])).unwrap();
     assert_eq!(launch_all(&mut p), ["setup"]);
@@ -304,7 +324,11 @@ fn s_argc_globs_expand_in_choice_order() {
 fn create_with_args_fills_the_pattern() {
     let mut p = planner(build_deploy());
     let got = p
-        .create("deploy::[env]", &[("env".into(), Value::Text("dev".into()))], None)
+        .create(
+            "deploy::[env]",
+            &[("env".into(), Value::Text("dev".into()))],
+            None,
+        )
         .unwrap();
     assert_eq!(got, ["deploy::dev"]);
     let err = p.create("deploy::[env]", &[], None).unwrap_err();
@@ -344,7 +368,10 @@ fn computed_deps_stop_for_an_answer_then_resume() {
     assert_eq!((decl.as_str(), *index), ("lint::[lang]", 1));
     assert_eq!(ctx.proc_name, "lint::rust");
     assert_eq!(ctx.args, [("lang".to_string(), "rust".to_string())]);
-    p.provide(req.clone(), ResolveAnswer::Deps(Ok(vec!["fmt-[lang]".into()])));
+    p.provide(
+        req.clone(),
+        ResolveAnswer::Deps(Ok(vec!["fmt-[lang]".into()])),
+    );
     assert_eq!(p.create("lint::rust", &[], None).unwrap(), ["lint::rust"]);
     assert_eq!(p.deps(p.id("lint::rust").unwrap()), ["setup", "fmt-rust"]);
     // A guest error answer fails only this create.
@@ -436,7 +463,10 @@ fn waits_that_can_never_finish_are_refused() {
     let a = p.id("a").unwrap();
     let b = p.id("b").unwrap();
     let err = p.block(a, &[a]).unwrap_err();
-    assert_eq!(err.to_string(), "wait can never finish: \"a\" waits for \"a\"");
+    assert_eq!(
+        err.to_string(),
+        "wait can never finish: \"a\" waits for \"a\""
+    );
     p.start(&names(&["b"])).unwrap();
     let err = p.block(a, &[b]).unwrap_err();
     assert_eq!(
@@ -478,7 +508,11 @@ fn results_view_only_shows_what_finished_before() {
 fn no_failures_trips_after_a_failure() {
     let mut guarded = now(proc_("guarded", &["first"]));
     guarded.deps.push(DepDecl::NoFailures);
-    let mut p = planner(vec![now(proc_("bad", &[])), now(proc_("first", &[])), guarded]);
+    let mut p = planner(vec![
+        now(proc_("bad", &[])),
+        now(proc_("first", &[])),
+        guarded,
+    ]);
     p.start_deferred().unwrap();
     assert_eq!(launch_all(&mut p), ["bad", "first"]);
     finish(&mut p, "bad", fail("x"));
@@ -492,7 +526,11 @@ fn no_failures_trips_after_a_failure() {
 fn a_late_registered_missing_dep_is_scheduled_and_waited_for() {
     let mut dep = JobDecl::proto("late::[x]");
     dep.params = vec![("x".into(), ValueType::Text)];
-    let mut p = planner(vec![now(proc_("slow", &[])), now(proc_("d", &["slow", "late::1"])), dep]);
+    let mut p = planner(vec![
+        now(proc_("slow", &[])),
+        now(proc_("d", &["slow", "late::1"])),
+        dep,
+    ]);
     // `late::1` matches a proto, so creating `d` created it: not missing.
     p.start_deferred().unwrap();
     assert_eq!(launch_all(&mut p), ["slow", "late::1"]);

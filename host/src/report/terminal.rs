@@ -1,7 +1,11 @@
 //! Static terminal output: one line per state change and a summary at the end.
 //! This is the only module of the host that prints.
 
-#![expect(clippy::print_stdout, clippy::print_stderr, reason = "the one printing module")]
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the one printing module"
+)]
 
 use std::io::{BufRead, Write};
 use std::sync::Mutex;
@@ -105,7 +109,12 @@ pub fn print_summary(records: &[ProcRecord], elapsed: Duration) {
         .iter()
         .filter(|r| r.state != ProcState::Idle)
         .collect();
-    let width = shown.iter().map(|r| r.name.chars().count()).max().unwrap_or(0).min(60);
+    let width = shown
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "\nsummary:");
     let mut counts = [0usize; 4];

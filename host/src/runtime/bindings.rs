@@ -19,7 +19,6 @@ wasmtime::component::bindgen!({
     exports: { default: async },
 });
 
-pub(crate) use exports::parproc::jobs::declarations::{DepContext, Manifest};
 pub(crate) use parproc::jobs::types;
 
 /// The exported interface names, as a component names them.

@@ -16,7 +16,9 @@ pub(crate) const REFUSED: &str = "context calls are not allowed in declaration c
 impl HostState {
     /// The context, or a trap for infallible calls made from a callback.
     fn context(&self) -> wasmtime::Result<&ProcContext> {
-        self.ctx.as_ref().ok_or_else(|| wasmtime::Error::msg(REFUSED))
+        self.ctx
+            .as_ref()
+            .ok_or_else(|| wasmtime::Error::msg(REFUSED))
     }
 
     /// A handle on the context for fallible (async) calls.

@@ -47,7 +47,10 @@ fn name(what: &str, text: String) -> Result<String, String> {
 /// Checks free text for its length.
 fn text(what: &str, text: String, max: usize) -> Result<String, String> {
     if text.len() > max {
-        return Err(format!("{what} is {} bytes long (the limit is {max})", text.len()));
+        return Err(format!(
+            "{what} is {} bytes long (the limit is {max})",
+            text.len()
+        ));
     }
     Ok(text)
 }
@@ -55,7 +58,10 @@ fn text(what: &str, text: String, max: usize) -> Result<String, String> {
 /// Checks a list for its length.
 fn list<T>(what: &str, items: Vec<T>, max: usize) -> Result<Vec<T>, String> {
     if items.len() > max {
-        return Err(format!("{what}: {} entries (the limit is {max})", items.len()));
+        return Err(format!(
+            "{what}: {} entries (the limit is {max})",
+            items.len()
+        ));
     }
     Ok(items)
 }
@@ -403,7 +409,10 @@ mod tests {
     fn converts_a_manifest() {
         let mut build = job("build::[env]");
         build.kind = wit::DeclKind::Proto;
-        build.deps = vec![wit::DepDecl::Computed, wit::DepDecl::Name("setup".to_owned())];
+        build.deps = vec![
+            wit::DepDecl::Computed,
+            wit::DepDecl::Name("setup".to_owned()),
+        ];
         let m = manifest_from_wit(manifest(vec![job("setup"), build])).expect("valid");
         assert_eq!(m.jobs.len(), 2);
         assert_eq!(m.jobs[1].kind, DeclKind::Proto);
@@ -418,7 +427,10 @@ mod tests {
         let err = manifest_from_wit(manifest(vec![job("ok"), job("")])).expect_err("empty");
         assert_eq!(err, "declaration 2 (``): the name is empty");
         let err = manifest_from_wit(manifest(vec![job(&"x".repeat(5000))])).expect_err("long");
-        assert_eq!(err, "declaration 1: the name is 5000 bytes long (the limit is 4096)");
+        assert_eq!(
+            err,
+            "declaration 1: the name is 5000 bytes long (the limit is 4096)"
+        );
         let err = manifest_from_wit(manifest(vec![job("a\nb")])).expect_err("control");
         assert!(err.contains("control character"), "{err}");
         let mut m = manifest(Vec::new());

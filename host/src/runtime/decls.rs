@@ -90,6 +90,11 @@ impl Declarations {
         }
     }
 
+    /// Drop the live instance, if any; the next call starts a fresh one.
+    pub(crate) fn clear(&mut self) {
+        *self.slot.get_mut() = None;
+    }
+
     /// Everything the module declares, as the guest returned it.
     pub(crate) async fn describe(&self, shared: &Shared) -> Result<wit::Manifest, String> {
         match self.call(shared, Call::Describe).await? {
@@ -195,9 +200,11 @@ async fn invoke(jobs: &Jobs, store: &mut Store<HostState>, call: Call) -> wasmti
     let decls = jobs.parproc_jobs_declarations();
     Ok(match call {
         Call::Describe => Reply::Describe(decls.call_describe(&mut *store).await?),
-        Call::Deps { decl, index, ctx } => {
-            Reply::Deps(decls.call_resolve_deps(&mut *store, &decl, index, &ctx).await?)
-        }
+        Call::Deps { decl, index, ctx } => Reply::Deps(
+            decls
+                .call_resolve_deps(&mut *store, &decl, index, &ctx)
+                .await?,
+        ),
         Call::Choices { decl, param, ctx } => Reply::Choices(
             decls
                 .call_resolve_choices(&mut *store, &decl, param.as_deref(), &ctx)

@@ -29,7 +29,6 @@ fn config() -> Config {
         .strategy(Strategy::Cranelift)
         .cranelift_opt_level(OptLevel::Speed)
         .consume_fuel(true)
-        .wasm_backtrace(true)
         .wasm_backtrace_details(WasmBacktraceDetails::Disable);
     config
 }

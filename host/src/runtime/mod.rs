@@ -103,25 +103,31 @@ impl Runtime {
     /// Every problem is a one-line error naming the file: unreadable, not
     /// WebAssembly, a core module instead of a component, a component of
     /// another world (missing exports, imports the host does not provide), or a
-    /// `describe` that traps or returns garbage. Compiling the component blocks
-    /// the calling thread (tens of milliseconds for small modules).
-    pub async fn load(path: &Path, config: RuntimeConfig) -> anyhow::Result<(Runtime, Manifest)> {
+    /// `describe` that traps or returns garbage.
+    ///
+    /// This blocks the calling thread while it compiles the component (tens of
+    /// milliseconds for small modules) and while `describe` runs, on a helper
+    /// thread with its own tokio runtime, so it may be called from inside or
+    /// outside an async runtime.
+    pub fn load(path: &Path, config: RuntimeConfig) -> anyhow::Result<(Runtime, Manifest)> {
         let shown = path.display();
-        let bytes =
-            std::fs::read(path).with_context(|| format!("cannot read `{shown}`"))?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read `{shown}`"))?;
         check_header(&bytes).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
-        let shared = prepare(&bytes, config)
-            .map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
-        let decls = Declarations::new(CallBudget {
+        let shared =
+            prepare(&bytes, config).map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
+        let mut decls = Declarations::new(CallBudget {
             fuel: config.decl_fuel,
             timeout: config.decl_timeout,
             memory: config.decl_memory,
             log_limit: config.log_limit,
         });
-        let manifest = match decls.describe(&shared).await {
+        let manifest = match describe(&decls, &shared) {
             Ok(manifest) => manifest,
             Err(e) => bail!("cannot load `{shown}`: {e}"),
         };
+        // The instance may hold WASI resources of the helper's runtime: the
+        // first callback starts a fresh one in the caller's runtime.
+        decls.clear();
         let manifest = convert::manifest_from_wit(manifest).map_err(|e| {
             anyhow::anyhow!("cannot load `{shown}`: `describe` returned an invalid manifest: {e}")
         })?;
@@ -183,6 +189,22 @@ impl Resolver for Runtime {
     }
 }
 
+/// Call `describe` on a helper thread with its own current-thread runtime.
+fn describe(decls: &Declarations, shared: &Shared) -> Result<bindings::types::Manifest, String> {
+    std::thread::scope(|scope| {
+        let helper = scope.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| format!("cannot start a runtime for `describe`: {e}"))?;
+            rt.block_on(decls.describe(shared))
+        });
+        helper
+            .join()
+            .unwrap_or_else(|_| Err("`describe` failed: the host panicked".to_owned()))
+    })
+}
+
 /// Tell apart core modules, components and other files by their first 8 bytes.
 fn check_header(bytes: &[u8]) -> Result<(), String> {
     const MODULE: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
@@ -190,7 +212,7 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
     if bytes.len() < 8 || &bytes[..4] != b"\0asm" {
         return Err("not a WebAssembly file (it does not start with `\\0asm`)".to_owned());
     }
-    match bytes[4..8] {
+    match [bytes[4], bytes[5], bytes[6], bytes[7]] {
         COMPONENT => Ok(()),
         MODULE => Err(
             "not a WebAssembly component (it is a core module); build it for wasm32-wasip2"
@@ -207,8 +229,12 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
 /// Compile, check the world, link and pre-instantiate.
 fn prepare(bytes: &[u8], config: RuntimeConfig) -> Result<Shared, String> {
     let engine = engine::shared().map_err(|e| format!("{e:#}"))?;
-    let component = Component::new(&engine, bytes)
-        .map_err(|e| format!("not a valid component: {}", trap::one_line(&format!("{e:#}"))))?;
+    let component = Component::new(&engine, bytes).map_err(|e| {
+        format!(
+            "not a valid component: {}",
+            trap::one_line(&format!("{e:#}"))
+        )
+    })?;
     let ty = component.component_type();
     for export in [bindings::DECLARATIONS, bindings::PROCS] {
         if ty.get_export(&engine, export).is_none() {

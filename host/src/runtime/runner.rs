@@ -71,7 +71,11 @@ pub(crate) async fn run(
             return RunReport {
                 outcome: Outcome::Failed(Failure::new(
                     FailureKind::HostError,
-                    format!("cannot create a store for `{}`: {}", launch.name, trap::one_line(&format!("{e:#}"))),
+                    format!(
+                        "cannot create a store for `{}`: {}",
+                        launch.name,
+                        trap::one_line(&format!("{e:#}"))
+                    ),
                 )),
                 fuel_used: None,
                 peak_memory: None,
@@ -141,7 +145,10 @@ mod tests {
 
     #[test]
     fn checks_results() {
-        assert_eq!(check_result("[1]".into(), 10), Outcome::Succeeded("[1]".into()));
+        assert_eq!(
+            check_result("[1]".into(), 10),
+            Outcome::Succeeded("[1]".into())
+        );
         let Outcome::Failed(f) = check_result("[1,2,3,4,5]".into(), 10) else {
             panic!("expected a failure");
         };
@@ -151,6 +158,10 @@ mod tests {
             panic!("expected a failure");
         };
         assert_eq!(f.kind, FailureKind::Failed);
-        assert!(f.message.starts_with("result is not valid JSON: "), "{}", f.message);
+        assert!(
+            f.message.starts_with("result is not valid JSON: "),
+            "{}",
+            f.message
+        );
     }
 }

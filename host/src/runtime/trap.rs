@@ -17,7 +17,10 @@ pub(crate) fn classify(
 ) -> Failure {
     let trap = err.downcast_ref::<Trap>();
     if matches!(trap, Some(Trap::OutOfFuel)) {
-        return Failure::new(FailureKind::OutOfFuel, format!("out of fuel after {fuel} fuel"));
+        return Failure::new(
+            FailureKind::OutOfFuel,
+            format!("out of fuel after {fuel} fuel"),
+        );
     }
     let root = one_line(&err.root_cause().to_string());
     if limiter.hit() {
@@ -96,7 +99,7 @@ pub(crate) fn one_line(text: &str) -> String {
 /// A byte count for messages: `64 MiB` when it is a whole number of MiB.
 pub(crate) fn size(bytes: u64) -> String {
     const MIB: u64 = 1 << 20;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")
@@ -120,7 +123,10 @@ mod tests {
             Some("panicked at src/lib.rs:10:5: boom")
         );
         let old = LogSink::new(1 << 16);
-        old.write(Stream::Stderr, b"thread 'main' panicked at 'boom', src/lib.rs:1:1\n");
+        old.write(
+            Stream::Stderr,
+            b"thread 'main' panicked at 'boom', src/lib.rs:1:1\n",
+        );
         assert_eq!(
             guest_panic(&old).as_deref(),
             Some("panicked at 'boom', src/lib.rs:1:1")

@@ -101,11 +101,14 @@ struct State {
     tasks: usize,
     /// Errors raised while pumping (e.g. a missing dep with allow-missing-deps off).
     errors: Vec<String>,
+    /// Nothing launches until [`Session::go`] (so bad targets run nothing).
+    held: bool,
 }
 
 impl Session {
     /// A session over `manifest`: registers its plain procs (asking the resolver
-    /// for computed deps as needed). Starts nothing.
+    /// for computed deps as needed). Nothing launches, not even `now` procs, until
+    /// [`Session::go`]; creating and starting procs before it only plans them.
     pub async fn new(
         manifest: &Manifest,
         opts: PlanOptions,
@@ -126,6 +129,7 @@ impl Session {
                     timing: Vec::new(),
                     tasks: 0,
                     errors: Vec::new(),
+                    held: true,
                 }),
                 runner,
                 resolver,
@@ -172,6 +176,13 @@ impl Session {
         ))
     }
 
+    /// Let procs launch (see [`Session::new`]).
+    pub fn go(&self) {
+        let mut st = self.lock();
+        st.held = false;
+        self.pump(&mut st);
+    }
+
     /// Create procs (see [`Planner::create`]); returns their names.
     pub async fn create(
         &self,
@@ -210,6 +221,7 @@ impl Session {
             let mut st = self.lock();
             let ids = resolve_names(&st.planner, names)?;
             st.planner.start(names).map_err(|e| e.to_string())?;
+            st.held = false;
             self.pump(&mut st);
             self.completion_receivers(&mut st, &ids)
         };
@@ -222,6 +234,7 @@ impl Session {
 
     /// Wait until nothing is wanted or running. Returns true when no proc failed.
     pub async fn wait_for_all(&self) -> bool {
+        self.go();
         loop {
             let rx = {
                 let mut st = self.lock();
@@ -291,7 +304,10 @@ impl Session {
             duration: t.and_then(|t| Some(t.ended? - t.started?)),
             fuel_used: t.and_then(|t| t.fuel_used),
             peak_memory: t.and_then(|t| t.peak_memory),
-            result: st.planner.result(st.planner.name(id), u64::MAX).map(str::to_owned),
+            result: st
+                .planner
+                .result(st.planner.name(id), u64::MAX)
+                .map(str::to_owned),
             log: t.and_then(|t| t.log.clone()),
         }
     }
@@ -310,6 +326,9 @@ impl Session {
 
     /// Launch what may start, resume what may resume, and tell waiters.
     fn pump(&self, st: &mut State) {
+        if st.held {
+            return;
+        }
         if let Err(e) = st.planner.start_deferred() {
             st.errors.push(e.to_string());
         }
@@ -389,9 +408,9 @@ impl Session {
             ..Timing::default()
         };
         st.tasks += 1;
-        self.inner.reporter.event(Event::Started {
-            name: &launch.name,
-        });
+        self.inner
+            .reporter
+            .event(Event::Started { name: &launch.name });
         let ctx = ProcContext {
             session: self.clone(),
             id,
@@ -555,7 +574,9 @@ impl ProcContext {
         args: Vec<(String, Value)>,
         proc_name: Option<String>,
     ) -> Result<Vec<String>, String> {
-        self.session.create(&name, &args, proc_name.as_deref()).await
+        self.session
+            .create(&name, &args, proc_name.as_deref())
+            .await
     }
 
     /// Start procs.

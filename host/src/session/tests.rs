@@ -34,7 +34,12 @@ struct FakeRunner {
 }
 
 impl ProcRunner for FakeRunner {
-    fn run(&self, launch: Launch, ctx: ProcContext, _log: LogSink) -> BoxFuture<'static, RunReport> {
+    fn run(
+        &self,
+        launch: Launch,
+        ctx: ProcContext,
+        _log: LogSink,
+    ) -> BoxFuture<'static, RunReport> {
         let script = (self.script)(&launch.name);
         let running = self.running.clone();
         let peak = self.peak.clone();
@@ -116,7 +121,11 @@ fn script(name: &str) -> Script {
     }
 }
 
-async fn session(jobs: Vec<JobDecl>, parallel: usize, timeout: Option<Duration>) -> (Session, Arc<AtomicUsize>) {
+async fn session(
+    jobs: Vec<JobDecl>,
+    parallel: usize,
+    timeout: Option<Duration>,
+) -> (Session, Arc<AtomicUsize>) {
     let peak = Arc::new(AtomicUsize::new(0));
     let runner = Arc::new(FakeRunner {
         script,
@@ -158,17 +167,30 @@ fn state(s: &Session, name: &str) -> ProcState {
 
 #[tokio::test]
 async fn a_parent_waiting_on_100_children_finishes_with_parallel_1() {
-    let (s, peak) = session(vec![now("parent"), JobDecl::proto("child::[p]::[i]")], 1, None).await;
+    let (s, peak) = session(
+        vec![now("parent"), JobDecl::proto("child::[p]::[i]")],
+        1,
+        None,
+    )
+    .await;
     assert!(s.wait_for_all().await);
     assert_eq!(state(&s, "parent"), ProcState::Succeeded);
     assert_eq!(s.results().len(), 101);
-    assert_eq!(peak.load(Ordering::SeqCst), 1, "never more than one running");
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        1,
+        "never more than one running"
+    );
 }
 
 #[tokio::test]
 async fn nested_parents_with_parallel_1_do_not_deadlock() {
     let (s, _) = session(
-        vec![now("parent_a"), now("parent_b"), JobDecl::proto("child::[p]::[i]")],
+        vec![
+            now("parent_a"),
+            now("parent_b"),
+            JobDecl::proto("child::[p]::[i]"),
+        ],
         1,
         None,
     )
@@ -198,7 +220,12 @@ async fn timeouts_end_spinning_and_waiting_procs_and_keep_other_results() {
     }
     assert_eq!(state(&s, "fine"), ProcState::Succeeded);
     assert_eq!(
-        s.results().iter().find(|(n, _)| n == "fine").unwrap().1.as_deref(),
+        s.results()
+            .iter()
+            .find(|(n, _)| n == "fine")
+            .unwrap()
+            .1
+            .as_deref(),
         Some("\"ok\"")
     );
 }
@@ -237,6 +264,7 @@ async fn a_failed_computed_dep_fails_only_that_create() {
 #[tokio::test]
 async fn cancel_stops_running_procs_and_keeps_finished_ones() {
     let (s, _) = session(vec![now("fine"), now("forever")], 4, None).await;
+    s.go();
     tokio::time::sleep(Duration::from_millis(50)).await;
     s.cancel("interrupted");
     s.wait_for_all().await;

@@ -58,7 +58,9 @@ impl Value {
             ValueType::Boolean => match text.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => Ok(Value::Boolean(true)),
                 "false" | "0" | "no" | "off" => Ok(Value::Boolean(false)),
-                _ => Err(format!("{text:?} is not a boolean (true/false, yes/no, on/off, 1/0)")),
+                _ => Err(format!(
+                    "{text:?} is not a boolean (true/false, yes/no, on/off, 1/0)"
+                )),
             },
         }
     }
@@ -105,21 +107,42 @@ mod tests {
     #[test]
     fn parses_each_type() {
         assert_eq!(Value::parse("7", ValueType::Integer), Ok(Value::Integer(7)));
-        assert_eq!(Value::parse("007", ValueType::Integer), Ok(Value::Integer(7)));
+        assert_eq!(
+            Value::parse("007", ValueType::Integer),
+            Ok(Value::Integer(7))
+        );
         assert!(Value::parse("x", ValueType::Integer).is_err());
         assert_eq!(Value::parse("2.5", ValueType::Float), Ok(Value::Float(2.5)));
         assert!(Value::parse("nan", ValueType::Float).is_err());
-        assert_eq!(Value::parse("Yes", ValueType::Boolean), Ok(Value::Boolean(true)));
-        assert_eq!(Value::parse("off", ValueType::Boolean), Ok(Value::Boolean(false)));
+        assert_eq!(
+            Value::parse("Yes", ValueType::Boolean),
+            Ok(Value::Boolean(true))
+        );
+        assert_eq!(
+            Value::parse("off", ValueType::Boolean),
+            Ok(Value::Boolean(false))
+        );
         assert!(Value::parse("maybe", ValueType::Boolean).is_err());
-        assert_eq!(Value::parse("a b", ValueType::Text), Ok(Value::Text("a b".into())));
+        assert_eq!(
+            Value::parse("a b", ValueType::Text),
+            Ok(Value::Text("a b".into()))
+        );
     }
 
     #[test]
     fn converts_between_types() {
-        assert_eq!(Value::Integer(3).convert(ValueType::Float), Ok(Value::Float(3.0)));
-        assert_eq!(Value::Integer(3).convert(ValueType::Text), Ok(Value::Text("3".into())));
-        assert_eq!(Value::Text("4".into()).convert(ValueType::Integer), Ok(Value::Integer(4)));
+        assert_eq!(
+            Value::Integer(3).convert(ValueType::Float),
+            Ok(Value::Float(3.0))
+        );
+        assert_eq!(
+            Value::Integer(3).convert(ValueType::Text),
+            Ok(Value::Text("3".into()))
+        );
+        assert_eq!(
+            Value::Text("4".into()).convert(ValueType::Integer),
+            Ok(Value::Integer(4))
+        );
         assert!(Value::Float(1.5).convert(ValueType::Integer).is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! - `hello`: prints a line to stdout and stderr, logs through the context and
 //!   returns `"hi"`;
 //! - `quiet`: returns `42` without touching the context;
-//! - `partial`: prints without a trailing newline, then returns `null`;
+//! - `partial`: prints (and flushes) without a trailing newline, returns `null`;
 //! - `chatty`: prints 100 000 numbered lines, returns `null`;
 //! - `spin`: loops forever; `sleep_forever`: sleeps for an hour;
 //! - `alloc`: allocates and touches 200 MiB, returns its length;
@@ -19,7 +19,13 @@
 //! Callbacks (through `declarations`): `resolve-deps` answers `["quiet"]`, but
 //! panics for `build::boom`, loops forever for `build::loop`, and returns
 //! 100 000 names for `build::many`; `resolve-choices` answers
-//! `env = [dev, prod]`.
+//! `env = [dev, prod, boom]`.
+
+#![expect(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the fixture's procs write to stdout and stderr on purpose"
+)]
 
 wit_bindgen::generate!({
     world: "jobs",
@@ -128,7 +134,9 @@ impl declarations::Guest for Basic {
         param: Option<String>,
         _ctx: DepContext,
     ) -> Result<Vec<(String, Vec<Value>)>, String> {
-        let values = vec![Value::Text("dev".to_owned()), Value::Text("prod".to_owned())];
+        let values = ["dev", "prod", "boom"]
+            .map(|v| Value::Text(v.to_owned()))
+            .to_vec();
         Ok(vec![(param.unwrap_or_else(|| "env".to_owned()), values)])
     }
 }
@@ -149,6 +157,8 @@ impl procs::Guest for Basic {
             "quiet" => Ok("42".to_owned()),
             "partial" => {
                 print!("no newline");
+                // Rust's stdout is line-buffered and an export returning does not flush it.
+                let _ = std::io::Write::flush(&mut std::io::stdout());
                 Ok("null".to_owned())
             }
             "chatty" => {

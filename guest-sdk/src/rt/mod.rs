@@ -1,0 +1,126 @@
+//! The runtime behind the macros: the static description of each job that `#[proc]` and
+//! `#[proto]` emit, and the dispatch that `export_jobs!` wires to the WIT exports.
+//!
+//! Everything here is `#[doc(hidden)]` (reached as `parproc_guest::__rt`) and may change
+//! without notice; modules use the macros instead.
+//!
+//! ## Outline
+//!
+//! 1. `#[proc] fn f` / `#[proto] fn f` keep `f` and add a type-namespace twin `struct f {}`
+//!    implementing [`Job`], whose [`JobSpec`] is plain `const` data plus function pointers
+//!    (the run wrapper, computed deps and choices).
+//! 2. `export_jobs!(f, g; ...)` builds a [`ModuleSpec`] from `<f as Job>::SPEC`, ... and the
+//!    settings, implements the two exported WIT interfaces by calling [`describe`],
+//!    [`resolve_deps`], [`resolve_choices`] and [`run`], and invokes wit-bindgen's export
+//!    macro in the module's crate.
+
+mod dispatch;
+mod spec;
+
+pub use dispatch::{describe, resolve_choices, resolve_deps, run};
+pub use spec::*;
+
+use serde::Serialize;
+
+use crate::bindings::parproc::jobs::types::{ProcError, Value};
+use crate::dep_context::{IntoChoiceMap, IntoChoices, IntoDeps};
+use crate::value::FromValue;
+use crate::{Context, DepContext, Error, json};
+
+/// Wraps a computed dep so that the host can call it: gives a closure `|d| ...` its
+/// parameter type (no annotation needed), checks what it returns and normalises that.
+pub fn dep_fn<F: Fn(&DepContext) -> R, R: IntoDeps>(
+    f: F,
+) -> impl Fn(&DepContext) -> Result<Vec<String>, String> {
+    move |ctx| f(ctx).into_deps()
+}
+
+/// Wraps computed choices of one placeholder; see [`dep_fn`].
+pub fn choices_fn<F: Fn(&DepContext) -> R, R: IntoChoices>(
+    f: F,
+) -> impl Fn(&DepContext) -> Result<Vec<Value>, String> {
+    move |ctx| f(ctx).into_choices()
+}
+
+/// Wraps a computed choices map; see [`dep_fn`].
+pub fn choice_map_fn<F: Fn(&DepContext) -> R, R: IntoChoiceMap>(
+    f: F,
+) -> impl Fn(&DepContext) -> Result<Vec<(String, Vec<Value>)>, String> {
+    move |ctx| f(ctx).into_choice_map()
+}
+
+/// The JSON text of a module param.
+pub fn param_json<T: Serialize + ?Sized>(value: &T) -> Result<String, String> {
+    json::to_text(value)
+}
+
+/// What a job function returns: `()` or `Result<T, E>` with `T: Serialize` and
+/// `E: Into<Error>`.
+#[diagnostic::on_unimplemented(
+    message = "a job function cannot return `{Self}`",
+    label = "return `Result<T, E>` (T: serde::Serialize, E: Into<parproc_guest::Error>) or `()`",
+    note = "the result crosses to the host as JSON; an error ends the proc as failed, skipped or no-change"
+)]
+pub trait IntoRunResult {
+    /// The JSON result, or how the proc ended without one.
+    fn into_run_result(self) -> Result<String, ProcError>;
+}
+
+impl IntoRunResult for () {
+    fn into_run_result(self) -> Result<String, ProcError> {
+        Ok("null".to_owned())
+    }
+}
+
+impl<T: Serialize, E: Into<Error>> IntoRunResult for Result<T, E> {
+    fn into_run_result(self) -> Result<String, ProcError> {
+        let value = self.map_err(|e| e.into().into_proc_error())?;
+        serde_json::to_string(&value)
+            .map_err(|e| ProcError::Failed(format!("result is not serialisable: {e}")))
+    }
+}
+
+/// Turns what the job function returned into the WIT result.
+pub fn finish<R: IntoRunResult>(returned: R) -> Result<String, ProcError> {
+    returned.into_run_result()
+}
+
+/// The arg `name` of the running proc, converted to the parameter type `T`.
+pub fn arg<T: FromValue>(ctx: &Context, name: &str) -> Result<T, ProcError> {
+    let arg = ctx
+        .args()
+        .iter()
+        .find(|arg| arg.name == name)
+        .ok_or_else(|| ProcError::Failed(format!("missing argument `{name}`")))?;
+    T::from_value(&arg.value).map_err(|why| ProcError::Failed(format!("argument `{name}`: {why}")))
+}
+
+/// Const check run by `export_jobs!`: no two jobs share a name.
+pub const fn check_unique_names(names: &[&str]) {
+    let mut i = 0;
+    while i < names.len() {
+        let mut j = i + 1;
+        while j < names.len() {
+            if str_eq(names[i], names[j]) {
+                panic!("two jobs passed to `export_jobs!` have the same name");
+            }
+            j += 1;
+        }
+        i += 1;
+    }
+}
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}

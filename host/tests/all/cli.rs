@@ -1,0 +1,227 @@
+//! The `parproc-host` binary driven as a user would, on the examples and fixtures.
+
+use std::process::{Command, Output};
+
+use parproc_test_artifacts as wasm;
+
+fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run parproc-host")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The summary line of `name`, e.g. `✓ SUCCEEDED  func0  1.00s`.
+fn summary_line<'a>(out: &'a str, name: &str) -> &'a str {
+    let summary = out.split("\nsummary:\n").nth(1).expect("a summary");
+    summary
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(name))
+        .unwrap_or_else(|| panic!("no summary line for {name} in:\n{out}"))
+}
+
+fn position(out: &str, line: &str) -> usize {
+    out.lines()
+        .position(|l| l.starts_with(line))
+        .unwrap_or_else(|| panic!("no line starting {line:?} in:\n{out}"))
+}
+
+fn results(out: &str) -> serde_json::Value {
+    let start = out.rfind("\n{").expect("results JSON");
+    serde_json::from_str(&out[start..]).expect("valid results JSON")
+}
+
+#[test]
+fn readme_runs_func2_after_func0_and_func1_in_parallel() {
+    let o = host(&["run", wasm::README]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    // func0 and func1 both start before either finishes (parallel), and func2
+    // starts only after both finished.
+    assert!(
+        position(&out, "• func1") < position(&out, "✓ func0"),
+        "{out}"
+    );
+    assert!(
+        position(&out, "✓ func1") < position(&out, "• func2"),
+        "{out}"
+    );
+    assert!(
+        position(&out, "✓ func0") < position(&out, "• func2"),
+        "{out}"
+    );
+    for p in ["func0", "func1", "func2"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+}
+
+#[test]
+fn error_exits_1_naming_the_failing_procs_and_messages() {
+    let o = host(&["run", wasm::ERROR]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    for p in ["func0", "func1"] {
+        let line = summary_line(&out, p);
+        assert!(
+            line.contains("FAILED") && line.ends_with("Failure"),
+            "{line}"
+        );
+    }
+    for p in ["func2", "func3", "func4"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+}
+
+#[test]
+fn failed_deps_cancels_only_the_failed_subtree() {
+    let o = host(&["run", "--quiet", "--results", wasm::FAILED_DEPS]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    for p in ["a", "a_a", "a_b", "a_a_a", "a_a_b"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+    assert!(summary_line(&out, "x").contains("FAILED"), "{out}");
+    for (p, cause) in [
+        ("x_a", "x"),
+        ("x_b", "x"),
+        ("x_a_a", "x_a"),
+        ("x_a_b", "x_a"),
+    ] {
+        let line = summary_line(&out, p);
+        assert!(line.contains("FAILED_DEP"), "{line}");
+        assert!(
+            line.ends_with(&format!("canceled due to failure of \"{cause}\"")),
+            "{line}"
+        );
+    }
+    let r = results(&out);
+    let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["a", "a_a", "a_a_a", "a_a_b", "a_b", "x"]);
+    assert_eq!(r["x"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_missing_file_and_random_bytes_exit_2_with_one_line_naming_the_file() {
+    let o = host(&["run", "/no/such/jobs.wasm"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("`/no/such/jobs.wasm`"), "{err}");
+
+    let dir = std::env::temp_dir().join(format!("parproc-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.wasm");
+    let bytes: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    std::fs::write(&junk, bytes).unwrap();
+    let o = host(&["run", junk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("junk.wasm"), "{err}");
+    assert!(err.contains("not a WebAssembly"), "{err}");
+}
+
+#[test]
+fn a_bad_target_exits_2_and_runs_nothing() {
+    let o = host(&["run", wasm::BUILD_DEPLOY, "build::qa"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("Argument \"env\" value 'qa' is not in allowed choices"),
+        "{err}"
+    );
+    assert!(!stdout(&o).contains('•'), "nothing started");
+}
+
+#[test]
+fn list_shows_the_procs_and_protos_of_build_deploy() {
+    let o = host(&["list", wasm::BUILD_DEPLOY]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let procs = out.split("protos:").next().unwrap();
+    assert!(procs.starts_with("procs:\n"), "{out}");
+    assert!(procs.contains("  setup"), "{out}");
+    let protos = out.split("protos:").nth(1).expect("a protos section");
+    for p in ["build::[env]", "test::[env]", "deploy::[env]"] {
+        assert!(protos.contains(&format!("  {p}")), "{out}");
+    }
+    assert!(protos.contains("choices env: dev, staging, prod"), "{out}");
+    assert!(protos.contains("deps: build::[env]"), "{out}");
+}
+
+#[test]
+fn a_glob_target_runs_every_build_choice() {
+    let o = host(&["run", "--results", wasm::BUILD_DEPLOY, "build::*"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    let r = results(&out);
+    for env in ["dev", "staging", "prod"] {
+        assert_eq!(r[format!("build::{env}")]["env"], env, "{out}");
+    }
+    assert!(
+        r.get("deploy::prod").is_none(),
+        "only the targets given run"
+    );
+}
+
+#[test]
+fn a_proc_creating_and_waiting_for_100_children_finishes_with_parallel_1() {
+    let o = host(&[
+        "run",
+        "--quiet",
+        "--parallel",
+        "1",
+        "--results",
+        wasm::CONTEXT_OPS,
+        "fanout",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    let r = results(&out);
+    assert_eq!(r["fanout"], 4950);
+    assert_eq!(r["child::99"], 99);
+}
+
+#[test]
+fn runaway_procs_end_failed_for_fuel_or_time_and_others_keep_their_results() {
+    let o = host(&[
+        "run",
+        "--quiet",
+        "--results",
+        "--fuel",
+        "1e9",
+        "--timeout",
+        "2s",
+        wasm::CONTEXT_OPS,
+        "spin",
+        "sleep_forever",
+        "waits_on_never",
+        "quick",
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
+    let spin = summary_line(&out, "spin");
+    assert!(
+        spin.contains("FAILED") && spin.contains("out of fuel"),
+        "{spin}"
+    );
+    let sleeper = summary_line(&out, "sleep_forever");
+    assert!(sleeper.ends_with("timed out after 2s"), "{sleeper}");
+    // Its own 0.5 s timeout ends the waiter while it is blocked in the wait.
+    let waiter = summary_line(&out, "waits_on_never");
+    assert!(waiter.ends_with("timed out after 500ms"), "{waiter}");
+    assert!(summary_line(&out, "quick").contains("SUCCEEDED"), "{out}");
+    assert_eq!(results(&out)["quick"], "quick");
+}
