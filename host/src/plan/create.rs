@@ -12,6 +12,9 @@ use crate::spec::{ChoiceSource, DeclKind, DepDecl, Value};
 /// (a default, a `create` arg or a choice).
 type ArgList = Vec<(String, Value)>;
 
+/// A proto that matched a name, with the values captured from the name.
+type ProtoMatch = (DeclId, Vec<(String, String)>);
+
 impl Planner {
     /// Create procs from a name (spec §5.1): an existing proc name returns itself; a
     /// filled-out proto name, a glob over arg choices, or a pattern filled from
@@ -149,13 +152,13 @@ impl Planner {
 
     /// The proto for a name: an exact proto name, else the one pattern that
     /// matches (with its captured values). More than one match is an error.
-    fn find_proto(&self, name: &str) -> Result<Option<(DeclId, Vec<(String, String)>)>, PlanError> {
+    fn find_proto(&self, name: &str) -> Result<Option<ProtoMatch>, PlanError> {
         if let Some(&d) = self.decl_by_name.get(name)
             && self.decls[d.0 as usize].kind == DeclKind::Proto
         {
             return Ok(Some((d, Vec::new())));
         }
-        let mut found: Option<(DeclId, Vec<(String, String)>)> = None;
+        let mut found: Option<ProtoMatch> = None;
         let mut all = Vec::new();
         for &d in &self.protos {
             if let Some(c) = self.patterns[d.0 as usize].match_proto(name, &self.opts.separator) {

@@ -15,7 +15,7 @@
 //! 3. [`Planner::start`] moves IDLE procs to WANTED, together with every IDLE proc
 //!    they depend on. Each WANTED proc counts its incomplete deps; when the count
 //!    reaches zero it joins the ready set.
-//! 4. [`Planner::next`] hands out the next proc to launch (or a blocked proc to
+//! 4. [`Planner::next_ready`] hands out the next proc to launch (or a blocked proc to
 //!    resume), honouring waves, locks and the parallel limit.
 //! 5. [`Planner::finish`] records an outcome and its result, releases locks and
 //!    propagates: dependents count down, or become FAILED_DEP at once when a dep
@@ -115,7 +115,7 @@ impl Default for PlanOptions {
     }
 }
 
-/// What [`Planner::next`] hands out.
+/// What [`Planner::next_ready`] hands out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Next {
     /// Launch this proc (now RUNNING, holding a slot and its locks).
@@ -653,7 +653,7 @@ impl Planner {
     // ----------------------------------------------------------------- launch
 
     /// The next proc to launch or resume, if any may start now.
-    pub fn next(&mut self) -> Option<Next> {
+    pub fn next_ready(&mut self) -> Option<Next> {
         if self.running >= self.opts.parallel {
             return None;
         }
@@ -680,7 +680,7 @@ impl Planner {
                     ProcState::FailedDep,
                     Failure::new(FailureKind::NoFailures, "run aborted: a task has failed"),
                 );
-                return self.next();
+                return self.next_ready();
             }
             self.ready.remove(&id);
             for l in locks {
@@ -793,7 +793,7 @@ impl Planner {
         Ok(())
     }
 
-    /// A blocked proc's wait is over; it resumes when [`Planner::next`] gives it a slot.
+    /// A blocked proc's wait is over; it resumes when [`Planner::next_ready`] gives it a slot.
     pub fn request_resume(&mut self, id: ProcId) {
         let p = &mut self.procs[id.ix()];
         if p.state == ProcState::Running && p.blocked && !self.resume.contains(&id) {

@@ -40,7 +40,7 @@ fn fail(msg: &str) -> Outcome {
 /// Launch everything that may start now; returns the names.
 fn launch_all(p: &mut Planner) -> Vec<String> {
     let mut out = Vec::new();
-    while let Some(n) = p.next() {
+    while let Some(n) = p.next_ready() {
         match n {
             Next::Launch(id) | Next::Resume(id) => out.push(p.name(id).to_owned()),
         }
@@ -193,7 +193,7 @@ fn single_mode_runs_one_at_a_time_in_registration_order() {
     );
     p.start_deferred().unwrap();
     let mut order = Vec::new();
-    while let Some(Next::Launch(id)) = p.next() {
+    while let Some(Next::Launch(id)) = p.next_ready() {
         order.push(p.name(id).to_owned());
         assert_eq!(launch_all(&mut p), Vec::<String>::new(), "one at a time");
         p.finish(id, ok());
@@ -444,13 +444,13 @@ fn a_waiting_proc_gives_its_slot_back_and_resumes_first() {
     p.start(&names(&["child"])).unwrap();
     p.block(parent, &[child]).unwrap();
     // The slot went back: the next ready proc in registration order launches.
-    assert_eq!(p.next(), Some(Next::Launch(child)));
-    assert_eq!(p.next(), None);
+    assert_eq!(p.next_ready(), Some(Next::Launch(child)));
+    assert_eq!(p.next_ready(), None);
     p.finish(child, ok());
     p.request_resume(parent);
     // The resumed parent goes ahead of `other`.
-    assert_eq!(p.next(), Some(Next::Resume(parent)));
-    assert_eq!(p.next(), None);
+    assert_eq!(p.next_ready(), Some(Next::Resume(parent)));
+    assert_eq!(p.next_ready(), None);
     p.finish(parent, ok());
     assert_eq!(launch_all(&mut p), ["other"]);
 }

@@ -1,11 +1,7 @@
 //! Static terminal output: one line per state change and a summary at the end.
 //! This is the only module of the host that prints.
 
-#![expect(
-    clippy::print_stdout,
-    clippy::print_stderr,
-    reason = "the one printing module"
-)]
+#![expect(clippy::print_stderr, reason = "the one printing module")]
 
 use std::io::{BufRead, Write};
 use std::sync::Mutex;

@@ -189,6 +189,44 @@ impl Resolver for Runtime {
     }
 }
 
+/// Explain why the linker could not satisfy the component's imports.
+///
+/// Wasmtime names the import in its outermost message (``component imports
+/// instance `x`, but a matching implementation was not found in the linker``)
+/// and says why in the innermost one (`function implementation is missing`, or
+/// a type mismatch).
+fn link_error(e: &wasmtime::Error) -> String {
+    let outer = e.to_string();
+    let name = outer
+        .split('`')
+        .nth(1)
+        .filter(|_| outer.matches('`').count() >= 2);
+    let Some(name) = name else {
+        return format!(
+            "it is not a parproc job module: {}",
+            trap::one_line(&format!("{e:#}"))
+        );
+    };
+    let missing = e
+        .root_cause()
+        .to_string()
+        .ends_with("implementation is missing");
+    if missing && name != bindings::CONTEXT {
+        format!(
+            "it imports `{name}`, which the host does not provide (a job module may import \
+             only WASI 0.2 and `{}`)",
+            bindings::CONTEXT
+        )
+    } else {
+        let detail: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+        format!(
+            "its import `{name}` does not match what the host provides: {}; rebuild it \
+             against this host's `wit/parproc.wit`",
+            trap::one_line(&detail.join(": "))
+        )
+    }
+}
+
 /// Call `describe` on a helper thread with its own current-thread runtime.
 fn describe(decls: &Declarations, shared: &Shared) -> Result<bindings::types::Manifest, String> {
     std::thread::scope(|scope| {
@@ -244,23 +282,9 @@ fn prepare(bytes: &[u8], config: RuntimeConfig) -> Result<Shared, String> {
         }
     }
     let linker = Shared::linker(&engine).map_err(|e| format!("{e:#}"))?;
-    let pre = linker.instantiate_pre(&component).map_err(|e| {
-        let foreign = ty
-            .imports(&engine)
-            .map(|(name, _)| name)
-            .find(|name| !name.starts_with("wasi:") && *name != bindings::CONTEXT);
-        match foreign {
-            Some(name) => format!(
-                "it imports `{name}`, which the host does not provide (a job module may import \
-                 only WASI 0.2 and `{}`)",
-                bindings::CONTEXT
-            ),
-            None => format!(
-                "it is not a parproc job module: {}",
-                trap::one_line(&format!("{e:#}"))
-            ),
-        }
-    })?;
+    let pre = linker
+        .instantiate_pre(&component)
+        .map_err(|e| link_error(&e))?;
     let pre = bindings::JobsPre::new(pre).map_err(|e| {
         format!(
             "it is not a parproc job module: {}",

@@ -332,7 +332,7 @@ impl Session {
         if let Err(e) = st.planner.start_deferred() {
             st.errors.push(e.to_string());
         }
-        while let Some(next) = st.planner.next() {
+        while let Some(next) = st.planner.next_ready() {
             match next {
                 Next::Launch(id) => self.launch(st, id),
                 Next::Resume(id) => {
