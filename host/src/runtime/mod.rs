@@ -35,7 +35,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use wasmtime::component::Component;
 
 use self::decls::{CallBudget, Declarations};
@@ -111,7 +111,8 @@ impl Runtime {
     /// outside an async runtime.
     pub fn load(path: &Path, config: RuntimeConfig) -> anyhow::Result<(Runtime, Manifest)> {
         let shown = path.display();
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read `{shown}`"))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
         check_header(&bytes).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
         let shared =
             prepare(&bytes, config).map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;

@@ -1,8 +1,8 @@
 //! What a job module declares, in host terms, validated.
 //!
 //! This module is pure: it knows nothing of wasmtime or tokio. The runtime converts
-//! the WIT `manifest` record into a [`Manifest`]; [`Manifest::validate`] then checks
-//! it before the planner sees it.
+//! the WIT `manifest` record into a [`Manifest`] (checking sizes and names); the
+//! planner validates it further when a run begins.
 
 pub mod name;
 mod value;
