@@ -24,6 +24,8 @@ pub enum Command {
     Run(RunArgs),
     /// List the procs and protos a job module declares.
     List(ListArgs),
+    /// Print the planned graph of a run (nothing runs): DOT, Mermaid or JSON.
+    Graph(GraphArgs),
 }
 
 /// Execution mode on the command line.
@@ -46,6 +48,10 @@ pub struct RunArgs {
     /// Most procs running at once [default: the module's, else 100].
     #[arg(long, short = 'p', value_name = "N")]
     pub parallel: Option<u32>,
+    /// Most live sandbox stores at once: running procs plus procs blocked in a
+    /// context wait (which give their parallel slot back but keep their store).
+    #[arg(long, value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_LIVE)]
+    pub max_live: usize,
     /// Execution mode [default: the module's, else parallel].
     #[arg(long, value_enum)]
     pub mode: Option<ModeArg>,
@@ -53,22 +59,18 @@ pub struct RunArgs {
     /// parses as JSON, else a string.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, serde_json::Value)>,
-    /// Fuel (CPU budget) per proc, e.g. `1e9` or `500_000_000`.
-    #[arg(long, value_name = "N", value_parser = parse_count)]
-    pub fuel: Option<u64>,
-    /// Wall-clock timeout per proc, e.g. `30s`, `500ms`, `2m`; it includes time
-    /// spent sleeping or waiting for other procs.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    pub timeout: Option<Duration>,
-    /// Memory cap per proc, e.g. `256MiB`, `1GiB`.
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub max_memory: Option<u64>,
+    /// Budgets, caps, capability grants, `--deterministic` and `--dry-run`.
+    #[command(flatten)]
+    pub sandbox: crate::policy::SandboxArgs,
     /// Print the results map as JSON at the end.
     #[arg(long)]
     pub results: bool,
     /// Print no line per proc (the summary still prints).
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// Output, logs and reports.
+    #[command(flatten)]
+    pub report: crate::report::ReportArgs,
     /// Let procs ask for interactive input on this terminal.
     #[arg(long)]
     pub input: bool,
@@ -83,6 +85,36 @@ pub struct RunArgs {
 pub struct ListArgs {
     /// The job module.
     pub module: PathBuf,
+}
+
+/// The format of `parproc-host graph`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz DOT (`| dot -Tpng -o graph.png`).
+    #[default]
+    Dot,
+    /// A Mermaid flowchart.
+    Mermaid,
+    /// JSON: nodes, edges, waves.
+    Json,
+}
+
+/// `parproc-host graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// The job module.
+    pub module: PathBuf,
+    /// Targets, as for `run` [default: the module's targets and `now` procs].
+    pub targets: Vec<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+    /// Show every proc of the module, not only those the targets would run.
+    #[arg(long)]
+    pub all: bool,
+    /// A global param, as for `run` (computed deps may read it).
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, serde_json::Value)>,
 }
 
 fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {

@@ -1,4 +1,4 @@
-//! The subcommands: `run` and `list`.
+//! The subcommands: `run`, `list` and `graph`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -6,9 +6,11 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use crate::cli::{Cli, Command, ListArgs, ModeArg, RunArgs};
+use crate::cli::{Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs};
 use crate::plan::PlanOptions;
-use crate::report::terminal::{self, StaticReporter};
+use crate::report::graph::Graph;
+use crate::report::terminal;
+use crate::report::{NullReporter, RunReporter};
 use crate::runtime::{Runtime, RuntimeConfig};
 use crate::session::{Session, SessionConfig};
 use crate::spec::{ChoiceSource, DeclKind, DepDecl, Manifest, Mode, RdepDecl};
@@ -69,6 +71,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Run(args) => run_cmd(args).await,
         Command::List(args) => list_cmd(args),
+        Command::Graph(args) => graph_cmd(args).await,
     }
 }
 
@@ -87,29 +90,30 @@ fn plan_options(manifest: &Manifest, args: &RunArgs) -> PlanOptions {
         mode,
         separator: o.separator.clone().unwrap_or_else(|| "::".into()),
         allow_missing_deps: !args.deny_missing_deps && o.allow_missing_deps.unwrap_or(true),
+        max_live: args.max_live,
         ..PlanOptions::default()
     }
 }
 
 async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
-    let (runtime, manifest) = Runtime::load(&args.module, RuntimeConfig::default())?;
+    let (runtime, manifest) = Runtime::load_with(
+        &args.module,
+        args.sandbox.runtime_config(),
+        args.sandbox.grants(args.input),
+    )?;
     let runtime = Arc::new(runtime);
-    let defaults = SessionConfig::default();
-    let config = SessionConfig {
-        fuel: args.fuel.unwrap_or(defaults.fuel),
-        timeout: args.timeout.or(defaults.timeout),
-        memory: args.max_memory.unwrap_or(defaults.memory),
+    let config = args.sandbox.session_config(SessionConfig {
         input: args.input,
-        ..defaults
-    };
-    let reporter = Arc::new(StaticReporter::new(args.quiet));
+        ..SessionConfig::default()
+    });
+    let reporter = Arc::new(RunReporter::new(&args.module, args.quiet, &args.report)?);
     let session = Session::new(
         &manifest,
         plan_options(&manifest, &args),
         runtime.clone(),
         runtime,
-        reporter,
+        reporter.clone(),
         config,
     )
     .await
@@ -133,11 +137,19 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         names.extend(created);
     }
     session.start(&names).await.map_err(anyhow::Error::msg)?;
+    if args.sandbox.dry_run {
+        let text = crate::policy::dry_run(&session, runtime.grants(), terminal::sanitize);
+        terminal::print_raw(&text);
+        return Ok(ExitStatus::Success);
+    }
+    // Listen before anything runs, so an early signal still cancels cleanly.
+    let signal = shutdown_signal();
+    reporter.attach(&session);
     session.go();
 
     let interrupted = tokio::select! {
         _ = session.wait_for_all() => None,
-        s = shutdown_signal() => Some(s),
+        s = signal => Some(s),
     };
     if let Some(signal) = interrupted {
         session.cancel("interrupted");
@@ -145,7 +157,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         let _ = signal;
     }
     let records = session.records();
-    terminal::print_summary(&records, started.elapsed());
+    let reported = reporter.finish(&records, started.elapsed(), interrupted.is_some());
     if args.results {
         let map: serde_json::Map<String, serde_json::Value> = session
             .results()
@@ -163,6 +175,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     if let Some(signal) = interrupted {
         return Ok(ExitStatus::Interrupted(128 + signal));
     }
+    reported?;
     if !errors.is_empty() {
         bail!("{}", errors.join("; "));
     }
@@ -175,27 +188,91 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Wait for SIGINT or SIGTERM; returns the signal number.
-async fn shutdown_signal() -> u8 {
+/// Listen for SIGINT and SIGTERM from now on; the future gives the signal number.
+fn shutdown_signal() -> impl std::future::Future<Output = u8> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
+        let streams = (
             signal(SignalKind::interrupt()),
             signal(SignalKind::terminate()),
-        ) else {
-            std::future::pending::<()>().await;
-            unreachable!()
-        };
-        tokio::select! {
-            _ = int.recv() => 2,
-            _ = term.recv() => 15,
+        );
+        async move {
+            let (Ok(mut int), Ok(mut term)) = streams else {
+                return std::future::pending::<u8>().await;
+            };
+            tokio::select! {
+                _ = int.recv() => 2,
+                _ = term.recv() => 15,
+            }
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
-        2
+        async {
+            let _ = tokio::signal::ctrl_c().await;
+            2
+        }
     }
+}
+
+/// `graph`: plan the targets in a session that never launches, print the graph.
+async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
+    let (runtime, manifest) = Runtime::load(&args.module, RuntimeConfig::default())?;
+    let runtime = Arc::new(runtime);
+    let o = &manifest.options;
+    let opts = PlanOptions {
+        parallel: o.parallel.map_or(crate::plan::DEFAULT_PARALLEL, |p| p as usize),
+        mode: o.mode.unwrap_or_default(),
+        separator: o.separator.clone().unwrap_or_else(|| "::".into()),
+        allow_missing_deps: o.allow_missing_deps.unwrap_or(true),
+        ..PlanOptions::default()
+    };
+    let session = Session::new(
+        &manifest,
+        opts,
+        runtime.clone(),
+        runtime,
+        Arc::new(NullReporter),
+        SessionConfig::default(),
+    )
+    .await
+    .map_err(anyhow::Error::msg)
+    .with_context(|| format!("cannot load `{}`", args.module.display()))?;
+    session.set_params(args.params.clone());
+    let mut targets = if args.targets.is_empty() {
+        manifest.targets.clone()
+    } else {
+        args.targets.clone()
+    };
+    if args.targets.is_empty() {
+        // `now` procs start with every run that names no targets.
+        targets.extend(
+            manifest
+                .jobs
+                .iter()
+                .filter(|d| d.kind == DeclKind::Proc && d.now)
+                .map(|d| d.name.clone()),
+        );
+    }
+    let mut names = Vec::new();
+    for t in &targets {
+        let created = session
+            .create(t, &[], None)
+            .await
+            .map_err(anyhow::Error::msg)
+            .with_context(|| format!("bad target `{t}`"))?;
+        names.extend(created);
+    }
+    // Without `go`, starting only plans: nothing launches.
+    session.start(&names).await.map_err(anyhow::Error::msg)?;
+    let graph = session.with_planner(|p| Graph::from_planner(p, args.all));
+    terminal::print_raw(&match args.format {
+        GraphFormat::Dot => graph.dot(),
+        GraphFormat::Mermaid => graph.mermaid(),
+        GraphFormat::Json => graph.json(),
+    });
+    Ok(ExitStatus::Success)
 }
 
 fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {

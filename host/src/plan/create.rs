@@ -32,7 +32,7 @@ impl Planner {
         r
     }
 
-    fn create_inner(
+    pub(super) fn create_inner(
         &mut self,
         name: &str,
         args: &[(String, Value)],
@@ -373,7 +373,20 @@ impl Planner {
         self.creating.pop();
         let deps = deps?;
         let no_failures = has_no_failures(&self.decls[decl.0 as usize]);
-        self.register(decl, name.clone(), args, deps, no_failures);
+        let placeholder_texts: Vec<(String, String)> = self.patterns[decl.0 as usize]
+            .placeholders()
+            .iter()
+            .map(|ph| {
+                let text = texts
+                    .iter()
+                    .find(|(n, _)| n == ph)
+                    .map(|(_, t)| t.clone())
+                    .or_else(|| lookup(&args, ph).map(|v| v.to_string()))
+                    .unwrap_or_default();
+                (ph.clone(), text)
+            })
+            .collect();
+        self.register(decl, name.clone(), args, placeholder_texts, deps, no_failures);
         Ok(name)
     }
 
@@ -430,6 +443,7 @@ impl Planner {
         decl: DeclId,
         name: String,
         args: Vec<(String, Value)>,
+        texts: Vec<(String, String)>,
         deps: Vec<String>,
         no_failures: bool,
     ) -> ProcId {
@@ -449,9 +463,13 @@ impl Planner {
             result_seq: None,
             result: None,
             changed_deps: Vec::new(),
+            texts,
+            settled: false,
+            awaited: false,
         });
         self.dependents.push(Vec::new());
         self.by_name.insert(name.clone(), id);
+        self.index_rdeps(id);
         if self.decls[decl.0 as usize].now || self.missing_names.contains(&name) {
             self.deferred.push(id);
         }

@@ -36,6 +36,8 @@ mod create;
 mod resolve;
 #[cfg(test)]
 mod tests;
+mod wait;
+mod want;
 
 pub use resolve::{DepContext, ResolveAnswer, ResolveRequest};
 
@@ -43,10 +45,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use crate::outcome::{Failure, FailureKind, Outcome, ProcState, ProcStatus};
 use crate::spec::name::Pattern;
-use crate::spec::{DeclKind, DepDecl, JobDecl, Manifest, Mode, Value};
+use crate::spec::{DeclKind, DepDecl, JobDecl, Manifest, Mode, RdepDecl, Value};
 
 /// parproc's default parallel limit.
 pub const DEFAULT_PARALLEL: usize = 100;
+/// Default limit on live stores (running plus blocked in a wait).
+pub const DEFAULT_MAX_LIVE: usize = 1024;
 /// How deep proto deps may nest while one proc is created.
 pub const MAX_CREATE_DEPTH: usize = 256;
 
@@ -101,6 +105,8 @@ pub struct PlanOptions {
     pub allow_missing_deps: bool,
     /// Most procs a run may hold (a guest cannot exhaust the host by creating).
     pub max_procs: usize,
+    /// Most live stores (running plus blocked in a wait), separate from `parallel`.
+    pub max_live: usize,
 }
 
 impl Default for PlanOptions {
@@ -111,6 +117,7 @@ impl Default for PlanOptions {
             separator: "::".into(),
             allow_missing_deps: true,
             max_procs: 1_000_000,
+            max_live: DEFAULT_MAX_LIVE,
         }
     }
 }
@@ -147,6 +154,12 @@ struct Proc {
     result: Option<String>,
     /// Deps that ran freshly (not skipped) when this proc launched.
     changed_deps: Vec<String>,
+    /// The text each placeholder had in the name (conditional rdeps fill from it).
+    texts: Vec<(String, String)>,
+    /// Pending deps counted (the proc was settled after becoming WANTED).
+    settled: bool,
+    /// A blocked proc waits for it (it gets a store first when stores are scarce).
+    awaited: bool,
 }
 
 /// The planner. See the module docs.
@@ -172,6 +185,9 @@ pub struct Planner {
     active_waves: BTreeMap<i32, u32>,
     locks: HashMap<String, ProcId>,
     running: usize,
+    /// Procs blocked in a wait (live stores = running + blocked).
+    blocked: usize,
+    peak_live: usize,
     /// Procs WANTED or RUNNING.
     active: usize,
     /// Procs completed since the last [`Planner::drain_completed`].
@@ -182,6 +198,23 @@ pub struct Planner {
     answers: HashMap<ResolveRequest, ResolveAnswer>,
     /// Names being created up the current stack (cycle detection).
     creating: Vec<String>,
+    /// Scheduling worklist (see `want.rs`).
+    mark_queue: VecDeque<ProcId>,
+    want_queue: VecDeque<ProcId>,
+    unsettled: Vec<ProcId>,
+    /// Usage errors collected while scheduling.
+    errors: Vec<String>,
+    /// Protos with plain or `WhenTargetScheduled` rdeps.
+    rdep_protos: Vec<DeclId>,
+    /// Procs by the concrete name their rdep names.
+    rdep_exact: HashMap<String, Vec<ProcId>>,
+    /// Procs whose rdep still has placeholders.
+    rdep_patterns: Vec<(Pattern, ProcId)>,
+    /// WANTED declarers by their `WhenScheduled` target.
+    ws_exact: HashMap<String, Vec<ProcId>>,
+    /// `NO_FAILURES` procs whose deps are complete.
+    nf_ready: BTreeSet<ProcId>,
+    nf_running: usize,
 }
 
 impl Planner {
@@ -204,6 +237,8 @@ impl Planner {
             active_waves: BTreeMap::new(),
             locks: HashMap::new(),
             running: 0,
+            blocked: 0,
+            peak_live: 0,
             active: 0,
             completed: Vec::new(),
             resume: VecDeque::new(),
@@ -211,11 +246,22 @@ impl Planner {
             result_seq: 0,
             answers: HashMap::new(),
             creating: Vec::new(),
+            mark_queue: VecDeque::new(),
+            want_queue: VecDeque::new(),
+            unsettled: Vec::new(),
+            errors: Vec::new(),
+            rdep_protos: Vec::new(),
+            rdep_exact: HashMap::new(),
+            rdep_patterns: Vec::new(),
+            ws_exact: HashMap::new(),
+            nf_ready: BTreeSet::new(),
+            nf_running: 0,
         };
         if p.opts.mode == Mode::Single {
             p.opts.parallel = 1;
         }
         p.opts.parallel = p.opts.parallel.max(1);
+        p.opts.max_live = p.opts.max_live.max(1);
         for decl in &manifest.jobs {
             p.add_decl(decl.clone())?;
         }
@@ -268,6 +314,13 @@ impl Planner {
         self.decl_by_name.insert(decl.name.clone(), id);
         if decl.kind == DeclKind::Proto {
             self.protos.push(id);
+            if decl
+                .rdeps
+                .iter()
+                .any(|r| matches!(r, RdepDecl::Plain(_) | RdepDecl::WhenTargetScheduled(_)))
+            {
+                self.rdep_protos.push(id);
+            }
         }
         self.decls.push(decl);
         self.patterns.push(pattern);
@@ -415,6 +468,16 @@ impl Planner {
         self.running
     }
 
+    /// Live stores now: procs running plus procs blocked in a wait.
+    pub fn live(&self) -> usize {
+        self.running + self.blocked
+    }
+
+    /// The most live stores at any moment so far.
+    pub fn peak_live(&self) -> usize {
+        self.peak_live
+    }
+
     /// True when nothing is wanted or running and no start is deferred.
     pub fn is_idle(&self) -> bool {
         self.deferred.is_empty() && self.active == 0
@@ -430,132 +493,12 @@ impl Planner {
         self.any_failed
     }
 
-    // ------------------------------------------------------------------ start
-
-    /// Start the procs whose start was deferred (`now` procs and procs registered
-    /// under a name that was once a missing dep).
-    pub fn start_deferred(&mut self) -> Result<(), PlanError> {
-        if self.deferred.is_empty() {
-            return Ok(());
-        }
-        let ids = std::mem::take(&mut self.deferred);
-        self.want(&ids)
-    }
-
-    /// Schedule procs by name: IDLE ones become WANTED with every IDLE proc they
-    /// depend on; others are left alone. An unknown name is an error.
-    pub fn start(&mut self, names: &[String]) -> Result<(), PlanError> {
-        let mut ids = Vec::with_capacity(names.len());
-        for n in names {
-            match self.id(n) {
-                Some(id) => ids.push(id),
-                None => return Err(user(self.unknown_proc(n))),
-            }
-        }
-        self.want(&ids)
-    }
-
-    /// `unknown proc "x"; did you mean "y"?`
-    pub fn unknown_proc(&self, name: &str) -> String {
-        match self.suggest(name) {
-            Some(s) => format!("unknown proc \"{name}\"; did you mean \"{s}\"?"),
-            None => format!("unknown proc \"{name}\""),
-        }
-    }
-
-    /// The closest existing proc or proto name, if one is close.
-    pub fn suggest(&self, name: &str) -> Option<&str> {
-        let candidates = self
-            .procs
-            .iter()
-            .map(|p| p.name.as_str())
-            .chain(self.decls.iter().map(|d| d.name.as_str()));
-        let mut best: Option<(f64, &str)> = None;
-        for c in candidates {
-            let score = strsim::jaro_winkler(name, c);
-            if score > 0.8 && best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, c));
-            }
-        }
-        best.map(|(_, c)| c)
-    }
-
-    fn want(&mut self, roots: &[ProcId]) -> Result<(), PlanError> {
-        // Phase 1: find every IDLE proc reachable through deps, checking missing
-        // deps before anything changes.
-        let mut order = Vec::new();
-        let mut seen = std::collections::HashSet::new();
-        let mut stack: Vec<ProcId> = roots.iter().rev().copied().collect();
-        while let Some(id) = stack.pop() {
-            if self.procs[id.ix()].state != ProcState::Idle || !seen.insert(id) {
-                continue;
-            }
-            order.push(id);
-            for d in self.procs[id.ix()].deps.iter().rev() {
-                match self.by_name.get(d) {
-                    Some(&dep) => stack.push(dep),
-                    None if !self.opts.allow_missing_deps => {
-                        return Err(user(format!(
-                            "Proc \"{}\" depends on \"{d}\" which does not exist. Set allow_missing_deps=True to allow missing dependencies.",
-                            self.procs[id.ix()].name
-                        )));
-                    }
-                    None => {}
-                }
-            }
-        }
-        // Phase 2: mark them WANTED, then count what each waits for.
-        for &id in &order {
-            self.procs[id.ix()].state = ProcState::Wanted;
-        }
-        self.active += order.len();
-        for &id in &order {
-            self.settle_wanted(id);
-        }
-        Ok(())
-    }
-
-    /// Count a newly WANTED proc's incomplete deps and place it: ready, waiting,
-    /// or FAILED_DEP at once.
-    fn settle_wanted(&mut self, id: ProcId) {
-        let deps = self.procs[id.ix()].deps.clone();
-        let mut pending = 0;
-        let mut missing = 0;
-        let mut failed = false;
-        let mut counted = std::collections::HashSet::new();
-        for d in &deps {
-            if !counted.insert(d.as_str()) {
-                continue;
-            }
-            match self.by_name.get(d) {
-                Some(&dep) => {
-                    let st = self.procs[dep.ix()].state;
-                    if st.is_failure() {
-                        failed = true;
-                    } else if !st.is_complete() {
-                        pending += 1;
-                        self.dependents[dep.ix()].push(id);
-                    }
-                }
-                None => {
-                    missing += 1;
-                    self.missing_names.insert(d.clone());
-                    self.missing_waiters.entry(d.clone()).or_default().push(id);
-                }
-            }
-        }
-        let p = &mut self.procs[id.ix()];
-        p.pending = pending;
-        p.missing = missing;
-        if failed || (pending == 0 && missing > 0) {
-            self.fail_dep(id);
-        } else if pending == 0 {
-            self.make_ready(id);
-        }
-    }
-
     fn make_ready(&mut self, id: ProcId) {
-        self.ready.insert(id);
+        if self.procs[id.ix()].no_failures {
+            self.nf_ready.insert(id);
+        } else {
+            self.ready.insert(id);
+        }
         *self.active_waves.entry(self.decl_of(id).wave).or_default() += 1;
     }
 
@@ -601,7 +544,7 @@ impl Planner {
     }
 
     fn complete_without_running(&mut self, id: ProcId, state: ProcState, failure: Failure) {
-        if self.ready.remove(&id) {
+        if self.ready.remove(&id) | self.nf_ready.remove(&id) {
             self.leave_active(id);
         }
         let p = &mut self.procs[id.ix()];
@@ -653,56 +596,151 @@ impl Planner {
     // ----------------------------------------------------------------- launch
 
     /// The next proc to launch or resume, if any may start now.
+    ///
+    /// Resumes go first. A proc launches when its wave is the lowest among ready
+    /// and running procs, none of its locks is held, a parallel slot is free and a
+    /// live store is free: a proc that no blocked proc waits for leaves one store
+    /// in reserve for those that are waited for. When every live store is blocked
+    /// and a waited-for proc cannot get one, that proc fails with the reason
+    /// instead of deadlocking. `NO_FAILURES` procs launch last, one at a time (see
+    /// [`Planner::no_failures_may_start`]).
     pub fn next_ready(&mut self) -> Option<Next> {
-        if self.running >= self.opts.parallel {
+        loop {
+            if self.running >= self.opts.parallel {
+                return None;
+            }
+            if let Some(id) = self.resume.pop_front() {
+                self.running += 1;
+                self.blocked -= 1;
+                self.procs[id.ix()].blocked = false;
+                return Some(Next::Resume(id));
+            }
+            let live = self.live();
+            let reserve = usize::from(self.opts.max_live > 1);
+            let lowest_wave = self.active_waves.keys().next().copied();
+            let mut cursor = self.ready.iter().next().copied();
+            let mut starved: Option<ProcId> = None;
+            while let Some(id) = cursor {
+                cursor = self.ready.range(ProcId(id.0 + 1)..).next().copied();
+                let decl = self.decl_of(id);
+                if lowest_wave.is_some_and(|w| w < decl.wave)
+                    || decl.locks.iter().any(|l| self.locks.contains_key(l))
+                {
+                    continue;
+                }
+                let awaited = self.procs[id.ix()].awaited;
+                if live >= self.opts.max_live || (!awaited && live + reserve >= self.opts.max_live)
+                {
+                    if awaited && starved.is_none() {
+                        starved = Some(id);
+                    }
+                    continue;
+                }
+                return Some(self.launch(id));
+            }
+            if let Some(id) = starved
+                && self.running == 0
+            {
+                let max = self.opts.max_live;
+                self.fail_unrunnable(
+                    id,
+                    FailureKind::Deadlock,
+                    format!(
+                        "no sandbox store free: all {max} live stores are blocked in waits (raise --max-live)"
+                    ),
+                );
+                continue;
+            }
+            let first_nf = self.nf_ready.iter().next().copied();
+            if let Some(id) = first_nf
+                && self.nf_running == 0
+                && live < self.opts.max_live
+                && self.no_failures_may_start(id)
+            {
+                if self.any_failed {
+                    self.complete_without_running(
+                        id,
+                        ProcState::FailedDep,
+                        Failure::new(FailureKind::NoFailures, "run aborted: a task has failed"),
+                    );
+                    continue;
+                }
+                self.nf_ready.remove(&id);
+                self.nf_running += 1;
+                return Some(self.launch(id));
+            }
             return None;
         }
-        if let Some(id) = self.resume.pop_front() {
-            self.running += 1;
-            self.procs[id.ix()].blocked = false;
-            return Some(Next::Resume(id));
+    }
+
+    /// Mark a ready proc RUNNING: take its slot, its store and its locks.
+    fn launch(&mut self, id: ProcId) -> Next {
+        self.ready.remove(&id);
+        for l in self.decl_of(id).locks.clone() {
+            self.locks.insert(l, id);
         }
-        let lowest_wave = self.active_waves.keys().next().copied();
-        let mut cursor = self.ready.iter().next().copied();
-        while let Some(id) = cursor {
-            cursor = self.ready.range(ProcId(id.0 + 1)..).next().copied();
-            let decl = self.decl_of(id);
-            if lowest_wave.is_some_and(|w| w < decl.wave) {
-                continue;
-            }
-            if decl.locks.iter().any(|l| self.locks.contains_key(l)) {
-                continue;
-            }
-            let locks = decl.locks.clone();
-            if self.procs[id.ix()].no_failures && self.any_failed {
-                self.complete_without_running(
-                    id,
-                    ProcState::FailedDep,
-                    Failure::new(FailureKind::NoFailures, "run aborted: a task has failed"),
-                );
-                return self.next_ready();
-            }
-            self.ready.remove(&id);
-            for l in locks {
-                self.locks.insert(l, id);
-            }
-            let changed: Vec<String> = self.procs[id.ix()]
-                .deps
-                .iter()
-                .filter(|d| {
-                    self.by_name
-                        .get(*d)
-                        .is_some_and(|q| self.procs[q.ix()].state == ProcState::Succeeded)
-                })
-                .cloned()
-                .collect();
-            let p = &mut self.procs[id.ix()];
-            p.changed_deps = changed;
-            p.state = ProcState::Running;
-            self.running += 1;
-            return Some(Next::Launch(id));
+        let changed: Vec<String> = self.procs[id.ix()]
+            .deps
+            .iter()
+            .filter(|d| {
+                self.by_name
+                    .get(*d)
+                    .is_some_and(|q| self.procs[q.ix()].state == ProcState::Succeeded)
+            })
+            .cloned()
+            .collect();
+        let p = &mut self.procs[id.ix()];
+        p.changed_deps = changed;
+        p.state = ProcState::Running;
+        self.running += 1;
+        self.peak_live = self.peak_live.max(self.live());
+        Next::Launch(id)
+    }
+
+    /// A ready `NO_FAILURES` proc may start only when every other wanted proc has
+    /// finished, except those that cannot finish before it: its transitive
+    /// dependents, procs waiting (transitively) on it, procs in a higher wave and
+    /// other `NO_FAILURES` procs. So whether it runs does not depend on timing.
+    pub fn no_failures_may_start(&self, p: ProcId) -> bool {
+        let wave = self.decl_of(p).wave;
+        let lower = |id: &ProcId| self.decl_of(*id).wave <= wave;
+        if self.ready.iter().any(lower) {
+            return false;
         }
-        None
+        // What waits for `p`, through pending deps and context waits.
+        let mut after: std::collections::HashSet<ProcId> = std::collections::HashSet::new();
+        after.insert(p);
+        loop {
+            let before = after.len();
+            for (i, q) in self.procs.iter().enumerate() {
+                let id = ProcId(i as u32);
+                if after.contains(&id) {
+                    continue;
+                }
+                let waits = match q.state {
+                    ProcState::Wanted => q.deps.iter().any(|d| {
+                        self.by_name.get(d).is_some_and(|x| after.contains(x))
+                    }),
+                    ProcState::Running if q.blocked => {
+                        q.waiting_on.iter().any(|x| after.contains(x))
+                    }
+                    _ => false,
+                };
+                if waits {
+                    after.insert(id);
+                }
+            }
+            if after.len() == before {
+                break;
+            }
+        }
+        self.procs.iter().enumerate().all(|(i, q)| {
+            let id = ProcId(i as u32);
+            !matches!(q.state, ProcState::Wanted | ProcState::Running)
+                || after.contains(&id)
+                || q.no_failures
+                || self.decl_of(id).wave > wave
+        })
     }
 
     /// Record how a RUNNING proc ended. Ignored for a proc that is not running.
@@ -714,9 +752,13 @@ impl Planner {
         if p.blocked {
             p.blocked = false;
             p.waiting_on.clear();
+            self.blocked -= 1;
             self.resume.retain(|r| *r != id);
         } else {
             self.running -= 1;
+        }
+        if p.no_failures {
+            self.nf_running -= 1;
         }
         let (state, failure, result) = match outcome {
             Outcome::Succeeded(json) => (ProcState::Succeeded, None, Some(json)),
@@ -765,92 +807,6 @@ impl Planner {
         self.deferred.clear();
     }
 
-    // ------------------------------------------------------------------ waits
-
-    /// A RUNNING proc waits for `targets`: it gives its slot back. Refused when
-    /// the wait could never finish (the waiter itself, or a target that waits,
-    /// through deps or waits, on the waiter).
-    pub fn block(&mut self, waiter: ProcId, targets: &[ProcId]) -> Result<(), PlanError> {
-        if self.procs[waiter.ix()].state != ProcState::Running || self.procs[waiter.ix()].blocked {
-            return Err(user(format!(
-                "proc \"{}\" is not running",
-                self.procs[waiter.ix()].name
-            )));
-        }
-        if let Some(path) = self.wait_cycle(waiter, targets) {
-            return Err(user(format!(
-                "wait can never finish: {}",
-                path.iter()
-                    .map(|id| format!("\"{}\"", self.procs[id.ix()].name))
-                    .collect::<Vec<_>>()
-                    .join(" waits for ")
-            )));
-        }
-        let p = &mut self.procs[waiter.ix()];
-        p.blocked = true;
-        p.waiting_on = targets.to_vec();
-        self.running -= 1;
-        Ok(())
-    }
-
-    /// A blocked proc's wait is over; it resumes when [`Planner::next_ready`] gives it a slot.
-    pub fn request_resume(&mut self, id: ProcId) {
-        let p = &mut self.procs[id.ix()];
-        if p.state == ProcState::Running && p.blocked && !self.resume.contains(&id) {
-            p.waiting_on.clear();
-            self.resume.push_back(id);
-        }
-    }
-
-    /// A path waiter → … → waiter through wait edges and incomplete deps, if any.
-    fn wait_cycle(&self, waiter: ProcId, targets: &[ProcId]) -> Option<Vec<ProcId>> {
-        let mut parent: HashMap<ProcId, ProcId> = HashMap::new();
-        let mut queue: VecDeque<ProcId> = VecDeque::new();
-        for &t in targets {
-            if t == waiter {
-                return Some(vec![waiter, waiter]);
-            }
-            if parent.insert(t, waiter).is_none() {
-                queue.push_back(t);
-            }
-        }
-        while let Some(x) = queue.pop_front() {
-            let p = &self.procs[x.ix()];
-            let next: Vec<ProcId> = match p.state {
-                ProcState::Wanted | ProcState::Idle => p
-                    .deps
-                    .iter()
-                    .filter_map(|d| self.by_name.get(d).copied())
-                    .collect(),
-                ProcState::Running if p.blocked => p.waiting_on.clone(),
-                _ => Vec::new(),
-            };
-            for y in next {
-                if y == waiter {
-                    let mut path = vec![waiter, x];
-                    let mut cur = x;
-                    while let Some(&pp) = parent.get(&cur) {
-                        if pp == waiter {
-                            break;
-                        }
-                        path.push(pp);
-                        cur = pp;
-                    }
-                    path[1..].reverse();
-                    path.push(waiter);
-                    return Some(path);
-                }
-                if self.procs[y.ix()].state.is_complete() {
-                    continue;
-                }
-                if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(y) {
-                    e.insert(x);
-                    queue.push_back(y);
-                }
-            }
-        }
-        None
-    }
 }
 
 fn quoted_list(items: &[String]) -> String {

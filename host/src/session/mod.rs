@@ -40,6 +40,11 @@ pub struct SessionConfig {
     pub log_limit: usize,
     /// Whether procs may ask for interactive input.
     pub input: bool,
+    /// Budgets for chosen procs (`--fuel 'build::*=5e10'`), over the defaults above.
+    pub rules: crate::policy::BudgetRules,
+    /// Deterministic results view: a proc sees only the results of its deps and
+    /// of the procs it waited for (`--deterministic`).
+    pub deterministic: bool,
 }
 
 impl Default for SessionConfig {
@@ -50,6 +55,8 @@ impl Default for SessionConfig {
             memory: DEFAULT_MEMORY,
             log_limit: DEFAULT_LOG_LIMIT,
             input: false,
+            rules: crate::policy::BudgetRules::default(),
+            deterministic: false,
         }
     }
 }
@@ -286,6 +293,11 @@ impl Session {
         st.planner.ids().map(|id| self.record(&st, id)).collect()
     }
 
+    /// The most live stores (running plus blocked) at any moment so far.
+    pub fn peak_live(&self) -> usize {
+        self.lock().planner.peak_live()
+    }
+
     /// Access the planner read-only (for listings and graphs).
     pub fn with_planner<T>(&self, f: impl FnOnce(&Planner) -> T) -> T {
         f(&self.lock().planner)
@@ -309,6 +321,7 @@ impl Session {
                 .result(st.planner.name(id), u64::MAX)
                 .map(str::to_owned),
             log: t.and_then(|t| t.log.clone()),
+            log_ignore: st.planner.decl_of(id).log_ignore.clone(),
         }
     }
 
@@ -375,15 +388,22 @@ impl Session {
 
     fn budget(&self, planner: &Planner, id: ProcId) -> Budget {
         let c = &self.inner.config;
-        let l = &planner.decl_of(id).limits;
-        Budget {
-            fuel: l.fuel.map_or(c.fuel, |f| f.min(c.fuel)),
-            timeout: match (c.timeout, l.timeout) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            },
-            memory: l.memory.map_or(c.memory, |m| m.min(c.memory)),
-        }
+        let decl = planner.decl_of(id);
+        let defaults = Budget {
+            fuel: c.fuel,
+            timeout: c.timeout,
+            memory: c.memory,
+        };
+        let user = c.rules.user_budget(planner.name(id), &decl.name, defaults);
+        crate::policy::effective(user, &decl.limits)
+    }
+
+    /// The budget `name` runs (or would run) with: the user's limit for it (a
+    /// matching rule, else the default), lowered by what its module declares.
+    pub fn budget_of(&self, name: &str) -> Option<Budget> {
+        let st = self.lock();
+        let id = st.planner.id(name)?;
+        Some(self.budget(&st.planner, id))
     }
 
     fn launch(&self, st: &mut State, id: ProcId) {
@@ -415,6 +435,7 @@ impl Session {
             session: self.clone(),
             id,
             view: Arc::new(AtomicU64::new(view)),
+            awaited: Arc::default(),
         };
         let timeout = launch.budget.timeout;
         let fut = self.inner.runner.run(launch, ctx, log.clone());
@@ -505,11 +526,27 @@ pub struct ProcContext {
     id: ProcId,
     /// The end of the results order this proc sees; a wait moves it forward.
     view: Arc<AtomicU64>,
+    /// The procs this proc waited for (the deterministic view shows only these
+    /// and its deps).
+    awaited: Arc<Mutex<std::collections::HashSet<String>>>,
 }
 
 impl ProcContext {
     fn view(&self) -> u64 {
         self.view.load(Ordering::Acquire)
+    }
+
+    /// Whether `name`'s result may be in this proc's view: always, except in
+    /// deterministic mode, where only its deps and the procs it waited for are
+    /// (what else has finished depends on timing).
+    fn may_see(&self, st: &State, name: &str) -> bool {
+        !self.session.inner.config.deterministic
+            || st.planner.deps(self.id).iter().any(|d| d == name)
+            || self
+                .awaited
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(name)
     }
 
     /// This proc's name.
@@ -538,7 +575,7 @@ impl ProcContext {
     pub fn result(&self, name: &str) -> Option<String> {
         let st = self.session.lock();
         let view = self.view();
-        if !st.planner.has_result(name, view) {
+        if !st.planner.has_result(name, view) || !self.may_see(&st, name) {
             return None;
         }
         Some(st.planner.result(name, view).unwrap_or("null").to_owned())
@@ -548,13 +585,19 @@ impl ProcContext {
     pub fn result_names(&self) -> Vec<String> {
         let st = self.session.lock();
         let view = self.view();
-        st.planner
+        let mut names: Vec<String> = st
+            .planner
             .results()
             .into_iter()
             .map(|(n, _)| n)
-            .filter(|n| st.planner.has_result(n, view))
+            .filter(|n| st.planner.has_result(n, view) && self.may_see(&st, n))
             .map(str::to_owned)
-            .collect()
+            .collect();
+        if self.session.inner.config.deterministic {
+            // Completion order depends on timing; names do not.
+            names.sort();
+        }
+        names
     }
 
     /// Whether any dep ran freshly.
@@ -632,6 +675,10 @@ impl ProcContext {
         }
         let st = session.lock();
         self.view.store(st.planner.result_view(), Ordering::Release);
+        self.awaited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(names.iter().cloned());
         Ok(statuses(&st.planner, &names))
     }
 

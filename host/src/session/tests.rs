@@ -246,7 +246,7 @@ async fn waiting_on_itself_is_an_error_not_a_hang() {
     let st = s.status("self_waiter").unwrap();
     assert_eq!(
         st.message,
-        "wait can never finish: \"self_waiter\" waits for \"self_waiter\""
+        "wait can never finish: \"self_waiter\" waits for itself"
     );
 }
 
