@@ -4,4 +4,5 @@
 //! through its path constants.
 
 mod cli;
+mod live;
 mod runtime;

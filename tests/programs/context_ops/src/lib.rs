@@ -91,7 +91,36 @@ fn view(ctx: &Context) -> Result<Vec<String>, Error> {
     Ok(vec![before.join(","), after.join(",")])
 }
 
+/// A parent: runs its own kid and waits for it; returns the kid's result.
+#[proto(name = "parent::[i]")]
+fn parent(ctx: &Context, i: u32) -> Result<u32, Error> {
+    let kids = ctx.run(&format!("kid::{i}"))?;
+    ctx.wait(&kids)?;
+    ctx.result::<u32>(&kids[0])
+        .ok_or_else(|| Error::failed("the kid left no result"))
+}
+
+/// A kid: returns its number.
+#[proto(name = "kid::[i]")]
+fn kid(_ctx: &Context, i: u32) -> Result<u32, Error> {
+    Ok(i)
+}
+
+/// Nested waits: `nest::d` runs `nest::d+1` and waits for it, down to depth 30.
+#[proto(name = "nest::[d]")]
+fn nest(ctx: &Context, d: u32) -> Result<u32, Error> {
+    if d >= 30 {
+        return Ok(d);
+    }
+    let next = ctx.run(&format!("nest::{}", d + 1))?;
+    ctx.wait(&next)?;
+    Ok(d)
+}
+
 parproc_guest::export_jobs!(
+    parent,
+    kid,
+    nest,
     spin,
     sleep_forever,
     never,
