@@ -386,7 +386,14 @@ impl Planner {
                 (ph.clone(), text)
             })
             .collect();
-        self.register(decl, name.clone(), args, placeholder_texts, deps, no_failures);
+        self.register(
+            decl,
+            name.clone(),
+            args,
+            placeholder_texts,
+            deps,
+            no_failures,
+        );
         Ok(name)
     }
 

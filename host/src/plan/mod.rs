@@ -212,6 +212,8 @@ pub struct Planner {
     rdep_patterns: Vec<(Pattern, ProcId)>,
     /// WANTED declarers by their `WhenScheduled` target.
     ws_exact: HashMap<String, Vec<ProcId>>,
+    /// Procs that gained a dep after they were counted (cycle check roots).
+    edge_targets: Vec<ProcId>,
     /// `NO_FAILURES` procs whose deps are complete.
     nf_ready: BTreeSet<ProcId>,
     nf_running: usize,
@@ -254,6 +256,7 @@ impl Planner {
             rdep_exact: HashMap::new(),
             rdep_patterns: Vec::new(),
             ws_exact: HashMap::new(),
+            edge_targets: Vec::new(),
             nf_ready: BTreeSet::new(),
             nf_running: 0,
         };
@@ -718,9 +721,10 @@ impl Planner {
                     continue;
                 }
                 let waits = match q.state {
-                    ProcState::Wanted => q.deps.iter().any(|d| {
-                        self.by_name.get(d).is_some_and(|x| after.contains(x))
-                    }),
+                    ProcState::Wanted => q
+                        .deps
+                        .iter()
+                        .any(|d| self.by_name.get(d).is_some_and(|x| after.contains(x))),
                     ProcState::Running if q.blocked => {
                         q.waiting_on.iter().any(|x| after.contains(x))
                     }
@@ -806,7 +810,6 @@ impl Planner {
         }
         self.deferred.clear();
     }
-
 }
 
 fn quoted_list(items: &[String]) -> String {

@@ -600,7 +600,10 @@ fn rdep(mut d: JobDecl, rules: Vec<RdepDecl>) -> JobDecl {
 
 fn proto_(name: &str, params: &[&str]) -> JobDecl {
     let mut d = JobDecl::proto(name);
-    d.params = params.iter().map(|p| ((*p).into(), ValueType::Text)).collect();
+    d.params = params
+        .iter()
+        .map(|p| ((*p).into(), ValueType::Text))
+        .collect();
     d
 }
 
@@ -623,8 +626,14 @@ fn run_all(p: &mut Planner) -> Vec<String> {
 #[test]
 fn s_rdep_04_several_procs_rdep_onto_the_same_target() {
     let mut p = planner(vec![
-        rdep(proc_("setup1", &[]), vec![RdepDecl::Plain("B::[a]::[b]".into())]),
-        rdep(proc_("setup2", &[]), vec![RdepDecl::Plain("B::[a]::[b]".into())]),
+        rdep(
+            proc_("setup1", &[]),
+            vec![RdepDecl::Plain("B::[a]::[b]".into())],
+        ),
+        rdep(
+            proc_("setup2", &[]),
+            vec![RdepDecl::Plain("B::[a]::[b]".into())],
+        ),
         proto_("B::[a]::[b]", &["a", "b"]),
     ]);
     p.create("B::test::2", &[], None).unwrap();
@@ -638,19 +647,25 @@ fn s_rdep_08_cross_pattern_rdep_creates_the_matching_instance() {
     let mut p = planner(vec![
         rdep(
             proto_("next.build::[target]", &["target"]),
-            vec![RdepDecl::Plain("k8s.build-image::[target]::frontend".into())],
+            vec![RdepDecl::Plain(
+                "k8s.build-image::[target]::frontend".into(),
+            )],
         ),
         proto_("k8s.build-image::[target]::[image]", &["target", "image"]),
     ]);
-    p.create("k8s.build-image::stage::frontend", &[], None).unwrap();
-    p.start(&names(&["k8s.build-image::stage::frontend"])).unwrap();
+    p.create("k8s.build-image::stage::frontend", &[], None)
+        .unwrap();
+    p.start(&names(&["k8s.build-image::stage::frontend"]))
+        .unwrap();
     assert_eq!(
         run_all(&mut p),
         ["next.build::stage", "k8s.build-image::stage::frontend"]
     );
     // The backend image matches no rdep: nothing is injected.
-    p.create("k8s.build-image::stage::backend", &[], None).unwrap();
-    p.start(&names(&["k8s.build-image::stage::backend"])).unwrap();
+    p.create("k8s.build-image::stage::backend", &[], None)
+        .unwrap();
+    p.start(&names(&["k8s.build-image::stage::backend"]))
+        .unwrap();
     assert_eq!(run_all(&mut p), ["k8s.build-image::stage::backend"]);
 }
 
@@ -664,7 +679,9 @@ fn s_rdep_09_rdeps_fire_for_procs_reached_only_as_deps() {
     let mut p = planner(vec![
         rdep(
             proto_("next.build::[target]", &["target"]),
-            vec![RdepDecl::Plain("k8s.build-image::[target]::frontend".into())],
+            vec![RdepDecl::Plain(
+                "k8s.build-image::[target]::frontend".into(),
+            )],
         ),
         proto_("k8s.build-image::[target]::[image]", &["target", "image"]),
         images,
@@ -793,7 +810,11 @@ fn no_failures_waits_for_every_other_wanted_proc() {
     after.deps.push(DepDecl::Name("early".into()));
     let mut p = planner(vec![early, now(proc_("slow", &[])), after]);
     p.start_deferred().unwrap();
-    assert_eq!(launch_all(&mut p), ["slow"], "early waits although it is ready");
+    assert_eq!(
+        launch_all(&mut p),
+        ["slow"],
+        "early waits although it is ready"
+    );
     finish(&mut p, "slow", fail("x"));
     assert_eq!(launch_all(&mut p), Vec::<String>::new());
     assert_eq!(state(&p, "early"), ProcState::FailedDep);
@@ -907,4 +928,37 @@ fn waits_nested_deeper_than_the_live_limit_fail_one_proc_with_the_reason() {
         "no sandbox store free: all 3 live stores are blocked in waits (raise --max-live)"
     );
     assert_eq!(p.failure(n3).unwrap().kind, FailureKind::Deadlock);
+}
+
+#[test]
+fn a_dependency_cycle_among_wanted_procs_is_an_error_and_fails_them() {
+    let mut p = planner(vec![
+        proc_("a", &["b"]),
+        proc_("b", &["c"]),
+        proc_("c", &["a"]),
+        proc_("d", &["a"]),
+        proc_("fine", &[]),
+    ]);
+    let err = p.start(&names(&["d", "fine"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dependency cycle: \"a\" -> \"b\" -> \"c\" -> \"a\""
+    );
+    for n in ["a", "b", "c"] {
+        assert_eq!(state(&p, n), ProcState::FailedDep, "{n}");
+    }
+    assert_eq!(state(&p, "d"), ProcState::FailedDep);
+    assert_eq!(run_all(&mut p), ["fine"]);
+    assert!(p.is_idle(), "nothing hangs");
+}
+
+#[test]
+fn a_self_dependency_is_a_cycle() {
+    let mut p = planner(vec![proc_("selfish", &["selfish"])]);
+    let err = p.start(&names(&["selfish"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "dependency cycle: \"selfish\" -> \"selfish\""
+    );
+    assert!(p.is_idle());
 }

@@ -100,11 +100,15 @@ impl Planner {
             }
             break;
         }
-        for id in std::mem::take(&mut self.unsettled) {
+        let settled = std::mem::take(&mut self.unsettled);
+        for &id in &settled {
             if self.procs[id.ix()].state == ProcState::Wanted && !self.procs[id.ix()].settled {
                 self.settle_wanted(id);
             }
         }
+        let mut roots = settled;
+        roots.append(&mut self.edge_targets);
+        self.break_cycles(roots);
         match self.errors.is_empty() {
             true => Ok(()),
             false => Err(user(std::mem::take(&mut self.errors).join("\n"))),
@@ -179,11 +183,9 @@ impl Planner {
                 {
                     continue;
                 }
-                let Ok(name) = own.fill(|k| {
-                    vals.iter()
-                        .find(|(n, _)| n == k)
-                        .map(|(_, v)| v.clone())
-                }) else {
+                let Ok(name) =
+                    own.fill(|k| vals.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+                else {
                     continue;
                 };
                 match self.create_inner_fresh(&name) {
@@ -229,10 +231,7 @@ impl Planner {
 
     /// The targets of `d`'s conditional rdeps (spec §10), created from their
     /// protos where needed, with the rule's name.
-    fn conditional_targets(
-        &mut self,
-        d: ProcId,
-    ) -> Result<Vec<(ProcId, &'static str)>, PlanError> {
+    fn conditional_targets(&mut self, d: ProcId) -> Result<Vec<(ProcId, &'static str)>, PlanError> {
         let decl = self.procs[d.ix()].decl;
         let mut out = Vec::new();
         for rule in self.decls[decl.0 as usize].rdeps.clone() {
@@ -295,9 +294,8 @@ impl Planner {
             };
             let Ok(pat) = Pattern::parse(p) else { continue };
             let texts = &self.procs[q.ix()].texts;
-            let filled = pat.fill_partial(|k| {
-                texts.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
-            });
+            let filled =
+                pat.fill_partial(|k| texts.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
             match Pattern::parse(&filled) {
                 Ok(f) if !f.has_placeholders() => {
                     self.rdep_exact.entry(filled).or_default().push(q);
@@ -322,6 +320,7 @@ impl Planner {
         if !(t.settled && t.state == ProcState::Wanted) {
             return;
         }
+        self.edge_targets.push(target);
         let qs = self.procs[q.ix()].state;
         if qs.is_failure() {
             self.fail_dep(target);
@@ -391,5 +390,83 @@ impl Planner {
     /// Fail a WANTED proc that can never run, with a reason of its own.
     pub(super) fn fail_unrunnable(&mut self, id: ProcId, kind: FailureKind, message: String) {
         self.complete_without_running(id, ProcState::Failed, Failure::new(kind, message));
+    }
+
+    /// Find dependency cycles among WANTED procs reachable from `roots` (through
+    /// deps that are WANTED too) and end every proc on a cycle FAILED_DEP naming
+    /// it, with a collected error: such procs could never start.
+    fn break_cycles(&mut self, roots: Vec<ProcId>) {
+        #[derive(Clone, Copy, PartialEq)]
+        enum Mark {
+            New,
+            OnPath,
+            Done,
+        }
+        let mut mark: std::collections::HashMap<ProcId, Mark> = std::collections::HashMap::new();
+        let mut cycles: Vec<Vec<ProcId>> = Vec::new();
+        for root in roots {
+            if mark.get(&root).copied().unwrap_or(Mark::New) != Mark::New
+                || self.procs[root.ix()].state != ProcState::Wanted
+            {
+                continue;
+            }
+            // Iterative DFS: (node, index of the next dep to look at).
+            let mut stack: Vec<(ProcId, usize)> = vec![(root, 0)];
+            mark.insert(root, Mark::OnPath);
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                let deps = &self.procs[node.ix()].deps;
+                if *next >= deps.len() {
+                    mark.insert(node, Mark::Done);
+                    stack.pop();
+                    continue;
+                }
+                let dep = deps[*next].clone();
+                *next += 1;
+                let Some(&q) = self.by_name.get(&dep) else {
+                    continue;
+                };
+                if self.procs[q.ix()].state != ProcState::Wanted {
+                    continue;
+                }
+                match mark.get(&q).copied().unwrap_or(Mark::New) {
+                    Mark::New => {
+                        mark.insert(q, Mark::OnPath);
+                        stack.push((q, 0));
+                    }
+                    Mark::OnPath => {
+                        let start = stack.iter().position(|(n, _)| *n == q).unwrap_or(0);
+                        cycles.push(stack[start..].iter().map(|(n, _)| *n).collect());
+                    }
+                    Mark::Done => {}
+                }
+            }
+        }
+        for cycle in cycles {
+            if cycle
+                .iter()
+                .any(|id| self.procs[id.ix()].state != ProcState::Wanted)
+            {
+                continue;
+            }
+            let mut names: Vec<String> = cycle
+                .iter()
+                .map(|id| format!("\"{}\"", self.procs[id.ix()].name))
+                .collect();
+            names.push(names[0].clone());
+            let message = format!("dependency cycle: {}", names.join(" -> "));
+            self.errors.push(message.clone());
+            for id in cycle {
+                if self.procs[id.ix()].state == ProcState::Wanted {
+                    let saved = std::mem::take(&mut self.dependents[id.ix()]);
+                    self.complete_without_running(
+                        id,
+                        ProcState::FailedDep,
+                        Failure::new(FailureKind::Deadlock, message.clone()),
+                    );
+                    self.dependents[id.ix()] = saved;
+                    self.propagate(id);
+                }
+            }
+        }
     }
 }
