@@ -225,3 +225,68 @@ fn runaway_procs_end_failed_for_fuel_or_time_and_others_keep_their_results() {
     assert!(summary_line(&out, "quick").contains("SUCCEEDED"), "{out}");
     assert_eq!(results(&out)["quick"], "quick");
 }
+
+/// The names in the order their `✓` lines appear.
+fn finished_order(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("✓ "))
+        .map(|rest| rest.split_whitespace().next().unwrap_or("").to_owned())
+        .collect()
+}
+
+#[test]
+fn example_rdeps_runs_migrations_and_conditional_rdeps_first() {
+    let o = host(&["run", wasm::RDEPS, "deploy::staging"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(position(&out, "✓ migrate::staging") < position(&out, "• deploy::staging"));
+    assert!(!out.contains("announce"), "WhenScheduled declarer left out: {out}");
+    // Default target `announce` schedules deploy::prod after it, with audit and migrate.
+    let o = host(&["run", wasm::RDEPS]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    for first in ["✓ announce", "✓ audit", "✓ migrate::prod"] {
+        assert!(position(&out, first) < position(&out, "• deploy::prod"), "{out}");
+    }
+}
+
+#[test]
+fn example_waves_runs_lower_waves_first() {
+    let o = host(&["run", "--parallel", "4", wasm::WAVES]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(finished_order(&out), ["a", "b", "d", "c"]);
+}
+
+#[test]
+fn example_locks_never_overlaps_holders_of_one_lock() {
+    let o = host(&["run", wasm::LOCKS]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    // l1, l3 and free start together; l2 starts only after l1 and l3 finished.
+    for p in ["• l1", "• l3", "• free"] {
+        assert!(position(&out, p) < position(&out, "✓ l1"), "{out}");
+    }
+    assert!(position(&out, "✓ l1") < position(&out, "• l2"), "{out}");
+    assert!(position(&out, "✓ l3") < position(&out, "• l2"), "{out}");
+}
+
+#[test]
+fn example_dynamic_creates_and_waits_for_procs_at_run_time() {
+    let o = host(&[
+        "run",
+        "--quiet",
+        "--parallel",
+        "1",
+        "--results",
+        "--param",
+        r#"targets=["linux","macos","windows"]"#,
+        wasm::DYNAMIC,
+    ]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert_eq!(
+        results(&out)["release"],
+        serde_json::json!(["app-linux.tar.gz", "app-macos.tar.gz", "app-windows.tar.gz"])
+    );
+}
