@@ -109,9 +109,13 @@ impl Planner {
         let mut roots = settled;
         roots.append(&mut self.edge_targets);
         self.break_cycles(roots);
-        match self.errors.is_empty() {
+        // One edge can be checked twice (when added and when counted): say it once.
+        let mut errors = std::mem::take(&mut self.errors);
+        let mut seen = std::collections::HashSet::new();
+        errors.retain(|e| seen.insert(e.clone()));
+        match errors.is_empty() {
             true => Ok(()),
-            false => Err(user(std::mem::take(&mut self.errors).join("\n"))),
+            false => Err(user(errors.join("\n"))),
         }
     }
 
