@@ -1,19 +1,20 @@
 //! Host bindings generated from `wit/parproc.wit`, world `jobs`.
 //!
 //! The context imports that can block (`create`, `start`, `run`, `wait`,
-//! `get-input`) are async and answer with `Result<_, String>`; the others are
-//! sync and trappable (`wasmtime::Result`), so the host can refuse them with a
-//! trap. Every export is called asynchronously.
+//! `get-input`) are async; every import is trappable (`wasmtime::Result`), so
+//! the host can stop a proc that pushes too much at it (a trap the runner
+//! classifies) besides answering `Err` to what the guest may handle. Every
+//! export is called asynchronously.
 
 wasmtime::component::bindgen!({
     world: "jobs",
     path: "../wit",
     imports: {
-        "parproc:jobs/context.create": async,
-        "parproc:jobs/context.start": async,
-        "parproc:jobs/context.run": async,
-        "parproc:jobs/context.wait": async,
-        "parproc:jobs/context.get-input": async,
+        "parproc:jobs/context.create": async | trappable,
+        "parproc:jobs/context.start": async | trappable,
+        "parproc:jobs/context.run": async | trappable,
+        "parproc:jobs/context.wait": async | trappable,
+        "parproc:jobs/context.get-input": async | trappable,
         default: trappable,
     },
     exports: { default: async },

@@ -3,15 +3,33 @@
 //!
 //! Inside a declarations callback there is no proc and no context: fallible
 //! calls answer `Err(`[`REFUSED`]`)` and infallible ones trap with that text.
+//!
+//! ## What a guest may push
+//!
+//! The arguments of one call may hold at most [`CallLimits::max_arg`] bytes (all
+//! strings and list entries together), and a proc may create at most
+//! [`CallLimits::max_created`] distinct procs. Going past either stops the proc
+//! with a [`HostStop`] (`too large`), not an `Err` the guest could retry. The
+//! arguments are checked once wasmtime has copied them out of guest memory, so
+//! the host holds at most one call's arguments (bounded by the guest's own
+//! memory cap) at a time.
 
 use super::bindings::parproc::jobs::context::Host;
 use super::bindings::types::{self as wit, Host as TypesHost};
 use super::convert;
-use super::state::HostState;
+use super::state::{CallLimits, HostState};
+use super::trap::{HostStop, size};
+use crate::outcome::{Failure, FailureKind};
 use crate::session::ProcContext;
 
 /// Why a context call made from a declarations callback is refused.
 pub(crate) const REFUSED: &str = "context calls are not allowed in declaration callbacks";
+
+/// How the planner words a wait it refuses because it could never finish.
+pub(crate) const WAIT_REFUSED: &str = "wait can never finish";
+
+/// Bytes an argument list entry counts for besides its text.
+const ENTRY_BYTES: usize = 16;
 
 impl HostState {
     /// The context, or a trap for infallible calls made from a callback.
@@ -25,6 +43,70 @@ impl HostState {
     fn owned_context(&self) -> Result<ProcContext, String> {
         self.ctx.clone().ok_or_else(|| REFUSED.to_owned())
     }
+
+    /// Stop the proc when the arguments of `call` hold more than the cap.
+    fn check_size(&self, call: &str, bytes: usize) -> wasmtime::Result<()> {
+        check_size(&self.limits, call, bytes)
+    }
+
+    /// Count the procs a create returned; stop the proc past the cap.
+    fn count_created(&mut self, names: &[String]) -> wasmtime::Result<()> {
+        for n in names {
+            if self.created.contains(n) {
+                continue;
+            }
+            if self.created.len() >= self.limits.max_created {
+                return Err(wasmtime::Error::new(HostStop(Failure::new(
+                    FailureKind::TooLarge,
+                    format!(
+                        "created more than {} procs (the limit per proc; raise it with \
+                         `--max-created`)",
+                        self.limits.max_created
+                    ),
+                ))));
+            }
+            self.created.insert(n.clone());
+        }
+        Ok(())
+    }
+}
+
+fn check_size(limits: &CallLimits, call: &str, bytes: usize) -> wasmtime::Result<()> {
+    if bytes > limits.max_arg {
+        return Err(wasmtime::Error::new(HostStop(Failure::new(
+            FailureKind::TooLarge,
+            format!(
+                "the arguments of `context.{call}` are {bytes} bytes, over the limit of {} \
+                 (raise it with `--max-arg`)",
+                size(limits.max_arg as u64)
+            ),
+        ))));
+    }
+    Ok(())
+}
+
+/// Bytes of a list of names.
+fn names_bytes(names: &[String]) -> usize {
+    names
+        .iter()
+        .map(|n| n.len().saturating_add(ENTRY_BYTES))
+        .fold(0, usize::saturating_add)
+}
+
+/// Bytes of a list of args.
+fn args_bytes(args: &[wit::Arg]) -> usize {
+    args.iter()
+        .map(|a| {
+            let value = match &a.value {
+                wit::Value::Text(t) => t.len(),
+                _ => 8,
+            };
+            a.name
+                .len()
+                .saturating_add(value)
+                .saturating_add(ENTRY_BYTES)
+        })
+        .fold(0, usize::saturating_add)
 }
 
 impl TypesHost for HostState {}
@@ -43,6 +125,7 @@ impl Host for HostState {
     }
 
     fn result(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        self.check_size("result", name.len())?;
         Ok(self.context()?.result(&name))
     }
 
@@ -63,15 +146,34 @@ impl Host for HostState {
         name: String,
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
-    ) -> Result<Vec<String>, String> {
-        let ctx = self.owned_context()?;
-        let args = convert::args_from_wit(args)?;
-        ctx.create(name, args, proc_name).await
+    ) -> wasmtime::Result<Result<Vec<String>, String>> {
+        let bytes = name
+            .len()
+            .saturating_add(args_bytes(&args))
+            .saturating_add(proc_name.as_ref().map_or(0, String::len));
+        self.check_size("create", bytes)?;
+        let ctx = match self.owned_context() {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        let args = match convert::args_from_wit(args) {
+            Ok(args) => args,
+            Err(e) => return Ok(Err(e)),
+        };
+        let created = ctx.create(name, args, proc_name).await;
+        if let Ok(names) = &created {
+            self.count_created(names)?;
+        }
+        Ok(created)
     }
 
-    async fn start(&mut self, names: Vec<String>) -> Result<(), String> {
-        let ctx = self.owned_context()?;
-        ctx.start(names).await
+    async fn start(&mut self, names: Vec<String>) -> wasmtime::Result<Result<(), String>> {
+        self.check_size("start", names_bytes(&names))?;
+        let ctx = match self.owned_context() {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(ctx.start(names).await)
     }
 
     async fn run(
@@ -79,26 +181,96 @@ impl Host for HostState {
         name: String,
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
-    ) -> Result<Vec<String>, String> {
-        let ctx = self.owned_context()?;
-        let args = convert::args_from_wit(args)?;
-        ctx.run(name, args, proc_name).await
+    ) -> wasmtime::Result<Result<Vec<String>, String>> {
+        let bytes = name
+            .len()
+            .saturating_add(args_bytes(&args))
+            .saturating_add(proc_name.as_ref().map_or(0, String::len));
+        self.check_size("run", bytes)?;
+        let ctx = match self.owned_context() {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        let args = match convert::args_from_wit(args) {
+            Ok(args) => args,
+            Err(e) => return Ok(Err(e)),
+        };
+        let created = ctx.run(name, args, proc_name).await;
+        if let Ok(names) = &created {
+            self.count_created(names)?;
+        }
+        Ok(created)
     }
 
-    async fn wait(&mut self, names: Vec<String>) -> Result<Vec<wit::ProcStatus>, String> {
-        let ctx = self.owned_context()?;
-        let statuses = ctx.wait(names).await?;
-        Ok(statuses.into_iter().map(convert::status_to_wit).collect())
+    async fn wait(
+        &mut self,
+        names: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<wit::ProcStatus>, String>> {
+        self.check_size("wait", names_bytes(&names))?;
+        let ctx = match self.owned_context() {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        match ctx.wait(names).await {
+            Ok(statuses) => Ok(Ok(statuses
+                .into_iter()
+                .map(convert::status_to_wit)
+                .collect())),
+            Err(e) => {
+                if e.starts_with(WAIT_REFUSED) {
+                    self.refused_wait = Some(e.clone());
+                }
+                Ok(Err(e))
+            }
+        }
     }
 
-    async fn get_input(&mut self, prompt: String, password: bool) -> Result<String, String> {
-        let ctx = self.owned_context()?;
-        ctx.get_input(prompt, password).await
+    async fn get_input(
+        &mut self,
+        prompt: String,
+        password: bool,
+    ) -> wasmtime::Result<Result<String, String>> {
+        self.check_size("get-input", prompt.len())?;
+        let ctx = match self.owned_context() {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        if !self.limits.input {
+            return Ok(Err(
+                "this proc did not declare `needs(input)`, so it may not ask for input".to_owned(),
+            ));
+        }
+        Ok(ctx.get_input(prompt, password).await)
     }
 
     fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
         self.context()?;
+        // A log record of any size is fine: the sink keeps its head and tail.
         self.log.log(convert::level_from_wit(level), &message);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_sizes_are_capped() {
+        let limits = CallLimits {
+            max_arg: 100,
+            max_created: 2,
+            input: false,
+        };
+        assert!(check_size(&limits, "create", 100).is_ok());
+        let err = check_size(&limits, "create", 101).expect_err("too large");
+        let stop = err.downcast_ref::<HostStop>().expect("a host stop");
+        assert_eq!(stop.0.kind, FailureKind::TooLarge);
+        assert_eq!(
+            stop.0.message,
+            "the arguments of `context.create` are 101 bytes, over the limit of 100 bytes \
+             (raise it with `--max-arg`)"
+        );
+        assert_eq!(names_bytes(&["ab".into(), "c".into()]), 3 + 2 * ENTRY_BYTES);
     }
 }

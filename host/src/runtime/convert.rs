@@ -344,16 +344,27 @@ fn needs_from_wit(needs: wit::Needs) -> Result<Needs, String> {
     let dirs = list("the needed dirs", needs.dirs, MAX_LIST)?
         .into_iter()
         .map(|d| {
+            let path = name("a needed dir", d.path)?;
+            crate::policy::normalize_guest(&path).map_err(|e| format!("a needed dir: {e}"))?;
             Ok(DirNeed {
-                path: name("a needed dir", d.path)?,
+                path,
                 writable: d.writable,
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
+    let env = names("the needed env vars", needs.env)?;
+    if let Some(bad) = env.iter().find(|n| n.contains('=')) {
+        return Err(format!("the needed env var `{bad}` contains `=`"));
+    }
+    let network = names("the needed network addresses", needs.network)?;
+    for addr in &network {
+        crate::policy::parse_net_addr(addr)
+            .map_err(|e| format!("a needed network address: {e}"))?;
+    }
     Ok(Needs {
         dirs,
-        env: names("the needed env vars", needs.env)?,
-        network: names("the needed network addresses", needs.network)?,
+        env,
+        network,
         input: needs.input,
     })
 }

@@ -19,10 +19,11 @@ use wasmtime::Store;
 use super::bindings::Jobs;
 use super::bindings::types as wit;
 use super::runner::Shared;
-use super::state::HostState;
-use super::{convert, trap};
+use super::state::{CallLimits, HostState};
+use super::{convert, sandbox, trap};
 use crate::logsink::LogSink;
 use crate::plan::{ResolveAnswer, ResolveRequest};
+use crate::policy::Granted;
 
 /// The budgets of each declarations call.
 #[derive(Debug, Clone, Copy)]
@@ -190,7 +191,19 @@ impl Declarations {
 /// A fresh declarations instance.
 async fn instantiate(shared: &Shared, budget: CallBudget) -> wasmtime::Result<Live> {
     let log = LogSink::new(budget.log_limit);
-    let mut store = shared.store(None, log, budget.memory, budget.fuel)?;
+    // No grants: callbacks see no files, environment or network.
+    let seed = shared
+        .config
+        .deterministic
+        .then(|| sandbox::seed("", "declarations", &[]));
+    let wasi = sandbox::wasi_ctx(&log, &Granted::default(), seed).map_err(wasmtime::Error::msg)?;
+    let limits = CallLimits {
+        max_arg: shared.config.max_arg,
+        max_created: 0,
+        input: false,
+    };
+    let state = HostState::new(None, log, budget.memory, wasi, limits, None);
+    let mut store = shared.store(state, budget.fuel)?;
     let jobs = shared.pre.instantiate_async(&mut store).await?;
     Ok(Live { store, jobs })
 }

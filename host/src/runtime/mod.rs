@@ -11,7 +11,10 @@
 //!    callbacks, one at a time, each under its own fuel and time budget
 //!    (see `decls`).
 //! 3. The session runs procs through [`ProcRunner`]: every proc gets a fresh
-//!    store with its own fuel, memory cap and log (see `runner`).
+//!    store with its own fuel, memory cap and log (see `runner`), after its
+//!    needs are checked against the user's grants and its memory cap fits in
+//!    the host-wide total (`pool`); its WASI context holds only what it was
+//!    granted (`sandbox`).
 //!
 //! ## Files
 //!
@@ -19,7 +22,9 @@
 //! `wit/`), `state` (per-store state and the memory limiter), `context` (the
 //! `context` import), `logpipe` (stdout/stderr into the log sink), `convert`
 //! (WIT ↔ host types, with bounds), `trap` (how a call ended), `runner` (one
-//! proc), `decls` (the declarations instance).
+//! proc), `decls` (the declarations instance), `sandbox` (the WASI context:
+//! grants, deterministic randomness and clocks), `pool` (the host-wide memory
+//! total).
 
 mod bindings;
 mod context;
@@ -27,7 +32,9 @@ mod convert;
 mod decls;
 mod engine;
 mod logpipe;
+mod pool;
 mod runner;
+mod sandbox;
 mod state;
 mod trap;
 
@@ -39,10 +46,12 @@ use anyhow::bail;
 use wasmtime::component::Component;
 
 use self::decls::{CallBudget, Declarations};
+use self::pool::MemoryPool;
 use self::runner::Shared;
 use crate::exec::{BoxFuture, Launch, ProcRunner, Resolver, RunReport};
 use crate::logsink::LogSink;
 use crate::plan::{ResolveAnswer, ResolveRequest};
+use crate::policy::Grants;
 use crate::session::ProcContext;
 use crate::spec::Manifest;
 
@@ -60,6 +69,16 @@ pub struct RuntimeConfig {
     pub log_limit: usize,
     /// The largest JSON result a proc may return, in bytes.
     pub result_limit: usize,
+    /// The host-wide total of the memory caps of live proc stores, in bytes; a
+    /// store is created only when its cap fits in what is left, else it waits.
+    /// `None` is unbounded.
+    pub max_total_memory: Option<u64>,
+    /// The most bytes of arguments one context call may pass.
+    pub max_arg: usize,
+    /// The most distinct procs one proc may create through its context.
+    pub max_created: usize,
+    /// Seeded randomness and fixed clocks in every store (`--deterministic`).
+    pub deterministic: bool,
 }
 
 impl Default for RuntimeConfig {
@@ -70,8 +89,30 @@ impl Default for RuntimeConfig {
             decl_memory: 512 << 20,
             log_limit: 1 << 20,
             result_limit: 16 << 20,
+            max_total_memory: Some(default_total_memory()),
+            max_arg: DEFAULT_MAX_ARG,
+            max_created: DEFAULT_MAX_CREATED,
+            deterministic: false,
         }
     }
+}
+
+/// Default [`RuntimeConfig::max_arg`]: 1 MiB.
+pub const DEFAULT_MAX_ARG: usize = 1 << 20;
+/// Default [`RuntimeConfig::max_created`].
+pub const DEFAULT_MAX_CREATED: usize = 10_000;
+
+/// Default [`RuntimeConfig::max_total_memory`]: half the machine's physical
+/// memory (from `/proc/meminfo`), or 8 GiB where that cannot be read.
+pub fn default_total_memory() -> u64 {
+    let from_meminfo = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+            let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+            Some(kib.saturating_mul(1024))
+        });
+    from_meminfo.map_or(8 << 30, |total| (total / 2).max(1 << 30))
 }
 
 /// A loaded job module; cheap to clone.
@@ -110,12 +151,23 @@ impl Runtime {
     /// thread with its own tokio runtime, so it may be called from inside or
     /// outside an async runtime.
     pub fn load(path: &Path, config: RuntimeConfig) -> anyhow::Result<(Runtime, Manifest)> {
+        Runtime::load_with(path, config, Grants::default())
+    }
+
+    /// [`Runtime::load`] with the user's capability grants: each proc gets the
+    /// part of `grants` it declared in its `needs`, and fails before it starts
+    /// when it needs something not granted.
+    pub fn load_with(
+        path: &Path,
+        config: RuntimeConfig,
+        grants: Grants,
+    ) -> anyhow::Result<(Runtime, Manifest)> {
         let shown = path.display();
         let bytes =
             std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
         check_header(&bytes).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
-        let shared =
-            prepare(&bytes, config).map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
+        let shared = prepare(&bytes, config, grants)
+            .map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
         let mut decls = Declarations::new(CallBudget {
             fuel: config.decl_fuel,
             timeout: config.decl_timeout,
@@ -157,6 +209,11 @@ impl Runtime {
     /// The configuration the module was loaded with.
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
+    }
+
+    /// What the user granted.
+    pub fn grants(&self) -> &Grants {
+        &self.inner.shared.grants
     }
 
     /// A fresh log sink bounded by [`RuntimeConfig::log_limit`].
@@ -266,7 +323,7 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Compile, check the world, link and pre-instantiate.
-fn prepare(bytes: &[u8], config: RuntimeConfig) -> Result<Shared, String> {
+fn prepare(bytes: &[u8], config: RuntimeConfig, grants: Grants) -> Result<Shared, String> {
     let engine = engine::shared().map_err(|e| format!("{e:#}"))?;
     let component = Component::new(&engine, bytes).map_err(|e| {
         format!(
@@ -295,6 +352,8 @@ fn prepare(bytes: &[u8], config: RuntimeConfig) -> Result<Shared, String> {
     Ok(Shared {
         engine,
         pre,
-        result_limit: config.result_limit,
+        config,
+        grants,
+        pool: MemoryPool::new(config.max_total_memory),
     })
 }

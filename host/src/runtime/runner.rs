@@ -13,21 +13,28 @@ use wasmtime::{Engine, Store};
 use super::bindings::JobsPre;
 use super::bindings::types::ProcError;
 use super::engine::YIELD_INTERVAL;
-use super::state::HostState;
-use super::{convert, trap};
+use super::pool::MemoryPool;
+use super::state::{CallLimits, HostState};
+use super::{RuntimeConfig, convert, sandbox, trap};
 use crate::exec::{Budget, Launch, RunReport};
 use crate::logsink::LogSink;
 use crate::outcome::{Failure, FailureKind, Outcome};
+use crate::policy::Grants;
 use crate::session::ProcContext;
 
-/// What every proc run shares: the engine and the pre-instantiated component.
+/// What every proc run shares: the engine, the pre-instantiated component, the
+/// configuration, the user's grants and the host-wide memory pool.
 pub(crate) struct Shared {
     /// The engine.
     pub(crate) engine: Engine,
     /// Imports resolved once; instantiated per proc.
     pub(crate) pre: JobsPre<HostState>,
-    /// The largest JSON result accepted, in bytes.
-    pub(crate) result_limit: usize,
+    /// The runtime's configuration.
+    pub(crate) config: RuntimeConfig,
+    /// What the user granted (each proc gets the part it declared).
+    pub(crate) grants: Grants,
+    /// The host-wide memory total of proc stores.
+    pub(crate) pool: MemoryPool,
 }
 
 impl Shared {
@@ -42,22 +49,29 @@ impl Shared {
         Ok(linker)
     }
 
-    /// A fresh store with `memory` bytes and `fuel` fuel, yielding regularly.
-    pub(crate) fn store(
-        &self,
-        ctx: Option<ProcContext>,
-        log: LogSink,
-        memory: u64,
-        fuel: u64,
-    ) -> wasmtime::Result<Store<HostState>> {
-        let mut store = HostState::new(ctx, log, memory).into_store(&self.engine);
+    /// A fresh store around `state` with `fuel` fuel, yielding regularly.
+    pub(crate) fn store(&self, state: HostState, fuel: u64) -> wasmtime::Result<Store<HostState>> {
+        let mut store = state.into_store(&self.engine);
         store.set_fuel(fuel)?;
         store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
         Ok(store)
     }
 }
 
+/// A report for a proc that did not run.
+fn not_run(failure: Failure) -> RunReport {
+    RunReport {
+        outcome: Outcome::Failed(failure),
+        fuel_used: None,
+        peak_memory: None,
+    }
+}
+
 /// Run `launch` in a fresh store; guest output and context logs go to `log`.
+///
+/// Before any guest code runs: the proc's needs are checked against the grants
+/// (an ungranted need fails it, `not granted`), and its memory cap is reserved
+/// in the host-wide pool (waiting while it does not fit).
 pub(crate) async fn run(
     shared: &Shared,
     launch: Launch,
@@ -65,21 +79,39 @@ pub(crate) async fn run(
     log: LogSink,
 ) -> RunReport {
     let Budget { fuel, memory, .. } = launch.budget;
-    let mut store = match shared.store(ctx, log.clone(), memory, fuel) {
+    let granted = match shared.grants.resolve(&launch.needs) {
+        Ok(granted) => granted,
+        Err(failure) => return not_run(failure),
+    };
+    let admission = match shared.pool.admit(memory).await {
+        Ok(admission) => admission,
+        Err(message) => return not_run(Failure::new(FailureKind::MemoryLimit, message)),
+    };
+    let seed = shared
+        .config
+        .deterministic
+        .then(|| sandbox::seed(&launch.decl, &launch.name, &launch.args));
+    let wasi = match sandbox::wasi_ctx(&log, &granted, seed) {
+        Ok(wasi) => wasi,
+        Err(message) => return not_run(Failure::new(FailureKind::HostError, message)),
+    };
+    let limits = CallLimits {
+        max_arg: shared.config.max_arg,
+        max_created: shared.config.max_created,
+        input: granted.input,
+    };
+    let state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
+    let mut store = match shared.store(state, fuel) {
         Ok(store) => store,
         Err(e) => {
-            return RunReport {
-                outcome: Outcome::Failed(Failure::new(
-                    FailureKind::HostError,
-                    format!(
-                        "cannot create a store for `{}`: {}",
-                        launch.name,
-                        trap::one_line(&format!("{e:#}"))
-                    ),
-                )),
-                fuel_used: None,
-                peak_memory: None,
-            };
+            return not_run(Failure::new(
+                FailureKind::HostError,
+                format!(
+                    "cannot create a store for `{}`: {}",
+                    launch.name,
+                    trap::one_line(&format!("{e:#}"))
+                ),
+            ));
         }
     };
     let args = convert::args_to_wit(&launch.args);
@@ -92,11 +124,17 @@ pub(crate) async fn run(
     .await;
     log.finish();
     let fuel_used = store.get_fuel().ok().map(|left| fuel.saturating_sub(left));
-    let limiter = &store.data().limiter;
+    let state = store.data();
+    let limiter = &state.limiter;
     let outcome = match result {
-        Ok(Ok(json)) => check_result(json, shared.result_limit),
+        Ok(Ok(json)) => check_result(json, shared.config.result_limit),
         Ok(Err(ProcError::Failed(message))) => {
-            Outcome::Failed(Failure::new(FailureKind::Failed, message))
+            // A proc that fails with the host's refusal of a wait deadlocked.
+            let kind = match &state.refused_wait {
+                Some(refusal) if message.contains(refusal.as_str()) => FailureKind::Deadlock,
+                _ => FailureKind::Failed,
+            };
+            Outcome::Failed(Failure::new(kind, message))
         }
         Ok(Err(ProcError::Skipped(message))) => Outcome::Skipped {
             no_change: false,

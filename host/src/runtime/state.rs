@@ -1,27 +1,40 @@
 //! Per-store host state: WASI, the resource table, the memory limiter, the
-//! proc's context (if any) and its log.
+//! proc's context (if any), its log, and what the guest has pushed at the host
+//! so far (procs created, a refused wait).
 //!
 //! Every proc and every declarations instance gets a fresh [`HostState`] in a
-//! fresh store. The WASI context has no stdin, no preopened directories, no
-//! environment, no arguments and no network; stdout and stderr go to the log
-//! sink through [`LogPipe`].
+//! fresh store. Its WASI context comes from `sandbox` and holds only what the
+//! proc was granted (nothing by default).
+
+use std::collections::HashSet;
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::logpipe::LogPipe;
-use crate::logsink::{LogSink, Stream};
+use super::pool::Admission;
+use crate::logsink::LogSink;
 use crate::session::ProcContext;
 
 /// The most core instances one store may create.
 const MAX_INSTANCES: usize = 64;
 /// The most linear memories one store may create.
-const MAX_MEMORIES: usize = 16;
+pub(crate) const MAX_MEMORIES: usize = 16;
 /// The most tables one store may create.
 const MAX_TABLES: usize = 64;
 /// Bytes one table element counts for.
 const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+/// Caps on what a guest may push through its context calls.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallLimits {
+    /// The most bytes of arguments (strings and list entries) in one call.
+    pub(crate) max_arg: usize,
+    /// The most distinct procs one proc may create.
+    pub(crate) max_created: usize,
+    /// Whether the proc may ask for input (it declared `needs(input)`).
+    pub(crate) input: bool,
+}
 
 /// The data of one store.
 pub(crate) struct HostState {
@@ -33,24 +46,36 @@ pub(crate) struct HostState {
     pub(crate) ctx: Option<ProcContext>,
     /// Where stdout, stderr and context logs go.
     pub(crate) log: LogSink,
+    /// Caps on context calls.
+    pub(crate) limits: CallLimits,
+    /// Names of the procs this proc created (distinct).
+    pub(crate) created: HashSet<String>,
+    /// The host's reason when it refused a wait that could never finish.
+    pub(crate) refused_wait: Option<String>,
+    /// The store's share of the host-wide memory total, given back on drop.
+    _admission: Option<Admission>,
 }
 
 impl HostState {
     /// State for a store whose memories and tables may use `memory` bytes in all.
-    pub(crate) fn new(ctx: Option<ProcContext>, log: LogSink, memory: u64) -> Self {
-        let wasi = WasiCtxBuilder::new()
-            .stdout(LogPipe::new(log.clone(), Stream::Stdout))
-            .stderr(LogPipe::new(log.clone(), Stream::Stderr))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
+    pub(crate) fn new(
+        ctx: Option<ProcContext>,
+        log: LogSink,
+        memory: u64,
+        wasi: WasiCtx,
+        limits: CallLimits,
+        admission: Option<Admission>,
+    ) -> Self {
         HostState {
             wasi,
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory),
             ctx,
             log,
+            limits,
+            created: HashSet::new(),
+            refused_wait: None,
+            _admission: admission,
         }
     }
 

@@ -8,6 +8,19 @@ use super::state::MemoryLimiter;
 use crate::logsink::{LogSink, Stream};
 use crate::outcome::{Failure, FailureKind};
 
+/// The host stopped a proc for what it pushed at it (an argument or a count
+/// over a cap): the failure to report, raised as a trap from a host call.
+#[derive(Debug)]
+pub(crate) struct HostStop(pub(crate) Failure);
+
+impl std::fmt::Display for HostStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0.message)
+    }
+}
+
+impl std::error::Error for HostStop {}
+
 /// Classify `err`, raised by a guest call that ran with `fuel` fuel.
 pub(crate) fn classify(
     err: &wasmtime::Error,
@@ -15,6 +28,9 @@ pub(crate) fn classify(
     limiter: &MemoryLimiter,
     log: &LogSink,
 ) -> Failure {
+    if let Some(stop) = err.downcast_ref::<HostStop>() {
+        return stop.0.clone();
+    }
     let trap = err.downcast_ref::<Trap>();
     if matches!(trap, Some(Trap::OutOfFuel)) {
         return Failure::new(

@@ -1,0 +1,165 @@
+//! The sandbox flags of `parproc-host run`: budgets, caps on what a guest may
+//! push, capability grants, `--deterministic` and `--dry-run`.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use super::{BudgetRules, DirGrant, Grants, LimitArg, NetAddr, Rules};
+use crate::cli::{parse_count, parse_duration, parse_size};
+use crate::runtime::RuntimeConfig;
+use crate::session::SessionConfig;
+
+/// Budgets, caps and grants (see the README's "Security model").
+#[derive(Debug, Clone, Args)]
+pub struct SandboxArgs {
+    /// Fuel (CPU budget) per proc, e.g. `1e9` [default: 1e12]. `PATTERN=N`
+    /// sets it for the procs a glob matches (`--fuel 'build::*=5e10'`; repeat
+    /// the flag; the last matching rule wins). A module can only lower it.
+    #[arg(long, value_name = "[PATTERN=]N", value_parser = parse_fuel_arg)]
+    pub fuel: Vec<LimitArg<u64>>,
+    /// Wall-clock timeout per proc, e.g. `30s`, `500ms`, `2m`, including time
+    /// asleep, blocked in host calls or waiting for other procs [default:
+    /// none]. `PATTERN=DURATION` sets it for matching procs.
+    #[arg(long, value_name = "[PATTERN=]DURATION", value_parser = parse_timeout_arg)]
+    pub timeout: Vec<LimitArg<Duration>>,
+    /// Memory cap per proc over all its memories and tables, e.g. `256MiB`
+    /// [default: 256MiB]. `PATTERN=SIZE` sets it for matching procs.
+    #[arg(long, value_name = "[PATTERN=]SIZE", value_parser = parse_memory_arg)]
+    pub max_memory: Vec<LimitArg<u64>>,
+    /// Host-wide total of the memory caps of live procs; a proc starts only
+    /// when its cap fits in what is left, else it waits [default: half the
+    /// machine's memory]. `none` for no total.
+    #[arg(long, value_name = "SIZE|none", value_parser = parse_total)]
+    pub max_total_memory: Option<Total>,
+    /// The most distinct procs one proc may create through its context; past
+    /// it the proc fails `too large`.
+    #[arg(long, value_name = "N", default_value_t = crate::runtime::DEFAULT_MAX_CREATED)]
+    pub max_created: usize,
+    /// The most bytes of arguments one context call may pass (a name given to
+    /// `create`, a list of names to `wait`); past it the proc fails `too large`
+    /// [default: 1MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_arg: Option<u64>,
+    /// The largest JSON result a proc may return; past it the proc fails `too
+    /// large` [default: 16MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_result: Option<u64>,
+    /// Fuel for each declarations call (`describe`, computed deps and choices)
+    /// [default: 1e10].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub decl_fuel: Option<u64>,
+    /// Wall-clock limit of each declarations call [default: 10s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub decl_timeout: Option<Duration>,
+    /// Memory cap of the declarations instance [default: 512MiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub decl_memory: Option<u64>,
+    /// Grant a host directory to the procs that declare its guest path:
+    /// `HOST[::GUEST][:rw]` (GUEST defaults to HOST's absolute path; read-only
+    /// unless it ends in `:rw`; repeatable).
+    #[arg(long, value_name = "HOST[::GUEST][:rw]", value_parser = super::parse_dir_grant)]
+    pub dir: Vec<DirGrant>,
+    /// Grant an environment variable to the procs that declare it: `NAME`
+    /// passes the host's value, `NAME=VALUE` sets one (repeatable).
+    #[arg(long, value_name = "NAME[=VALUE]", value_parser = super::parse_env_grant)]
+    pub env: Vec<(String, String)>,
+    /// Grant outgoing connections to `HOST:PORT` (an IP, `[IPv6]`, a DNS name or
+    /// `*`; a port or `*`) to the procs that declare it (repeatable).
+    #[arg(long, value_name = "HOST:PORT", value_parser = super::parse_net_addr)]
+    pub allow_net: Vec<NetAddr>,
+    /// Reproducible runs: every proc gets randomness seeded from its name and
+    /// args, a clock that stands still (2000-01-01), and a results view holding
+    /// only its deps and the procs it waited for. Not for procs that need real
+    /// randomness (keys, tokens) or the real time.
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Plan the targets, print each proc's effective budgets and exactly what
+    /// it may touch, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--max-total-memory`: a size or no total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    /// A total in bytes.
+    Bytes(u64),
+    /// No host-wide total.
+    Unbounded,
+}
+
+fn parse_fuel_arg(s: &str) -> Result<LimitArg<u64>, String> {
+    super::parse_limit_arg(s, parse_count)
+}
+
+fn parse_timeout_arg(s: &str) -> Result<LimitArg<Duration>, String> {
+    super::parse_limit_arg(s, parse_duration)
+}
+
+fn parse_memory_arg(s: &str) -> Result<LimitArg<u64>, String> {
+    super::parse_limit_arg(s, parse_size)
+}
+
+fn parse_total(s: &str) -> Result<Total, String> {
+    if s.eq_ignore_ascii_case("none") {
+        Ok(Total::Unbounded)
+    } else {
+        parse_size(s).map(Total::Bytes)
+    }
+}
+
+impl SandboxArgs {
+    /// The runtime's configuration from these flags.
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        let d = RuntimeConfig::default();
+        RuntimeConfig {
+            decl_fuel: self.decl_fuel.unwrap_or(d.decl_fuel),
+            decl_timeout: self.decl_timeout.unwrap_or(d.decl_timeout),
+            decl_memory: self.decl_memory.unwrap_or(d.decl_memory),
+            result_limit: self
+                .max_result
+                .map_or(d.result_limit, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_total_memory: match self.max_total_memory {
+                None => d.max_total_memory,
+                Some(Total::Bytes(n)) => Some(n),
+                Some(Total::Unbounded) => None,
+            },
+            max_arg: self
+                .max_arg
+                .map_or(d.max_arg, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_created: self.max_created,
+            deterministic: self.deterministic,
+            ..d
+        }
+    }
+
+    /// The grants from these flags (`input` is `--input`).
+    pub fn grants(&self, input: bool) -> Grants {
+        Grants {
+            dirs: self.dir.clone(),
+            env: self.env.clone(),
+            net: self.allow_net.clone(),
+            input,
+        }
+    }
+
+    /// `config` with these budgets and the deterministic view.
+    pub fn session_config(&self, config: SessionConfig) -> SessionConfig {
+        let (fuel, fuel_rules) = Rules::from_args(&self.fuel);
+        let (timeout, timeout_rules) = Rules::from_args(&self.timeout);
+        let (memory, memory_rules) = Rules::from_args(&self.max_memory);
+        SessionConfig {
+            fuel: fuel.unwrap_or(config.fuel),
+            timeout: timeout.or(config.timeout),
+            memory: memory.unwrap_or(config.memory),
+            rules: BudgetRules {
+                fuel: fuel_rules,
+                timeout: timeout_rules,
+                memory: memory_rules,
+            },
+            deterministic: self.deterministic,
+            ..config
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The user's sandbox policy, pure: per-proc budgets (defaults, pattern rules
+//! and the module's own lower limits) and capability grants (directories,
+//! environment variables, network addresses, input), with the `--dry-run`
+//! rendering of what each proc gets.
+//!
+//! Nothing here touches wasmtime or tokio: the session asks [`BudgetRules`] for
+//! a proc's budget, the runtime asks [`Grants::resolve`] what a proc may touch
+//! (and fails it before it starts when a need is not granted), and the CLI
+//! parses flags with the `parse_*` functions.
+//!
+//! ## The rule
+//!
+//! A proc gets what it *declared* (`needs` in its declaration) **and** the user
+//! *granted* (flags), never more: an undeclared grant is not given, an
+//! ungranted need fails the proc before it starts with a message naming the
+//! grant and the flag. A module is untrusted, so a budget it declares can only
+//! lower the user's limit ([`effective`]).
+
+mod args;
+mod budget;
+mod grants;
+
+pub use args::{SandboxArgs, Total};
+pub use budget::{BudgetRules, LimitArg, Rules, effective, parse_limit_arg};
+pub use grants::{
+    DirGrant, Granted, GrantedDir, Grants, NetAddr, PlanRow, normalize_guest, parse_dir_grant,
+    parse_env_grant, parse_net_addr, render_dry_run,
+};
+
+use crate::outcome::ProcState;
+use crate::session::Session;
+
+/// The `--dry-run` text of a planned session (targets created and started,
+/// nothing launched): every proc that would run, in registration order, with
+/// its effective budgets and what it may touch under `grants`.
+pub fn dry_run(session: &Session, grants: &Grants, sanitize: impl Fn(&str) -> String) -> String {
+    let rows: Vec<PlanRow> = session
+        .records()
+        .into_iter()
+        .filter(|r| r.state == ProcState::Wanted)
+        .filter_map(|r| {
+            let budget = session.budget_of(&r.name)?;
+            let needs =
+                session.with_planner(|p| p.id(&r.name).map(|id| p.decl_of(id).needs.clone()))?;
+            Some(PlanRow {
+                access: grants.resolve(&needs),
+                name: r.name,
+                budget,
+            })
+        })
+        .collect();
+    render_dry_run(&rows, sanitize)
+}
