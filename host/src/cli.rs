@@ -19,6 +19,10 @@ pub struct Cli {
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only complicate matching"
+)]
 pub enum Command {
     /// Run procs of a job module.
     Run(RunArgs),

@@ -102,6 +102,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         args.sandbox.runtime_config(),
         args.sandbox.grants(args.input),
     )?;
+    let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
     let config = args.sandbox.session_config(SessionConfig {
         input: args.input,
@@ -138,7 +139,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     }
     session.start(&names).await.map_err(anyhow::Error::msg)?;
     if args.sandbox.dry_run {
-        let text = crate::policy::dry_run(&session, runtime.grants(), terminal::sanitize);
+        let text = crate::policy::dry_run(&session, &grants, terminal::sanitize);
         terminal::print_raw(&text);
         return Ok(ExitStatus::Success);
     }
@@ -222,7 +223,9 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
     let runtime = Arc::new(runtime);
     let o = &manifest.options;
     let opts = PlanOptions {
-        parallel: o.parallel.map_or(crate::plan::DEFAULT_PARALLEL, |p| p as usize),
+        parallel: o
+            .parallel
+            .map_or(crate::plan::DEFAULT_PARALLEL, |p| p as usize),
         mode: o.mode.unwrap_or_default(),
         separator: o.separator.clone().unwrap_or_else(|| "::".into()),
         allow_missing_deps: o.allow_missing_deps.unwrap_or(true),
@@ -266,7 +269,11 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
     }
     // Without `go`, starting only plans: nothing launches.
     session.start(&names).await.map_err(anyhow::Error::msg)?;
-    let graph = session.with_planner(|p| Graph::from_planner(p, args.all));
+    let title = args
+        .module
+        .file_stem()
+        .map_or_else(|| "jobs".into(), |s| s.to_string_lossy().into_owned());
+    let graph = session.with_planner(|p| Graph::from_planner(p, args.all).with_title(title));
     terminal::print_raw(&match args.format {
         GraphFormat::Dot => graph.dot(),
         GraphFormat::Mermaid => graph.mermaid(),

@@ -7,6 +7,8 @@
 //! - [`session`]: the async session API shared by the CLI and every proc's context.
 //! - [`exec`]: the seams ([`exec::ProcRunner`], [`exec::Resolver`]) between the
 //!   session and the runtime.
+//! - [`policy`] (pure): budgets per proc (defaults, pattern rules, the module's
+//!   lower limits) and capability grants; what `--dry-run` prints.
 //! - [`runtime`]: the only module that names wasmtime.
 //! - [`logsink`]: the bounded per-proc log.
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
@@ -22,6 +24,7 @@ pub mod exec;
 pub mod logsink;
 pub mod outcome;
 pub mod plan;
+pub mod policy;
 pub mod report;
 pub mod runtime;
 pub mod session;

@@ -1,14 +1,38 @@
 //! Events out of the session, and what people and machines see of them.
 //!
-//! The session sends [`Event`]s to a [`Reporter`]; [`terminal`] is the only module
-//! of the host that prints (ninja's `Status`).
+//! The session sends [`Event`]s to a [`Reporter`] (ninja's `Status`). The run's
+//! reporter, [`RunReporter`], turns them into:
+//!
+//! - per-proc log files ([`logs`]) and the parts of them worth showing
+//!   ([`snippet`], parproc's §22 extraction);
+//! - terminal output ([`terminal`], the only module of the host that prints,
+//!   with the text built by [`render`]): static lines or a live view whose
+//!   estimate of the time left comes from earlier runs ([`history`]);
+//! - machine-readable reports: JSON ([`json`], schema in `report.schema.json`)
+//!   and JUnit XML ([`junit`]).
+//!
+//! [`graph`] renders the planned graph for `parproc-host graph`.
 
+pub mod clock;
+pub mod graph;
+pub mod history;
+pub mod json;
+pub mod junit;
+pub mod logs;
+pub mod options;
+pub mod render;
+pub mod run;
+pub mod snippet;
 pub mod terminal;
+
+pub use options::ReportArgs;
+pub use run::RunReporter;
 
 use std::time::Duration;
 
 use crate::logsink::LogSink;
 use crate::outcome::{Failure, ProcState};
+use crate::spec::LogIgnore;
 
 /// Everything known about one proc at the end (or so far).
 #[derive(Debug, Clone)]
@@ -33,6 +57,8 @@ pub struct ProcRecord {
     pub result: Option<String>,
     /// Its output.
     pub log: Option<LogSink>,
+    /// The log-ignore rules of its declaration (they only affect what is shown).
+    pub log_ignore: Vec<LogIgnore>,
 }
 
 /// Something that happened in a run.

@@ -1,161 +1,506 @@
-//! Static terminal output: one line per state change and a summary at the end.
-//! This is the only module of the host that prints.
+//! Terminal output: the only module of the host that prints.
+//!
+//! Two renderers share one interface ([`Terminal`]):
+//!
+//! - **static** (parproc's `dynamic=False`; when stdout is not a terminal or
+//!   with `--progress static`): `• name` when a proc starts, its final line when
+//!   it ends, then the chunks of its log worth seeing;
+//! - **dynamic** (on a terminal): a live area redrawn about ten times a second
+//!   with a row per running proc (spinner, elapsed time, and a bar against the
+//!   duration of earlier runs when there are any) and a status row (done,
+//!   failed, running, waiting, an estimate of the time left). A finished proc
+//!   gets a permanent line above the live area and, when its log has chunks
+//!   worth seeing, a panel with them.
+//!
+//! Guest text is sanitised by [`super::render`] before it gets here. Host
+//! diagnostics go to stderr through `tracing` (`RUST_LOG`), never to stdout.
 
 #![expect(clippy::print_stderr, reason = "the one printing module")]
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
-use super::{Event, ProcRecord, Reporter};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::ProcRecord;
+use super::render::{self, Style};
+use super::snippet::Chunk;
 use crate::outcome::ProcState;
-use crate::session::fmt_duration;
 
-/// Prints parproc's static lines (`• name` when a proc starts, `✓ name (1.00s)`
-/// when it ends) to stdout.
-#[derive(Debug, Default)]
-pub struct StaticReporter {
+pub use super::render::{icon, sanitize};
+
+/// How the live view's redraw thread ticks.
+const TICK: Duration = Duration::from_millis(100);
+/// How often the live view asks the session for counts.
+const TALLY_EVERY: u32 = 5;
+
+/// Counts of a run's procs at one moment, for the live view's status row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Procs that ended (in any way).
+    pub done: usize,
+    /// Procs that ran and failed (FAILED).
+    pub failed: usize,
+    /// Procs that did not run or were stopped (FAILED_DEP, CANCELLED).
+    pub not_run: usize,
+    /// Procs running.
+    pub running: usize,
+    /// Procs wanted and waiting to start.
+    pub waiting: usize,
+    /// The names of the waiting procs (left empty for very large runs).
+    pub waiting_names: Vec<String>,
+    /// The parallel limit.
+    pub parallel: usize,
+}
+
+/// Where the live view gets its counts from (the session, through the run reporter).
+pub type TallySource = Arc<dyn Fn() -> Tally + Send + Sync>;
+
+/// A terminal renderer.
+pub enum Terminal {
+    /// parproc's static lines.
+    Static(StaticOut),
+    /// The live view.
+    Dynamic(LiveView),
+}
+
+impl std::fmt::Debug for Terminal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Terminal::Static(s) => f.debug_tuple("Static").field(s).finish(),
+            Terminal::Dynamic(_) => f.write_str("Dynamic"),
+        }
+    }
+}
+
+impl Terminal {
+    /// A proc started.
+    pub fn started(&self, name: &str) {
+        match self {
+            Terminal::Static(s) => s.started(name),
+            Terminal::Dynamic(d) => d.started(name),
+        }
+    }
+
+    /// A proc ended; `chunks` are the parts of its log worth seeing.
+    pub fn finished(&self, rec: &ProcRecord, log: Option<&Path>, chunks: &[Chunk]) {
+        match self {
+            Terminal::Static(s) => s.finished(rec, log, chunks),
+            Terminal::Dynamic(d) => d.finished(rec, log, chunks),
+        }
+    }
+
+    /// Ask for a line of input (the live area pauses meanwhile).
+    pub fn prompt(&self, prompt: &str) -> Result<String, String> {
+        match self {
+            Terminal::Static(s) => {
+                let _guard = s.lock();
+                read_line(prompt)
+            }
+            Terminal::Dynamic(d) => d.prompt(prompt),
+        }
+    }
+
+    /// Stop the live area (if any), leaving the terminal clean.
+    pub fn stop(&self) {
+        if let Terminal::Dynamic(d) = self {
+            d.stop();
+        }
+    }
+
+    /// Print the end-of-run text.
+    pub fn print_summary(&self, text: &str) {
+        self.stop();
+        print_raw(text);
+    }
+}
+
+fn read_line(prompt: &str) -> Result<String, String> {
+    eprint!("{}", sanitize(prompt));
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read input: {e}"))?;
+    Ok(line)
+}
+
+/// parproc's static lines on stdout.
+#[derive(Debug)]
+pub struct StaticOut {
     quiet: bool,
+    style: Style,
     out: Mutex<()>,
 }
 
-impl StaticReporter {
-    /// A reporter; `quiet` prints nothing per proc (the summary still prints).
-    pub fn new(quiet: bool) -> Self {
-        StaticReporter {
+impl StaticOut {
+    /// A static renderer; `quiet` prints nothing per proc.
+    pub fn new(quiet: bool, style: Style) -> Self {
+        StaticOut {
             quiet,
+            style,
             out: Mutex::new(()),
         }
     }
-}
 
-/// The icon parproc shows for a final state.
-pub fn icon(state: ProcState) -> &'static str {
-    match state {
-        ProcState::Succeeded => "✓",
-        ProcState::Failed => "✗",
-        ProcState::FailedDep => "🚫",
-        ProcState::Skipped => "⊘",
-        ProcState::Cancelled => "⊗",
-        _ => "•",
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.out.lock().unwrap_or_else(|e| e.into_inner())
     }
-}
 
-/// Guest text made safe for a terminal: control characters (escape sequences,
-/// carriage returns, newlines) are shown escaped, so a guest cannot move the
-/// cursor or forge lines.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
+    fn started(&self, name: &str) {
+        if !self.quiet {
+            let _g = self.lock();
+            let _ = writeln!(std::io::stdout().lock(), "{}", render::started_line(name));
         }
     }
-    out
-}
 
-/// The final line for a proc: `✗ x (1.00s) - Failure`.
-pub fn final_line(rec: &ProcRecord) -> String {
-    let mut line = format!("{} {}", icon(rec.state), sanitize(&rec.name));
-    if let Some(d) = rec.duration {
-        line.push_str(&format!(" ({})", fmt_secs(d)));
-    }
-    if let Some(f) = &rec.failure {
-        line.push_str(&format!(" - {}", sanitize(&f.to_string())));
-    }
-    line
-}
-
-fn fmt_secs(d: Duration) -> String {
-    format!("{:.2}s", d.as_secs_f64())
-}
-
-impl Reporter for StaticReporter {
-    fn event(&self, event: Event<'_>) {
+    fn finished(&self, rec: &ProcRecord, log: Option<&Path>, chunks: &[Chunk]) {
         if self.quiet {
             return;
         }
-        let _guard = self.out.lock();
-        let mut out = std::io::stdout().lock();
-        let _ = match event {
-            Event::Started { name } => writeln!(out, "• {}", sanitize(name)),
-            Event::Finished(rec) => writeln!(out, "{}", final_line(rec)),
-        };
-    }
-
-    fn prompt(&self, prompt: &str, _password: bool) -> Result<String, String> {
-        let _guard = self.out.lock();
-        eprint!("{}", sanitize(prompt));
-        let _ = std::io::stderr().flush();
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .map_err(|e| format!("cannot read input: {e}"))?;
-        Ok(line)
-    }
-}
-
-/// Print the end-of-run summary: each proc that was scheduled, its state,
-/// duration and the reason for any failure, then the totals.
-pub fn print_summary(records: &[ProcRecord], elapsed: Duration) {
-    let shown: Vec<&ProcRecord> = records
-        .iter()
-        .filter(|r| r.state != ProcState::Idle)
-        .collect();
-    let width = shown
-        .iter()
-        .map(|r| r.name.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(60);
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "\nsummary:");
-    let mut counts = [0usize; 4];
-    for r in &shown {
-        let slot = match r.state {
-            ProcState::Succeeded => 0,
-            ProcState::Skipped => 1,
-            ProcState::Failed | ProcState::FailedDep => 2,
-            _ => 3,
-        };
-        counts[slot] += 1;
-        let dur = r.duration.map(fmt_secs).unwrap_or_else(|| "-".into());
-        let mut line = format!(
-            "  {} {:<10} {:<width$} {:>8}",
-            icon(r.state),
-            r.state.name(),
-            sanitize(&r.name),
-            dur
-        );
-        if let Some(f) = &r.failure {
-            line.push_str(&format!("  {}", sanitize(&f.to_string())));
+        let mut text = render::static_line(rec, log, self.style);
+        text.push('\n');
+        for l in render::chunk_lines(chunks, "  ", self.style) {
+            text.push_str(&l);
+            text.push('\n');
         }
-        let _ = writeln!(out, "{}", line.trim_end());
+        let _g = self.lock();
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
     }
-    let _ = writeln!(
-        out,
-        "{} succeeded, {} skipped, {} failed, {} other in {}",
-        counts[0],
-        counts[1],
-        counts[2],
-        counts[3],
-        fmt_duration(elapsed)
-    );
 }
 
-/// Print a host error (exit status 2): one line.
+/// One running proc's row.
+struct Row {
+    bar: ProgressBar,
+    started: Instant,
+    expected: Option<Duration>,
+}
+
+#[derive(Default)]
+struct Live {
+    rows: HashMap<String, Row>,
+    /// Lines printed while the live area is paused for a prompt.
+    pending: Vec<String>,
+    paused: bool,
+    stopped: bool,
+    tally: Tally,
+}
+
+/// The live view (indicatif on stdout).
+pub struct LiveView {
+    shared: Arc<LiveShared>,
+    ticker: Mutex<Option<JoinHandle<()>>>,
+}
+
+struct LiveShared {
+    mp: MultiProgress,
+    status: ProgressBar,
+    style: Style,
+    run_started: Instant,
+    expected: HashMap<String, Duration>,
+    live: Mutex<Live>,
+    source: Mutex<Option<TallySource>>,
+    stop: AtomicBool,
+}
+
+impl LiveShared {
+    fn lock(&self) -> MutexGuard<'_, Live> {
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn print_lines(&self, live: &mut Live, lines: Vec<String>) {
+        if live.stopped {
+            print_raw(&lines.join("\n"));
+            return;
+        }
+        if live.paused {
+            live.pending.extend(lines);
+            return;
+        }
+        let _ = self.mp.println(lines.join("\n"));
+    }
+
+    fn row_style(&self, bar: bool) -> ProgressStyle {
+        let template = match (bar, self.style.color) {
+            (true, true) => {
+                "{spinner:.cyan} {elapsed:>4} [{bar:20.cyan/blue}] {percent:>3}% {wide_msg}"
+            }
+            (true, false) => "{spinner} {elapsed:>4} [{bar:20}] {percent:>3}% {wide_msg}",
+            (false, true) => "{spinner:.cyan} {elapsed:>4} {wide_msg}",
+            (false, false) => "{spinner} {elapsed:>4} {wide_msg}",
+        };
+        ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| ProgressStyle::default_spinner())
+            .progress_chars("=> ")
+    }
+
+    /// One redraw: move the bars, and every few ticks refresh the status row.
+    fn tick(&self, n: u32) {
+        let source = if n.is_multiple_of(TALLY_EVERY) {
+            self.source
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone()
+        } else {
+            None
+        };
+        // Ask the session outside our own lock: the session calls us under its lock.
+        let tally = source.map(|s| s());
+        let mut live = self.lock();
+        if live.stopped {
+            return;
+        }
+        if let Some(t) = tally {
+            live.tally = t;
+        }
+        for row in live.rows.values() {
+            if let Some(exp) = row.expected {
+                let elapsed = row.started.elapsed().as_millis() as u64;
+                let cap = (exp.as_millis() as u64).saturating_mul(99) / 100;
+                row.bar.set_position(elapsed.min(cap));
+            }
+            row.bar.tick();
+        }
+        let msg = self.status_text(&live);
+        drop(live);
+        self.status.set_message(msg);
+    }
+
+    fn status_text(&self, live: &Live) -> String {
+        let t = &live.tally;
+        let running = live.rows.len();
+        let mut parts = vec![format!("{} done", t.done)];
+        if t.failed > 0 {
+            parts.push(self.style.red(&format!("{} failed", t.failed)));
+        }
+        if t.not_run > 0 {
+            parts.push(self.style.yellow(&format!("{} not run", t.not_run)));
+        }
+        parts.push(format!("{running} running"));
+        parts.push(format!("{} waiting", t.waiting));
+        if let Some(left) = self.estimate(live) {
+            parts.push(format!(
+                "~{} left",
+                whole_seconds(left + Duration::from_millis(999))
+            ));
+        }
+        parts.push(self.style.dim(&format!(
+            "{} elapsed",
+            whole_seconds(self.run_started.elapsed())
+        )));
+        parts.join(" · ")
+    }
+
+    /// The time left: the work left (the expected time of each waiting proc and
+    /// the rest of each running one) spread over the parallel slots, but never
+    /// less than the longest single piece. `None` when no earlier run is known.
+    fn estimate(&self, live: &Live) -> Option<Duration> {
+        let known: Vec<Duration> = live
+            .rows
+            .values()
+            .filter_map(|r| r.expected)
+            .chain(
+                live.tally
+                    .waiting_names
+                    .iter()
+                    .filter_map(|n| self.expected.get(n).copied()),
+            )
+            .collect();
+        if known.is_empty() {
+            return None;
+        }
+        let guess = known.iter().sum::<Duration>() / known.len() as u32;
+        let mut pieces: Vec<Duration> = live
+            .rows
+            .values()
+            .map(|r| {
+                r.expected
+                    .unwrap_or(guess)
+                    .saturating_sub(r.started.elapsed())
+            })
+            .collect();
+        if live.tally.waiting_names.len() == live.tally.waiting {
+            pieces.extend(
+                live.tally
+                    .waiting_names
+                    .iter()
+                    .map(|n| self.expected.get(n).copied().unwrap_or(guess)),
+            );
+        } else {
+            pieces.extend(std::iter::repeat_n(guess, live.tally.waiting));
+        }
+        let total: Duration = pieces.iter().sum();
+        let slots = live.tally.parallel.clamp(1, pieces.len().max(1)) as u32;
+        let longest = pieces.iter().max().copied().unwrap_or_default();
+        Some((total / slots).max(longest))
+    }
+}
+
+/// `7s`, `2m05s`: a duration in whole seconds (rounded down).
+fn whole_seconds(d: Duration) -> String {
+    let s = d.as_secs();
+    if s < 60 {
+        format!("{s}s")
+    } else {
+        format!("{}m{:02}s", s / 60, s % 60)
+    }
+}
+
+impl LiveView {
+    /// A live view on stdout; `expected` holds the durations of earlier runs.
+    pub fn new(style: Style, expected: HashMap<String, Duration>) -> Self {
+        let mp = MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(10));
+        let status = mp.add(ProgressBar::with_draw_target(
+            None,
+            ProgressDrawTarget::hidden(),
+        ));
+        status.set_style(
+            ProgressStyle::with_template("{msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        let shared = Arc::new(LiveShared {
+            mp,
+            status,
+            style,
+            run_started: Instant::now(),
+            expected,
+            live: Mutex::new(Live::default()),
+            source: Mutex::new(None),
+            stop: AtomicBool::new(false),
+        });
+        let s = shared.clone();
+        let ticker = std::thread::Builder::new()
+            .name("parproc-live".into())
+            .spawn(move || {
+                let mut n = 0u32;
+                while !s.stop.load(Ordering::Acquire) {
+                    s.tick(n);
+                    n = n.wrapping_add(1);
+                    std::thread::sleep(TICK);
+                }
+            })
+            .map_err(|e| tracing::warn!("cannot start the live view's thread: {e}"))
+            .ok();
+        LiveView {
+            shared,
+            ticker: Mutex::new(ticker),
+        }
+    }
+
+    /// Where the status row gets its counts.
+    pub fn set_source(&self, source: Option<TallySource>) {
+        *self.shared.source.lock().unwrap_or_else(|e| e.into_inner()) = source;
+    }
+
+    fn started(&self, name: &str) {
+        let s = &self.shared;
+        let expected = s.expected.get(name).copied();
+        // Hidden until it joins the live area: a new bar draws to stderr otherwise.
+        let bar = ProgressBar::with_draw_target(
+            expected.map(|e| e.as_millis().max(1) as u64),
+            ProgressDrawTarget::hidden(),
+        );
+        bar.set_style(s.row_style(expected.is_some()));
+        bar.set_message(sanitize(name));
+        let mut live = s.lock();
+        if live.stopped {
+            return;
+        }
+        let bar = s.mp.insert_before(&s.status, bar);
+        live.rows.insert(
+            name.to_owned(),
+            Row {
+                bar,
+                started: Instant::now(),
+                expected,
+            },
+        );
+    }
+
+    fn finished(&self, rec: &ProcRecord, log: Option<&Path>, chunks: &[Chunk]) {
+        let s = &self.shared;
+        let mut lines = vec![render::dynamic_line(rec, log, s.style)];
+        if !chunks.is_empty() && rec.state != ProcState::Skipped {
+            lines.extend(render::panel(rec, chunks, log, s.style));
+        }
+        let mut live = s.lock();
+        if let Some(row) = live.rows.remove(&rec.name) {
+            row.bar.finish_and_clear();
+            s.mp.remove(&row.bar);
+        }
+        s.print_lines(&mut live, lines);
+    }
+
+    fn prompt(&self, prompt: &str) -> Result<String, String> {
+        let s = &self.shared;
+        {
+            let mut live = s.lock();
+            live.paused = true;
+            let _ = s.mp.clear();
+            s.mp.set_draw_target(ProgressDrawTarget::hidden());
+        }
+        // No lock is held while the user types: procs keep finishing (their
+        // lines wait in `pending`).
+        let answer = read_line(prompt);
+        let mut live = s.lock();
+        live.paused = false;
+        s.mp.set_draw_target(ProgressDrawTarget::stdout_with_hz(10));
+        let pending = std::mem::take(&mut live.pending);
+        if !pending.is_empty() {
+            let _ = s.mp.println(pending.join("\n"));
+        }
+        answer
+    }
+
+    fn stop(&self) {
+        let s = &self.shared;
+        s.stop.store(true, Ordering::Release);
+        if let Some(t) = self.ticker.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let _ = t.join();
+        }
+        let mut live = s.lock();
+        if live.stopped {
+            return;
+        }
+        for (_, row) in live.rows.drain() {
+            row.bar.finish_and_clear();
+            s.mp.remove(&row.bar);
+        }
+        s.status.finish_and_clear();
+        let _ = s.mp.clear();
+        live.stopped = true;
+        let pending = std::mem::take(&mut live.pending);
+        drop(live);
+        *s.source.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        if !pending.is_empty() {
+            print_raw(&pending.join("\n"));
+        }
+    }
+}
+
+impl Drop for LiveView {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Print a host error (exit status 2): one line on stderr.
 pub fn print_error(err: &anyhow::Error) {
     eprintln!("error: {}", sanitize(&format!("{err:#}")));
 }
 
-/// Print text to stdout as it is (JSON output, listings).
+/// Print text to stdout as it is (JSON output, listings, graphs).
 pub fn print_raw(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
     if !text.ends_with('\n') {
         let _ = out.write_all(b"\n");
     }
+    let _ = out.flush();
 }
