@@ -109,6 +109,9 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         ..SessionConfig::default()
     });
     let reporter = Arc::new(RunReporter::new(&args.module, args.quiet, &args.report)?);
+    // `--param` overrides the module's params before plain procs register, so
+    // their computed deps see the values the user gave.
+    let manifest = with_params(manifest, &args.params);
     let session = Session::new(
         &manifest,
         plan_options(&manifest, &args),
@@ -120,7 +123,6 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     .await
     .map_err(anyhow::Error::msg)
     .with_context(|| format!("cannot load `{}`", args.module.display()))?;
-    session.set_params(args.params.clone());
 
     let targets = if args.targets.is_empty() {
         manifest.targets.clone()
@@ -188,6 +190,17 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     })
 }
 
+/// The module's params with the command line's overriding them.
+fn with_params(mut manifest: Manifest, params: &[(String, serde_json::Value)]) -> Manifest {
+    for (k, v) in params {
+        match manifest.params.iter_mut().find(|(n, _)| n == k) {
+            Some(slot) => slot.1 = v.clone(),
+            None => manifest.params.push((k.clone(), v.clone())),
+        }
+    }
+    manifest
+}
+
 /// Wait for SIGINT or SIGTERM; returns the signal number.
 /// Listen for SIGINT and SIGTERM from now on; the future gives the signal number.
 fn shutdown_signal() -> impl std::future::Future<Output = u8> {
@@ -231,6 +244,7 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         allow_missing_deps: o.allow_missing_deps.unwrap_or(true),
         ..PlanOptions::default()
     };
+    let manifest = with_params(manifest, &args.params);
     let session = Session::new(
         &manifest,
         opts,
@@ -242,7 +256,6 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
     .await
     .map_err(anyhow::Error::msg)
     .with_context(|| format!("cannot load `{}`", args.module.display()))?;
-    session.set_params(args.params.clone());
     let mut targets = if args.targets.is_empty() {
         manifest.targets.clone()
     } else {

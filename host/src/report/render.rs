@@ -380,6 +380,20 @@ impl Finished<'_> {
 
 /// The end-of-run text: the summary table, warning and failure blocks, the log
 /// directory and the totals.
+/// Fuel used, machine-independent: `7.29M fuel`, `950 fuel`.
+fn fuel(n: u64) -> String {
+    let n_f = n as f64;
+    if n < 10_000 {
+        format!("{n} fuel")
+    } else if n < 10_000_000 {
+        format!("{:.1}k fuel", n_f / 1e3)
+    } else if n < 10_000_000_000 {
+        format!("{:.2}M fuel", n_f / 1e6)
+    } else {
+        format!("{:.2}G fuel", n_f / 1e9)
+    }
+}
+
 pub fn summary(f: &Finished<'_>, style: Style) -> String {
     let shown: Vec<&ProcRecord> = f
         .records
@@ -404,12 +418,14 @@ pub fn summary(f: &Finished<'_>, style: Style) -> String {
             _ => state,
         };
         let name = sanitize(&r.name);
+        let fuel = r.fuel_used.map(fuel).unwrap_or_else(|| "-".into());
         let mut line = format!(
-            "  {} {state} {}{} {:>8}",
+            "  {} {state} {}{} {:>8} {:>11}",
             style.icon(r.state),
             name,
             pad(&name, name_w),
-            dur
+            dur,
+            fuel
         );
         if log_w > 0 {
             let l = log_name(r).unwrap_or_else(|| "-".into());

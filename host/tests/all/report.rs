@@ -100,7 +100,10 @@ fn redact(text: &str, logs: &Path) -> String {
     let text = logs.replace_all(text, "[LOGS]");
     // Leading spaces go too: durations are right-aligned in the summary.
     let durations = Regex::new(r" *\b(\d+(\.\d+)?(ms|s)|\d+m\d+s)\b").expect("a regex");
-    durations.replace_all(&text, " [ELAPSED]").into_owned()
+    let text = durations.replace_all(&text, " [ELAPSED]");
+    // Fuel depends on the compiler that built the guest: redact it too.
+    let fuel = Regex::new(r" *\b\d+(\.\d+)?[kMG]? fuel\b").expect("a regex");
+    fuel.replace_all(&text, " [FUEL]").into_owned()
 }
 
 /// The targets of the noisy fixture that show each kind of snippet.
@@ -168,15 +171,15 @@ fn static_output_of_noisy_procs_matches_the_snapshot() {
 ✓ silent
 
 summary:
-  ✓ SUCCEEDED  warns [ELAPSED]  warns.log
-  ✓ SUCCEEDED  quiet_warning [ELAPSED]  quiet_warning.log
-  ✗ FAILED     long_failure [ELAPSED]  long_failure.log   build failed
-  🚫 FAILED_DEP after_long           -  -                  canceled due to failure of "long_failure"
-  🚫 FAILED_DEP after_after          -  -                  canceled due to failure of "after_long"
-  ✗ FAILED     tail_failure [ELAPSED]  tail_failure.log   exit status 3
-  ✗ FAILED     shell [ELAPSED]  shell.log          Command failed with exit code 2
-  ✓ SUCCEEDED  colored [ELAPSED]  colored.log
-  ✓ SUCCEEDED  silent [ELAPSED]  -
+  ✓ SUCCEEDED  warns [ELAPSED] [FUEL]  warns.log
+  ✓ SUCCEEDED  quiet_warning [ELAPSED] [FUEL]  quiet_warning.log
+  ✗ FAILED     long_failure [ELAPSED] [FUEL]  long_failure.log   build failed
+  🚫 FAILED_DEP after_long           -           -  -                  canceled due to failure of "long_failure"
+  🚫 FAILED_DEP after_after          -           -  -                  canceled due to failure of "after_long"
+  ✗ FAILED     tail_failure [ELAPSED] [FUEL]  tail_failure.log   exit status 3
+  ✗ FAILED     shell [ELAPSED] [FUEL]  shell.log          Command failed with exit code 2
+  ✓ SUCCEEDED  colored [ELAPSED] [FUEL]  colored.log
+  ✓ SUCCEEDED  silent [ELAPSED] [FUEL]  -
 
 warnings:
 ! warns
@@ -260,16 +263,16 @@ fn static_output_of_failed_deps_matches_the_snapshot() {
 🚫 x_a_b - canceled due to failure of "x_a" dependency failed
 
 summary:
-  ✓ SUCCEEDED  a [ELAPSED]  -
-  ✓ SUCCEEDED  a_a [ELAPSED]  -
-  ✓ SUCCEEDED  a_b [ELAPSED]  -
-  ✓ SUCCEEDED  a_a_a [ELAPSED]  -
-  ✓ SUCCEEDED  a_a_b [ELAPSED]  -
-  ✗ FAILED     x [ELAPSED]  x.log  Failure
-  🚫 FAILED_DEP x_a          -  -      canceled due to failure of "x"
-  🚫 FAILED_DEP x_b          -  -      canceled due to failure of "x"
-  🚫 FAILED_DEP x_a_a        -  -      canceled due to failure of "x_a"
-  🚫 FAILED_DEP x_a_b        -  -      canceled due to failure of "x_a"
+  ✓ SUCCEEDED  a [ELAPSED] [FUEL]  -
+  ✓ SUCCEEDED  a_a [ELAPSED] [FUEL]  -
+  ✓ SUCCEEDED  a_b [ELAPSED] [FUEL]  -
+  ✓ SUCCEEDED  a_a_a [ELAPSED] [FUEL]  -
+  ✓ SUCCEEDED  a_a_b [ELAPSED] [FUEL]  -
+  ✗ FAILED     x [ELAPSED] [FUEL]  x.log  Failure
+  🚫 FAILED_DEP x_a          -           -  -      canceled due to failure of "x"
+  🚫 FAILED_DEP x_b          -           -  -      canceled due to failure of "x"
+  🚫 FAILED_DEP x_a_a        -           -  -      canceled due to failure of "x_a"
+  🚫 FAILED_DEP x_a_b        -           -  -      canceled due to failure of "x_a"
 
 failures:
 ✗ x failed after [ELAPSED]
