@@ -24,7 +24,10 @@ fn pause() {
 fn deploy(ctx: &Context, env: String) -> Result<String, Error> {
     pause();
     let migrated: Option<String> = ctx.result(&format!("migrate::{env}"));
-    Ok(format!("deployed {env} after {}", migrated.unwrap_or_default()))
+    Ok(format!(
+        "deployed {env} after {}",
+        migrated.unwrap_or_default()
+    ))
 }
 
 /// Runs the database migration of one environment before its deploy.

@@ -240,13 +240,19 @@ fn example_rdeps_runs_migrations_and_conditional_rdeps_first() {
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     assert!(position(&out, "✓ migrate::staging") < position(&out, "• deploy::staging"));
-    assert!(!out.contains("announce"), "WhenScheduled declarer left out: {out}");
+    assert!(
+        !out.contains("announce"),
+        "WhenScheduled declarer left out: {out}"
+    );
     // Default target `announce` schedules deploy::prod after it, with audit and migrate.
     let o = host(&["run", wasm::RDEPS]);
     let out = stdout(&o);
     assert_eq!(o.status.code(), Some(0), "{out}");
     for first in ["✓ announce", "✓ audit", "✓ migrate::prod"] {
-        assert!(position(&out, first) < position(&out, "• deploy::prod"), "{out}");
+        assert!(
+            position(&out, first) < position(&out, "• deploy::prod"),
+            "{out}"
+        );
     }
 }
 

@@ -43,12 +43,18 @@ async fn five_hundred_parents_waiting_on_children_fit_in_16_live_stores() {
     s.start(&names).await.unwrap();
     assert!(s.wait_for_all().await, "every parent and kid succeeds");
     for i in [0, 250, 499] {
-        assert_eq!(s.status(&format!("parent::{i}")).unwrap().state, ProcState::Succeeded);
+        assert_eq!(
+            s.status(&format!("parent::{i}")).unwrap().state,
+            ProcState::Succeeded
+        );
     }
     assert_eq!(s.results().len(), 1000);
     let peak = s.peak_live();
     assert!(peak <= 16, "peak live stores {peak} > 16");
-    assert!(peak > 2, "parents blocked in waits kept their stores (peak {peak})");
+    assert!(
+        peak > 2,
+        "parents blocked in waits kept their stores (peak {peak})"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
