@@ -4,5 +4,19 @@
 //! through its path constants.
 
 mod cli;
+mod harness;
+mod hostile;
 mod live;
+mod polyglot;
+mod report;
 mod runtime;
+mod sandbox_cli;
+mod scenarios_argc;
+mod scenarios_basic;
+mod scenarios_context;
+mod scenarios_decl;
+mod scenarios_examples;
+mod scenarios_locks;
+mod scenarios_proto;
+mod scenarios_rdeps;
+mod scenarios_ws;

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs the tools that build Python and JavaScript job modules. Idempotent: a second run
+# checks the versions and returns.
+#
+#   - componentize-py 0.25.1 (PyPI) in a virtual environment at .cache/venv, used by
+#     guest-sdk/python/build.sh;
+#   - the JavaScript SDK's pinned npm packages (componentize-js 0.23.0, esbuild) in
+#     guest-sdk/js/node_modules, from guest-sdk/js/package-lock.json, used by
+#     guest-sdk/js/build.mjs. (package.json also pins @bytecodealliance/preview2-shim, which
+#     componentize-js imports without declaring it: `npm ci` would leave it out.)
+#
+# Needs python3 (with venv) and node/npm (node 20 or newer).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+componentize_py=0.25.1
+venv="$root/.cache/venv"
+if "$venv/bin/componentize-py" --version 2>/dev/null | grep -qx "componentize-py $componentize_py"; then
+    echo "componentize-py $componentize_py: installed in .cache/venv"
+else
+    command -v python3 >/dev/null || { echo "error: python3 is needed" >&2; exit 1; }
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "componentize-py==$componentize_py"
+    "$venv/bin/componentize-py" --version
+fi
+
+js="$root/guest-sdk/js"
+stamp="$js/node_modules/.parproc-installed-lock.json"
+if [ -f "$stamp" ] && cmp -s "$js/package-lock.json" "$stamp"; then
+    echo "JavaScript SDK packages: installed in guest-sdk/js/node_modules"
+else
+    command -v npm >/dev/null || { echo "error: node and npm are needed" >&2; exit 1; }
+    (cd "$js" && npm ci --no-audit --no-fund)
+    cp "$js/package-lock.json" "$stamp"
+fi

@@ -1,0 +1,420 @@
+//! Job modules written in Python and JavaScript with the SDKs in `guest-sdk/python` and
+//! `guest-sdk/js`, built into components and run through the `parproc-host` binary.
+//!
+//! Each module is built once per test binary (and reused while it is newer than its script,
+//! the SDK and the WIT) into `CARGO_TARGET_TMPDIR/polyglot`. The builders need
+//! componentize-py and componentize-js, which `guest-sdk/install-tools.sh` installs; without
+//! them these tests fail with that instruction (they never pass silently).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use serde_json::{Value as Json, json};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lang {
+    Python,
+    Js,
+}
+
+impl Lang {
+    fn ext(self) -> &'static str {
+        match self {
+            Lang::Python => "py",
+            Lang::Js => "js",
+        }
+    }
+
+    /// The line an uncaught `Failure` error ends with in the summary.
+    fn failure(self) -> &'static str {
+        match self {
+            Lang::Python => "Exception: Failure",
+            Lang::Js => "Error: Failure",
+        }
+    }
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("host/ is inside the repository")
+}
+
+const INSTALL: &str = "run guest-sdk/install-tools.sh (it installs componentize-py into \
+                       .cache/venv and the JavaScript SDK's npm packages)";
+
+/// Fails the test unless the language's build tools are installed.
+fn check_tools(lang: Lang) {
+    match lang {
+        Lang::Python => {
+            let venv = repo().join(".cache/venv/bin/componentize-py");
+            let found = venv.exists()
+                || std::env::var_os("COMPONENTIZE_PY").is_some()
+                || Command::new("componentize-py")
+                    .arg("--version")
+                    .output()
+                    .is_ok_and(|o| o.status.success());
+            assert!(found, "componentize-py is not installed: {INSTALL}");
+        }
+        Lang::Js => {
+            let modules = repo().join("guest-sdk/js/node_modules");
+            for package in ["@bytecodealliance/componentize-js", "esbuild"] {
+                assert!(
+                    modules.join(package).exists(),
+                    "the npm package {package} is not installed: {INSTALL}"
+                );
+            }
+            let node = Command::new("node").arg("--version").output();
+            assert!(
+                node.is_ok_and(|o| o.status.success()),
+                "node is not on PATH: {INSTALL}"
+            );
+        }
+    }
+}
+
+fn newest_mtime(path: &Path) -> SystemTime {
+    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut newest = meta.modified().expect("file times");
+    if meta.is_dir() {
+        for entry in std::fs::read_dir(path).expect("read dir").flatten() {
+            let name = entry.file_name();
+            if name == "node_modules" || name == "__pycache__" {
+                continue;
+            }
+            newest = newest.max(newest_mtime(&entry.path()));
+        }
+    }
+    newest
+}
+
+/// Build `script` into `out` with the language's build command.
+fn build(lang: Lang, script: &Path, out: &Path) -> Result<(), String> {
+    let sdk = repo().join(match lang {
+        Lang::Python => "guest-sdk/python",
+        Lang::Js => "guest-sdk/js",
+    });
+    let inputs = [script, sdk.as_path(), &repo().join("wit")];
+    let newest = inputs
+        .iter()
+        .map(|p| newest_mtime(p))
+        .max()
+        .expect("inputs");
+    if std::fs::metadata(out)
+        .and_then(|m| m.modified())
+        .is_ok_and(|built| built > newest)
+    {
+        return Ok(());
+    }
+    let mut cmd = match lang {
+        Lang::Python => {
+            let mut c = Command::new("bash");
+            c.arg(sdk.join("build.sh"));
+            c
+        }
+        Lang::Js => {
+            let mut c = Command::new("node");
+            c.arg(sdk.join("build.mjs"));
+            c
+        }
+    };
+    // Unique per process: two test runs may build the same module at once.
+    let partial = out.with_extension(format!("{}.partial.wasm", std::process::id()));
+    let o = cmd
+        .arg(script)
+        .arg(&partial)
+        .output()
+        .map_err(|e| format!("cannot run the {lang:?} build command: {e}"))?;
+    if !o.status.success() {
+        return Err(format!(
+            "building {} failed ({}):\n{}{}",
+            script.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ));
+    }
+    std::fs::rename(&partial, out).map_err(|e| e.to_string())
+}
+
+type Built = Arc<OnceLock<Result<PathBuf, String>>>;
+
+/// The component built from `file` (under the repository) for `lang`, built once.
+fn component(lang: Lang, file: &str) -> PathBuf {
+    check_tools(lang);
+    static CELLS: OnceLock<Mutex<HashMap<String, Built>>> = OnceLock::new();
+    let cell = CELLS
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .entry(file.to_owned())
+        .or_default()
+        .clone();
+    let built = cell.get_or_init(|| {
+        let script = repo().join(file);
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("polyglot");
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let stem = script.file_stem().expect("a file name").to_string_lossy();
+        let out = dir.join(format!("{stem}_{}.wasm", lang.ext()));
+        build(lang, &script, &out).map(|()| out)
+    });
+    match built {
+        Ok(path) => path.clone(),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn example(lang: Lang, name: &str) -> PathBuf {
+    component(
+        lang,
+        &format!("examples/{}/{name}.{}", dir(lang), lang.ext()),
+    )
+}
+
+fn dir(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Python => "python",
+        Lang::Js => "js",
+    }
+}
+
+fn host(args: &[&str], module: &Path) -> (Option<i32>, String) {
+    let o: Output = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args(args)
+        .arg(module)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run parproc-host");
+    let text = format!(
+        "{}\n--- stderr ---\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (o.status.code(), text)
+}
+
+/// The static output only (before the `--- stderr ---` marker `host` adds).
+fn stdout(out: &str) -> &str {
+    out.split("\n--- stderr ---\n").next().unwrap_or(out)
+}
+
+/// The summary line of `name`, e.g. `✓ SUCCEEDED  func0  1.00s  -`.
+fn summary_line<'a>(out: &'a str, name: &str) -> &'a str {
+    let summary = stdout(out)
+        .split("\nsummary:\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no summary in:\n{out}"));
+    summary
+        .lines()
+        .find(|l| l.split_whitespace().nth(2) == Some(name))
+        .unwrap_or_else(|| panic!("no summary line for {name} in:\n{out}"))
+}
+
+fn position(out: &str, line: &str) -> usize {
+    stdout(out)
+        .lines()
+        .position(|l| l.starts_with(line))
+        .unwrap_or_else(|| panic!("no line starting {line:?} in:\n{out}"))
+}
+
+fn results(out: &str) -> Json {
+    let out = stdout(out);
+    let start = out
+        .rfind("\n{")
+        .unwrap_or_else(|| panic!("no results JSON in:\n{out}"));
+    serde_json::from_str(&out[start..]).expect("valid results JSON")
+}
+
+fn readme(lang: Lang) {
+    let (code, out) = host(&["run"], &example(lang, "readme"));
+    assert_eq!(code, Some(0), "{out}");
+    // func0 and func1 both start before either finishes; func2 starts after both finished.
+    assert!(
+        position(&out, "• func1") < position(&out, "✓ func0"),
+        "{out}"
+    );
+    assert!(
+        position(&out, "✓ func0") < position(&out, "• func2"),
+        "{out}"
+    );
+    assert!(
+        position(&out, "✓ func1") < position(&out, "• func2"),
+        "{out}"
+    );
+    for p in ["func0", "func1", "func2"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+}
+
+fn success(lang: Lang) {
+    let (code, out) = host(&["run", "--results"], &example(lang, "success"));
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        summary_line(&out, "skipped_task").contains("SKIPPED"),
+        "{out}"
+    );
+    for p in ["func0", "func1", "func2", "func3", "func4"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+    assert!(
+        position(&out, "✓ func2") < position(&out, "• func3"),
+        "{out}"
+    );
+    assert!(
+        position(&out, "✓ func3") < position(&out, "• func4"),
+        "{out}"
+    );
+    let r = results(&out);
+    assert_eq!(r.as_object().map(|m| m.len()), Some(6), "{out}");
+    assert_eq!(r["skipped_task"], Json::Null);
+}
+
+fn error(lang: Lang) {
+    let (code, out) = host(&["run"], &example(lang, "error"));
+    assert_eq!(code, Some(1), "{out}");
+    for (p, printed) in [
+        ("func0", "Internal error caused by X"),
+        ("func1", "Another internal error message"),
+    ] {
+        let line = summary_line(&out, p);
+        assert!(
+            line.contains("FAILED") && line.ends_with(lang.failure()),
+            "{line}\n{out}"
+        );
+        assert!(out.contains(printed), "the log snippet of {p}:\n{out}");
+    }
+    for p in ["func2", "func3", "func4"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+}
+
+fn failed_deps(lang: Lang) {
+    let (code, out) = host(&["run", "--results"], &example(lang, "failed_deps"));
+    assert_eq!(code, Some(1), "{out}");
+    for p in ["a", "a_a", "a_b", "a_a_a", "a_a_b"] {
+        assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
+    }
+    let x = summary_line(&out, "x");
+    assert!(x.contains("FAILED") && x.ends_with(lang.failure()), "{x}");
+    for (p, cause) in [
+        ("x_a", "x"),
+        ("x_b", "x"),
+        ("x_a_a", "x_a"),
+        ("x_a_b", "x_a"),
+    ] {
+        let line = summary_line(&out, p);
+        assert!(line.contains("FAILED_DEP"), "{line}");
+        assert!(
+            line.ends_with(&format!("canceled due to failure of \"{cause}\"")),
+            "{line}"
+        );
+    }
+    let r = results(&out);
+    let mut keys: Vec<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, ["a", "a_a", "a_a_a", "a_a_b", "a_b", "x"], "{out}");
+}
+
+/// tests/polyglot/protos.{py,js}: protos with fixed and computed choices, a glob default
+/// target (`test::*::2`), a computed (lambda) dep, a `WhenTargetScheduled` rdep, typed
+/// placeholders, params, a proc that creates, starts and waits for children (a glob and
+/// a pattern filled from args), an uncaught exception and `NO_FAILURES`.
+fn protos(lang: Lang) {
+    let module = component(lang, &format!("tests/polyglot/protos.{}", lang.ext()));
+    let (code, out) = host(&["run", "--results"], &module);
+    assert_eq!(code, Some(1), "crash fails the run:\n{out}");
+    let crash = summary_line(&out, "crash");
+    assert!(
+        crash.contains("FAILED") && crash.ends_with("Error: bad value"),
+        "{crash}"
+    );
+    let after = summary_line(&out, "after_crash");
+    assert!(
+        after.contains("FAILED_DEP") && after.ends_with("canceled due to failure of \"crash\""),
+        "{after}"
+    );
+    let summary = summary_line(&out, "summary");
+    assert!(
+        summary.ends_with("run aborted: a task has failed"),
+        "{summary}"
+    );
+    let r = results(&out);
+    for env in ["dev", "staging", "prod"] {
+        let artifact = format!("app-1.2.3-{env}.tar");
+        assert_eq!(
+            r[format!("build::{env}")],
+            json!({ "env": env, "artifact": artifact, "prepared": "ready" }),
+            "{out}"
+        );
+        assert_eq!(
+            r[format!("test::{env}::2")],
+            json!({ "env": env, "shards": 2, "artifact": artifact, "lint": format!("linted {env}") }),
+            "{out}"
+        );
+        assert!(r.get(format!("test::{env}::1")).is_none(), "{out}");
+    }
+    assert_eq!(
+        r["fanout"],
+        json!({
+            "artifacts": ["app-1.2.3-dev.tar", "app-1.2.3-prod.tar", "app-1.2.3-staging.tar"],
+            "children": [1, 4, 9],
+            "proc_name": "fanout",
+        }),
+        "{out}"
+    );
+    assert_eq!(r["child::3"], 9, "{out}");
+    assert!(r.get("after_crash").is_none() && r.get("summary").is_none());
+}
+
+#[test]
+fn python_readme_runs_func2_after_func0_and_func1_in_parallel() {
+    readme(Lang::Python);
+}
+
+#[test]
+fn python_success_skips_skipped_task_and_succeeds() {
+    success(Lang::Python);
+}
+
+#[test]
+fn python_error_exits_1_naming_the_failing_procs_and_messages() {
+    error(Lang::Python);
+}
+
+#[test]
+fn python_failed_deps_cancels_only_the_failed_subtree() {
+    failed_deps(Lang::Python);
+}
+
+#[test]
+fn python_protos_globs_computed_deps_and_context_calls() {
+    protos(Lang::Python);
+}
+
+#[test]
+fn js_readme_runs_func2_after_func0_and_func1_in_parallel() {
+    readme(Lang::Js);
+}
+
+#[test]
+fn js_success_skips_skipped_task_and_succeeds() {
+    success(Lang::Js);
+}
+
+#[test]
+fn js_error_exits_1_naming_the_failing_procs_and_messages() {
+    error(Lang::Js);
+}
+
+#[test]
+fn js_failed_deps_cancels_only_the_failed_subtree() {
+    failed_deps(Lang::Js);
+}
+
+#[test]
+fn js_protos_globs_computed_deps_and_context_calls() {
+    protos(Lang::Js);
+}
