@@ -44,6 +44,32 @@ impl HostState {
         self.ctx.clone().ok_or_else(|| REFUSED.to_owned())
     }
 
+    /// What `create` and `run` check first: the size of their arguments (a trap
+    /// past the cap), then that a context exists and the args convert (errors
+    /// the guest sees).
+    #[expect(
+        clippy::type_complexity,
+        reason = "trap, guest error, or the prepared call"
+    )]
+    fn creating(
+        &self,
+        call: &str,
+        name: &str,
+        args: Vec<wit::Arg>,
+        proc_name: Option<&str>,
+    ) -> wasmtime::Result<Result<(ProcContext, Vec<(String, crate::spec::Value)>), String>> {
+        let bytes = name
+            .len()
+            .saturating_add(args_bytes(&args))
+            .saturating_add(proc_name.map_or(0, str::len));
+        self.check_size(call, bytes)?;
+        let ctx = match self.owned_context() {
+            Ok(ctx) => ctx,
+            Err(e) => return Ok(Err(e)),
+        };
+        Ok(convert::args_from_wit(args).map(|args| (ctx, args)))
+    }
+
     /// Stop the proc when the arguments of `call` hold more than the cap.
     fn check_size(&self, call: &str, bytes: usize) -> wasmtime::Result<()> {
         check_size(&self.limits, call, bytes)
@@ -147,17 +173,8 @@ impl Host for HostState {
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
     ) -> wasmtime::Result<Result<Vec<String>, String>> {
-        let bytes = name
-            .len()
-            .saturating_add(args_bytes(&args))
-            .saturating_add(proc_name.as_ref().map_or(0, String::len));
-        self.check_size("create", bytes)?;
-        let ctx = match self.owned_context() {
-            Ok(ctx) => ctx,
-            Err(e) => return Ok(Err(e)),
-        };
-        let args = match convert::args_from_wit(args) {
-            Ok(args) => args,
+        let (ctx, args) = match self.creating("create", &name, args, proc_name.as_deref())? {
+            Ok(prepared) => prepared,
             Err(e) => return Ok(Err(e)),
         };
         let created = ctx.create(name, args, proc_name).await;
@@ -182,17 +199,8 @@ impl Host for HostState {
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
     ) -> wasmtime::Result<Result<Vec<String>, String>> {
-        let bytes = name
-            .len()
-            .saturating_add(args_bytes(&args))
-            .saturating_add(proc_name.as_ref().map_or(0, String::len));
-        self.check_size("run", bytes)?;
-        let ctx = match self.owned_context() {
-            Ok(ctx) => ctx,
-            Err(e) => return Ok(Err(e)),
-        };
-        let args = match convert::args_from_wit(args) {
-            Ok(args) => args,
+        let (ctx, args) = match self.creating("run", &name, args, proc_name.as_deref())? {
+            Ok(prepared) => prepared,
             Err(e) => return Ok(Err(e)),
         };
         let created = ctx.run(name, args, proc_name).await;
