@@ -75,6 +75,9 @@ pub struct RunArgs {
     /// Output, logs and reports.
     #[command(flatten)]
     pub report: crate::report::ReportArgs,
+    /// The compile cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
     /// Let procs ask for interactive input on this terminal.
     #[arg(long)]
     pub input: bool,
@@ -89,6 +92,34 @@ pub struct RunArgs {
 pub struct ListArgs {
     /// The job module.
     pub module: PathBuf,
+    /// The compile cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
+}
+
+/// Where compiled modules are kept between runs (shared by every command).
+#[derive(Debug, Clone, Default, Args)]
+pub struct CacheArgs {
+    /// Keep compiled modules in DIR [default: $PARPROC_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/parproc/compiled, else ~/.cache/parproc/compiled].
+    /// It must be writable only by you; it is created private when missing.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Compile the module without the compile cache.
+    #[arg(long, conflicts_with = "cache_dir")]
+    pub no_cache: bool,
+}
+
+impl CacheArgs {
+    /// The cache these flags (and the environment) select.
+    pub fn cache(&self) -> crate::runtime::CompileCache {
+        use crate::runtime::CompileCache;
+        match (&self.cache_dir, self.no_cache) {
+            (_, true) => CompileCache::off(),
+            (Some(dir), false) => CompileCache::at(dir),
+            (None, false) => CompileCache::from_env(),
+        }
+    }
 }
 
 /// The format of `parproc-host graph`.
@@ -119,6 +150,9 @@ pub struct GraphArgs {
     /// A global param, as for `run` (computed deps may read it).
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, serde_json::Value)>,
+    /// The compile cache.
+    #[command(flatten)]
+    pub cache: CacheArgs,
 }
 
 fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {

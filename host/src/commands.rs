@@ -6,12 +6,13 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use crate::cli::{Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs};
+use crate::cli::{CacheArgs, Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs};
 use crate::plan::PlanOptions;
 use crate::report::graph::Graph;
+use crate::report::json::HostStats;
 use crate::report::terminal;
 use crate::report::{NullReporter, RunReporter};
-use crate::runtime::{Runtime, RuntimeConfig};
+use crate::runtime::{CacheUse, LoadInfo, Runtime, RuntimeConfig};
 use crate::session::{Session, SessionConfig};
 use crate::spec::{ChoiceSource, DeclKind, DepDecl, Manifest, Mode, RdepDecl};
 
@@ -101,7 +102,10 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         &args.module,
         args.sandbox.runtime_config(),
         args.sandbox.grants(args.input),
+        &args.cache.cache(),
     )?;
+    warn_about_cache(runtime.load_info());
+    let load = runtime.load_info().clone();
     let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
     let config = args.sandbox.session_config(SessionConfig {
@@ -160,7 +164,16 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         let _ = signal;
     }
     let records = session.records();
-    let reported = reporter.finish(&records, started.elapsed(), interrupted.is_some());
+    let reported = reporter.finish(
+        &records,
+        started.elapsed(),
+        interrupted.is_some(),
+        HostStats {
+            load: Some(load.duration),
+            compile_cache: Some(load.cache.id()),
+            peak_live: session.peak_live(),
+        },
+    );
     if args.results {
         let map: serde_json::Map<String, serde_json::Value> = session
             .results()
@@ -232,7 +245,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = u8> {
 
 /// `graph`: plan the targets in a session that never launches, print the graph.
 async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
-    let (runtime, manifest) = Runtime::load(&args.module, RuntimeConfig::default())?;
+    let (runtime, manifest) = load(&args.module, &args.cache)?;
     let runtime = Arc::new(runtime);
     let o = &manifest.options;
     let opts = PlanOptions {
@@ -295,8 +308,33 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
+/// Load a module with default budgets and no grants (for `list` and `graph`).
+fn load(module: &std::path::Path, cache: &CacheArgs) -> anyhow::Result<(Runtime, Manifest)> {
+    let loaded = Runtime::load_with(
+        module,
+        RuntimeConfig::default(),
+        crate::policy::Grants::default(),
+        &cache.cache(),
+    )?;
+    warn_about_cache(loaded.0.load_info());
+    Ok(loaded)
+}
+
+/// A cache that could not be used, or an entry that failed verification, is
+/// worth a warning; hits and misses are only traced.
+fn warn_about_cache(info: &LoadInfo) {
+    match &info.cache {
+        CacheUse::Rejected { .. }
+        | CacheUse::Refused { .. }
+        | CacheUse::Miss {
+            not_stored: Some(_),
+        } => tracing::warn!("{}", info.cache),
+        other => tracing::debug!("{other}; loaded in {:?}", info.duration),
+    }
+}
+
 fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
-    let (_runtime, manifest) = Runtime::load(&args.module, RuntimeConfig::default())?;
+    let (_runtime, manifest) = load(&args.module, &args.cache)?;
     terminal::print_raw(&render_list(&manifest));
     Ok(ExitStatus::Success)
 }

@@ -36,6 +36,21 @@ pub struct RunInfo<'a> {
     pub logs: &'a HashMap<String, PathBuf>,
     /// Whether the run was interrupted.
     pub interrupted: bool,
+    /// The host's side of the run.
+    pub host: HostStats,
+}
+
+/// Facts about the host's side of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostStats {
+    /// How long loading the module took (compile or cache, link, `describe`).
+    pub load: Option<Duration>,
+    /// Where its compiled code came from: `hit`, `miss`, `rejected`,
+    /// `refused` or `off` (see [`crate::runtime::CacheUse::id`]).
+    pub compile_cache: Option<&'static str>,
+    /// The most proc stores that were alive at once (running or blocked in a
+    /// context wait).
+    pub peak_live: usize,
 }
 
 /// A stable snake_case id for a failure kind.
@@ -141,6 +156,9 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
         "duration_s": secs(info.elapsed),
         "log_dir": info.log_dir.map(path),
         "interrupted": info.interrupted,
+        "load_s": info.host.load.map(secs),
+        "compile_cache": info.host.compile_cache,
+        "peak_live_procs": info.host.peak_live,
         "ok": ok,
         "totals": t,
         "procs": procs,
@@ -217,6 +235,7 @@ mod tests {
                 log_dir: Some(Path::new("/l")),
                 logs: &logs,
                 interrupted: false,
+                host: HostStats::default(),
             },
             &records,
         );

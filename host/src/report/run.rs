@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::bail;
 
 use super::history::{History, default_history_dir};
-use super::json::{self, RunInfo};
+use super::json::{self, HostStats, RunInfo};
 use super::logs::{LogDir, default_log_dir, log_text};
 use super::options::ReportArgs;
 use super::render::{self, Finished, Style};
@@ -150,6 +150,7 @@ impl RunReporter {
         records: &[ProcRecord],
         elapsed: Duration,
         interrupted: bool,
+        host: HostStats,
     ) -> anyhow::Result<()> {
         // Procs that ended without an event (none should) still get their logs.
         for r in records {
@@ -194,6 +195,7 @@ impl RunReporter {
             log_dir: log_dir.as_deref(),
             logs: &logs,
             interrupted,
+            host,
         };
         let mut errors = Vec::new();
         if let Some(path) = &self.report {

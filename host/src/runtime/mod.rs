@@ -18,7 +18,8 @@
 //!
 //! ## Files
 //!
-//! `engine` (the shared engine: fuel, Cranelift), `bindings` (generated from
+//! `engine` (the shared engine: fuel, Cranelift), `cache` (compiled
+//! components kept between runs, verified before they load), `bindings` (generated from
 //! `wit/`), `state` (per-store state and the memory limiter), `context` (the
 //! `context` import), `logpipe` (stdout/stderr into the log sink), `convert`
 //! (WIT ↔ host types, with bounds), `trap` (how a call ended), `runner` (one
@@ -27,6 +28,7 @@
 //! total).
 
 mod bindings;
+mod cache;
 mod context;
 mod convert;
 mod decls;
@@ -43,8 +45,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
-use wasmtime::component::Component;
 
+pub use self::cache::{CacheUse, CompileCache};
 use self::decls::{CallBudget, Declarations};
 use self::pool::MemoryPool;
 use self::runner::Shared;
@@ -127,6 +129,17 @@ struct Inner {
     shared: Shared,
     decls: Declarations,
     manifest: Manifest,
+    load: LoadInfo,
+}
+
+/// How a module was loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadInfo {
+    /// From reading the file to the manifest: compiling (or loading compiled
+    /// code from the cache), linking and `describe`.
+    pub duration: Duration,
+    /// Where the compiled code came from.
+    pub cache: CacheUse,
 }
 
 impl std::fmt::Debug for Runtime {
@@ -150,23 +163,31 @@ impl Runtime {
     /// milliseconds for small modules) and while `describe` runs, on a helper
     /// thread with its own tokio runtime, so it may be called from inside or
     /// outside an async runtime.
+    ///
+    /// It compiles every time; [`Runtime::load_with`] can use a compile cache.
     pub fn load(path: &Path, config: RuntimeConfig) -> anyhow::Result<(Runtime, Manifest)> {
-        Runtime::load_with(path, config, Grants::default())
+        Runtime::load_with(path, config, Grants::default(), &CompileCache::off())
     }
 
-    /// [`Runtime::load`] with the user's capability grants: each proc gets the
-    /// part of `grants` it declared in its `needs`, and fails before it starts
-    /// when it needs something not granted.
+    /// [`Runtime::load`] with the user's capability grants and a compile
+    /// cache: each proc gets the part of `grants` it declared in its `needs`,
+    /// and fails before it starts when it needs something not granted; the
+    /// compiled component comes from `cache` when it holds a verified entry
+    /// (see [`CompileCache`]), else it is compiled and stored there. A cache
+    /// that cannot be used never fails the load: [`Runtime::load_info`] says
+    /// what happened.
     pub fn load_with(
         path: &Path,
         config: RuntimeConfig,
         grants: Grants,
+        cache: &CompileCache,
     ) -> anyhow::Result<(Runtime, Manifest)> {
+        let started = std::time::Instant::now();
         let shown = path.display();
         let bytes =
             std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
         check_header(&bytes).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
-        let shared = prepare(&bytes, config, grants)
+        let (shared, cache_use) = prepare(&bytes, config, grants, cache)
             .map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
         let mut decls = Declarations::new(CallBudget {
             fuel: config.decl_fuel,
@@ -191,6 +212,10 @@ impl Runtime {
                 shared,
                 decls,
                 manifest: manifest.clone(),
+                load: LoadInfo {
+                    duration: started.elapsed(),
+                    cache: cache_use,
+                },
             }),
         };
         Ok((runtime, manifest))
@@ -199,6 +224,11 @@ impl Runtime {
     /// What the module declared (as `describe` returned it, size-checked).
     pub fn manifest(&self) -> &Manifest {
         &self.inner.manifest
+    }
+
+    /// How long loading took and where the compiled code came from.
+    pub fn load_info(&self) -> &LoadInfo {
+        &self.inner.load
     }
 
     /// The module's path.
@@ -323,14 +353,14 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
 }
 
 /// Compile, check the world, link and pre-instantiate.
-fn prepare(bytes: &[u8], config: RuntimeConfig, grants: Grants) -> Result<Shared, String> {
+fn prepare(
+    bytes: &[u8],
+    config: RuntimeConfig,
+    grants: Grants,
+    cache: &CompileCache,
+) -> Result<(Shared, CacheUse), String> {
     let engine = engine::shared().map_err(|e| format!("{e:#}"))?;
-    let component = Component::new(&engine, bytes).map_err(|e| {
-        format!(
-            "not a valid component: {}",
-            trap::one_line(&format!("{e:#}"))
-        )
-    })?;
+    let (component, cache_use) = cache::component(&engine, bytes, cache)?;
     let ty = component.component_type();
     for export in [bindings::DECLARATIONS, bindings::PROCS] {
         if ty.get_export(&engine, export).is_none() {
@@ -349,11 +379,12 @@ fn prepare(bytes: &[u8], config: RuntimeConfig, grants: Grants) -> Result<Shared
             trap::one_line(&format!("{e:#}"))
         )
     })?;
-    Ok(Shared {
+    let shared = Shared {
         engine,
         pre,
         config,
         grants,
         pool: MemoryPool::new(config.max_total_memory),
-    })
+    };
+    Ok((shared, cache_use))
 }

@@ -8,6 +8,7 @@ fn host(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_parproc-host"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .output()
         .expect("run parproc-host")
 }
@@ -295,4 +296,141 @@ fn example_dynamic_creates_and_waits_for_procs_at_run_time() {
         results(&out)["release"],
         serde_json::json!(["app-linux.tar.gz", "app-macos.tar.gz", "app-windows.tar.gz"])
     );
+}
+
+/// A fresh directory under the test target dir.
+fn scratch(tag: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("cli-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `run --report` of NOISY's `silent` with the cache in `cache`; the report.
+fn cached_run(dir: &std::path::Path, extra: &[&str]) -> (Output, serde_json::Value) {
+    let report = dir.join("r.json");
+    let _ = std::fs::remove_file(&report);
+    let mut args = vec!["run", "-q", "--report", report.to_str().unwrap()];
+    args.extend(extra);
+    args.extend([wasm::NOISY, "silent"]);
+    let o = host(&args);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    let r = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    (o, r)
+}
+
+fn entries(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "cwasm"))
+        .collect()
+}
+
+#[test]
+fn a_second_run_loads_from_the_compile_cache_and_a_damaged_entry_is_recompiled() {
+    let dir = scratch("cache");
+    let cache = dir.join("cache");
+    let flag = ["--cache-dir", cache.to_str().unwrap()];
+    let (_, r) = cached_run(&dir, &flag);
+    assert_eq!(r["compile_cache"], "miss");
+    let [entry] = &entries(&cache)[..] else {
+        panic!("one entry in {}", cache.display())
+    };
+    let (o, r) = cached_run(&dir, &flag);
+    assert_eq!(r["compile_cache"], "hit");
+    assert!(!stderr(&o).contains("compile cache"), "{}", stderr(&o));
+
+    // Flip one bit of the compiled code: detected, recompiled, replaced.
+    let good = std::fs::read(&entry).unwrap();
+    let mut bad = good.clone();
+    let mid = bad.len() / 2;
+    bad[mid] ^= 0x10;
+    std::fs::write(&entry, &bad).unwrap();
+    let (o, r) = cached_run(&dir, &flag);
+    assert_eq!(r["compile_cache"], "rejected");
+    assert!(
+        stderr(&o).contains(
+            "compile cache entry rejected (its payload does not match its digest); recompiled"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(r["totals"]["succeeded"], 1);
+    assert_eq!(
+        std::fs::read(&entry).unwrap(),
+        good,
+        "the entry is rewritten"
+    );
+    // Cut short: the same.
+    std::fs::write(&entry, &good[..good.len() / 3]).unwrap();
+    let (o, r) = cached_run(&dir, &flag);
+    assert_eq!(r["compile_cache"], "rejected");
+    assert!(stderr(&o).contains("it is truncated"), "{}", stderr(&o));
+    let (_, r) = cached_run(&dir, &flag);
+    assert_eq!(r["compile_cache"], "hit");
+
+    // Off: nothing read or written.
+    let (_, r) = cached_run(&dir, &["--no-cache"]);
+    assert_eq!(r["compile_cache"], "off");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_cache_directory_others_can_write_is_refused_and_the_run_goes_on() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch("cache-open");
+    let cache = dir.join("shared");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let (o, r) = cached_run(&dir, &["--cache-dir", cache.to_str().unwrap()]);
+    assert_eq!(r["compile_cache"], "refused");
+    let err = stderr(&o);
+    assert!(
+        err.contains("compile cache not used: `")
+            && err.contains("is writable by others (mode 777); use a directory only you can write"),
+        "{err}"
+    );
+    assert!(entries(&cache).is_empty(), "nothing written");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn runs_at_once_share_a_fresh_cache() {
+    let dir = scratch("cache-race");
+    let cache = dir.join("cache");
+    let runs: Vec<_> = (0..4)
+        .map(|i| {
+            let report = dir.join(format!("r{i}.json"));
+            let child = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+                .args(["run", "-q", "--cache-dir", cache.to_str().unwrap()])
+                .args(["--report", report.to_str().unwrap(), wasm::NOISY, "silent"])
+                .env("NO_COLOR", "1")
+                .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (child, report)
+        })
+        .collect();
+    for (mut child, report) in runs {
+        assert!(child.wait().unwrap().success());
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let used = r["compile_cache"].as_str().unwrap().to_owned();
+        assert!(used == "miss" || used == "hit", "{used}");
+    }
+    assert_eq!(entries(&cache).len(), 1);
+    let leftovers: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    let (_, r) = cached_run(&dir, &["--cache-dir", cache.to_str().unwrap()]);
+    assert_eq!(r["compile_cache"], "hit");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -19,7 +19,7 @@ use parproc_host::outcome::{FailureKind, Outcome, ProcState};
 use parproc_host::plan::PlanOptions;
 use parproc_host::policy::{BudgetRules, Grants, LimitArg, Rules, parse_dir_grant, parse_net_addr};
 use parproc_host::report::{NullReporter, ProcRecord};
-use parproc_host::runtime::{Runtime, RuntimeConfig};
+use parproc_host::runtime::{CompileCache, Runtime, RuntimeConfig};
 use parproc_host::session::{Session, SessionConfig};
 use parproc_host::spec::Needs;
 use parproc_test_artifacts::HOSTILE;
@@ -84,8 +84,13 @@ impl Setup {
 
     /// Run `targets` to the end; the records of every proc that ran.
     async fn run(self, targets: &[&str]) -> Records {
-        let (rt, manifest) = Runtime::load_with(Path::new(HOSTILE), self.runtime, self.grants)
-            .expect("the hostile fixture loads");
+        let (rt, manifest) = Runtime::load_with(
+            Path::new(HOSTILE),
+            self.runtime,
+            self.grants,
+            &CompileCache::off(),
+        )
+        .expect("the hostile fixture loads");
         let rt = Arc::new(rt);
         let s = Session::new(
             &manifest,

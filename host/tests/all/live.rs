@@ -50,6 +50,7 @@ async fn five_hundred_parents_waiting_on_children_fit_in_16_live_stores() {
     }
     assert_eq!(s.results().len(), 1000);
     let peak = s.peak_live();
+    eprintln!("peak live stores: {peak} of 16");
     assert!(peak <= 16, "peak live stores {peak} > 16");
     assert!(
         peak > 2,

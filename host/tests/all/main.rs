@@ -3,6 +3,12 @@
 //! Guests are built by `parproc-test-artifacts` (`tests/programs/*`) and found
 //! through its path constants.
 
+/// The compile cache every `parproc-host` the tests start shares (so a module
+/// compiles once per test run, and the user's own cache is left alone).
+pub fn test_cache_dir() -> &'static std::path::Path {
+    std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"))
+}
+
 mod cli;
 mod harness;
 mod hostile;

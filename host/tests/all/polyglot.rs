@@ -186,6 +186,7 @@ fn host(args: &[&str], module: &Path) -> (Option<i32>, String) {
         .args(args)
         .arg(module)
         .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .output()
         .expect("run parproc-host");
     let text = format!(
@@ -417,4 +418,32 @@ fn js_failed_deps_cancels_only_the_failed_subtree() {
 #[test]
 fn js_protos_globs_computed_deps_and_context_calls() {
     protos(Lang::Js);
+}
+
+/// The second run of a Python module loads its compiled code from the cache
+/// (the first may too, when another test compiled it already).
+#[test]
+fn python_second_run_loads_the_compiled_module_from_the_cache() {
+    let module = example(Lang::Python, "success");
+    let report = std::env::temp_dir().join(format!("pp-py-cache-{}.json", std::process::id()));
+    let mut loads = Vec::new();
+    for _ in 0..2 {
+        let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+            .args(["run", "-q", "--report", report.to_str().unwrap()])
+            .arg(&module)
+            .arg("skipped_task")
+            .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+            .output()
+            .expect("run parproc-host");
+        assert_eq!(o.status.code(), Some(0), "{o:?}");
+        let r: Json = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        loads.push((r["compile_cache"].clone(), r["load_s"].clone()));
+    }
+    let _ = std::fs::remove_file(&report);
+    eprintln!("python success.wasm loads (cache, seconds): {loads:?}");
+    assert!(
+        matches!(loads[0].0.as_str(), Some("miss" | "hit")),
+        "{loads:?}"
+    );
+    assert_eq!(loads[1].0, "hit", "{loads:?}");
 }

@@ -51,6 +51,7 @@ impl Scratch {
         let mut c = Command::new(env!("CARGO_BIN_EXE_parproc-host"));
         c.args(args)
             .env("NO_COLOR", "1")
+            .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
             .env("PARPROC_LOG_DIR", self.logs())
             .env("PARPROC_HISTORY_DIR", self.history())
             .env_remove("FORCE_HYPERLINK")
@@ -720,6 +721,7 @@ fn the_dynamic_view_renders_and_ends_cleanly_in_a_pty() {
         .env("LINES", "30")
         .env("PARPROC_LOG_DIR", s.logs())
         .env("PARPROC_HISTORY_DIR", s.history())
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .env_remove("NO_COLOR")
         .stdin(Stdio::null());
     let o = match c.output() {
@@ -857,4 +859,31 @@ fn graph_prints_the_planned_dag_in_three_formats() {
         "{}",
         stderr(&o)
     );
+}
+
+#[test]
+fn the_json_report_gives_the_peak_of_live_stores_within_max_live() {
+    let s = Scratch::new("peak-live");
+    let report = s.file("run.json");
+    let parents: Vec<String> = (0..40).map(|i| format!("parent::{i}")).collect();
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--parallel",
+        "2",
+        "--max-live",
+        "4",
+        "--report",
+        report.to_str().unwrap(),
+        wasm::CONTEXT_OPS,
+    ];
+    args.extend(parents.iter().map(String::as_str));
+    let o = s.run(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(r["totals"]["succeeded"], 80, "40 parents and their kids");
+    let peak = r["peak_live_procs"].as_u64().expect("a count");
+    // Parents blocked in waits hold their stores, so more than the parallel
+    // limit are alive at once, but never more than --max-live.
+    assert!(peak > 2 && peak <= 4, "peak live stores {peak}");
 }

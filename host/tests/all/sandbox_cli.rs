@@ -18,6 +18,7 @@ fn host(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_parproc-host"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .output()
         .expect("run parproc-host")
 }
@@ -216,6 +217,7 @@ fn interrupted_by(signal: i32) -> (Option<i32>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
         .args(["run", wasm::HOSTILE, "sleep_forever", "quick"])
         .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -341,6 +343,7 @@ fn the_whole_hostile_suite_in_one_host() {
             "quick",
         ])
         .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .env("PARPROC_TOKEN", "must not leak")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
