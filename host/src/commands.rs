@@ -172,6 +172,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
             load: Some(load.duration),
             compile_cache: Some(load.cache.id()),
             peak_live: session.peak_live(),
+            peak_rss: HostStats::read_peak_rss(),
         },
     );
     if args.results {

@@ -51,6 +51,20 @@ pub struct HostStats {
     /// The most proc stores that were alive at once (running or blocked in a
     /// context wait).
     pub peak_live: usize,
+    /// The host process's peak resident memory in bytes (Linux `VmHWM`), when known.
+    pub peak_rss: Option<u64>,
+}
+
+impl HostStats {
+    /// This process's peak resident set size, from `/proc/self/status`
+    /// (`VmHWM`: the current address space only, unlike `getrusage`, which also
+    /// counts what the parent had before `exec`).
+    pub fn read_peak_rss() -> Option<u64> {
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    }
 }
 
 /// A stable snake_case id for a failure kind.
@@ -159,6 +173,7 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
         "load_s": info.host.load.map(secs),
         "compile_cache": info.host.compile_cache,
         "peak_live_procs": info.host.peak_live,
+        "peak_rss_bytes": info.host.peak_rss,
         "ok": ok,
         "totals": t,
         "procs": procs,

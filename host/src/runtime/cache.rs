@@ -3,40 +3,40 @@
 //! Compiling a component is the slowest step of a run (seconds for an 18 MB
 //! Python component), and its result depends only on the component's bytes,
 //! the engine's configuration and the host's version. The cache keeps the
-//! compiled form under a key made of the three, one file per entry:
+//! compiled form under a key made of the three (BLAKE3), as two files:
 //!
-//! ```text
-//! MAGIC (8 bytes) | header length (u32 LE) | header (bincode) | payload
-//! ```
-//!
-//! where the header records the key, the payload's length and its SHA-256.
+//! - `KEY.cwasm`: the compiled component exactly as `Component::serialize`
+//!   wrote it, which wasmtime maps from the file instead of copying it;
+//! - `KEY.meta`: `MAGIC` and a bincode record of the key, the `.cwasm`'s
+//!   length and its BLAKE3 digest.
 //!
 //! Loading compiled code is trusting native code, so:
 //! - the directory must be ours and writable by nobody else (else the run
-//!   compiles without the cache and says why);
-//! - entries are written to a temporary file and renamed into place, so a
-//!   reader sees a whole entry or none, and two runs at once may both write the
-//!   same entry without harm;
-//! - an entry is loaded only after its header names the expected key and the
-//!   payload has the recorded length and digest; anything else (truncation, a
-//!   flipped bit, a foreign file) is recompiled and rewritten, never loaded;
+//!   compiles without the cache and says why), and so must every file in it;
+//! - files are written to a temporary file and renamed into place, so a
+//!   reader sees a whole file or none, and two runs at once may both write the
+//!   same entry (compilation is deterministic: the same bytes) without harm;
+//! - an entry is loaded only after its record names the expected key and the
+//!   `.cwasm` has the recorded length and digest; anything else (truncation, a
+//!   flipped bit, a foreign file, a missing record) is recompiled and
+//!   rewritten, never loaded. Wasmtime then maps the file by its path: between
+//!   the check and the mapping only this user's runs can replace it, and they
+//!   replace it whole with the same bytes;
 //! - least recently used entries are removed when the directory grows past
 //!   [`MAX_BYTES`].
 
 use std::fmt;
 use std::fs::{self, File};
-use std::hash::Hasher;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
-/// The first bytes of every entry.
-const MAGIC: &[u8; 8] = b"PPCWASM\x01";
+/// The first bytes of every record.
+const MAGIC: &[u8; 8] = b"PPCMETA\x02";
 /// Entries beyond this total size are removed, least recently used first.
 pub(crate) const MAX_BYTES: u64 = 2 << 30;
 /// The largest entry read back (anything bigger is not ours).
@@ -144,18 +144,18 @@ impl fmt::Display for CacheUse {
     }
 }
 
-/// The header of an entry.
+/// The record of an entry (`KEY.meta`).
 #[derive(Debug, bincode::Encode, bincode::Decode)]
-struct Header {
+struct Record {
     key: [u8; 32],
-    payload_len: u64,
-    payload_sha256: [u8; 32],
+    len: u64,
+    digest: [u8; 32],
 }
 
-/// Feeds `Hash` output into SHA-256 (for the engine's compatibility hash).
-struct ShaHasher(Sha256);
+/// Feeds `Hash` output into BLAKE3 (for the engine's compatibility hash).
+struct KeyHasher(blake3::Hasher);
 
-impl Hasher for ShaHasher {
+impl std::hash::Hasher for KeyHasher {
     fn finish(&self) -> u64 {
         0
     }
@@ -165,60 +165,95 @@ impl Hasher for ShaHasher {
     }
 }
 
-/// The key of `bytes` compiled by `engine` in this host version.
-fn key(engine: &Engine, bytes: &[u8]) -> [u8; 32] {
-    let mut h = ShaHasher(Sha256::new());
+/// The key of a component whose BLAKE3 digest is `digest`, compiled by
+/// `engine` in this host version.
+fn key(engine: &Engine, digest: &blake3::Hash) -> [u8; 32] {
+    let mut h = KeyHasher(blake3::Hasher::new());
     h.0.update(b"parproc-host compile cache\0");
     h.0.update(env!("CARGO_PKG_VERSION").as_bytes());
     h.0.update(b"\0");
     std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut h);
     h.0.update(b"\0");
-    h.0.update(Sha256::digest(bytes));
-    h.0.finalize().into()
+    h.0.update(digest.as_bytes());
+    *h.0.finalize().as_bytes()
 }
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+/// Why a module could not be loaded.
+#[derive(Debug)]
+pub(crate) enum LoadError {
+    /// The file could not be read.
+    Read(String),
+    /// It is not a component wasmtime accepts.
+    Invalid(String),
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
+    fs::read(path).map_err(|e| LoadError::Read(e.to_string()))
+}
+
+fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
     Component::new(engine, bytes).map_err(|e| {
-        format!(
+        LoadError::Invalid(format!(
             "not a valid component: {}",
             super::trap::one_line(&format!("{e:#}"))
-        )
+        ))
     })
 }
 
-/// The compiled `bytes`: from `cache` when it holds a verified entry, else
-/// compiled (and stored).
+/// The BLAKE3 digest of the file at `path`, hashed from a mapping of it on
+/// both cores (no copy: a hit never reads the module into memory).
+fn file_digest(path: &Path) -> Result<blake3::Hash, LoadError> {
+    let mut h = blake3::Hasher::new();
+    h.update_mmap_rayon(path)
+        .map_err(|e| LoadError::Read(e.to_string()))?;
+    Ok(h.finalize())
+}
+
+/// The compiled component at `path`: from `cache` when it holds a verified
+/// entry, else compiled (and stored).
 pub(crate) fn component(
     engine: &Engine,
-    bytes: &[u8],
+    path: &Path,
     cache: &CompileCache,
-) -> Result<(Component, CacheUse), String> {
+) -> Result<(Component, CacheUse), LoadError> {
     let Some(dir) = cache.dir() else {
-        return Ok((compile(engine, bytes)?, CacheUse::Off));
+        return Ok((compile(engine, &read(path)?)?, CacheUse::Off));
     };
     if let Err(reason) = prepare_dir(dir) {
-        return Ok((compile(engine, bytes)?, CacheUse::Refused { reason }));
+        return Ok((compile(engine, &read(path)?)?, CacheUse::Refused { reason }));
     }
-    let key = key(engine, bytes);
-    let path = dir.join(format!("{}.cwasm", hex(&key)));
-    let rejected = match read_entry(&path, &key) {
-        Ok(None) => None,
-        Ok(Some(payload)) => {
-            // SAFETY: `Component::deserialize` runs native code from its input.
-            // These bytes are an entry of a directory only this user can write
-            // (`prepare_dir`), in a file only this user can write
-            // (`read_entry`); its key covers this engine's compatibility hash,
-            // the host version and the component's digest, and the payload has
-            // the length and SHA-256 recorded when `Component::serialize`
-            // produced it, so it is not truncated, corrupted or foreign.
-            // Wasmtime checks its own header and engine settings as well.
-            match unsafe { Component::deserialize(engine, &payload) } {
+    let t = std::time::Instant::now();
+    let key = key(engine, &file_digest(path)?);
+    let name = hex(&key);
+    let code = dir.join(format!("{name}.cwasm"));
+    let meta = dir.join(format!("{name}.meta"));
+    let keyed = t.elapsed();
+    let rejected = match verify(&code, &meta, &key) {
+        Ok(false) => None,
+        Ok(true) => {
+            let verified = t.elapsed();
+            // SAFETY: `Component::deserialize_file` maps the file and runs the
+            // native code in it. The file is in a directory only this user can
+            // write (`prepare_dir`) and is only this user's (`verify`); its
+            // record names this key, which covers this engine's compatibility
+            // hash, the host version and the component's digest; and it has
+            // the length and BLAKE3 digest recorded when `Component::serialize`
+            // produced it, so it is not truncated, corrupted or foreign. Only
+            // this user's runs can replace it before wasmtime maps it, and they
+            // replace it whole with the same bytes. Wasmtime checks its own
+            // header and engine settings as well.
+            match unsafe { Component::deserialize_file(engine, &code) } {
                 Ok(c) => {
-                    touch(&path);
+                    tracing::debug!(
+                        "compile cache: key {keyed:?}, verified {:?}, mapped {:?}",
+                        verified - keyed,
+                        t.elapsed() - verified
+                    );
+                    touch(&code);
                     return Ok((c, CacheUse::Hit));
                 }
                 Err(e) => Some(format!(
@@ -229,13 +264,22 @@ pub(crate) fn component(
         }
         Err(reason) => Some(reason),
     };
-    let component = compile(engine, bytes)?;
+    // Compile what is read now, and store it under that content's key (the
+    // file may have changed since it was hashed above).
+    let bytes = read(path)?;
+    let key = self::key(engine, &blake3::hash(&bytes));
+    let name = hex(&key);
+    let (code, meta) = (
+        dir.join(format!("{name}.cwasm")),
+        dir.join(format!("{name}.meta")),
+    );
+    let component = compile(engine, &bytes)?;
     let stored = component
         .serialize()
         .map_err(|e| format!("cannot serialize: {e}"))
-        .and_then(|payload| write_entry(dir, &path, &key, &payload));
+        .and_then(|payload| write_entry(dir, &code, &meta, &key, &payload));
     if stored.is_ok() {
-        prune(dir, &path);
+        prune(dir, &code);
     }
     let used = match rejected {
         Some(reason) => CacheUse::Rejected { reason },
@@ -300,14 +344,61 @@ fn check_private(_meta: &fs::Metadata) -> Result<(), String> {
     Ok(())
 }
 
-/// Read and verify the entry at `path`: `Ok(None)` when there is none,
-/// `Err(reason)` when there is one that must not be loaded.
-fn read_entry(path: &Path, key: &[u8; 32]) -> Result<Option<Vec<u8>>, String> {
-    let mut file = match open_no_follow(path) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(format!("cannot open it: {e}")),
+/// Check the entry `code` + `meta`: `Ok(false)` when there is none (or only
+/// half of one, as while another run writes it), `Err(reason)` when there is
+/// one that must not be loaded.
+fn verify(code: &Path, meta: &Path, key: &[u8; 32]) -> Result<bool, String> {
+    let open = |path: &Path| match open_no_follow(path) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("cannot open it: {e}")),
     };
+    let (Some(mut record_file), Some(code_file)) = (open(meta)?, open(code)?) else {
+        return Ok(false);
+    };
+    let mut record = Vec::new();
+    checked(&record_file)?;
+    (&mut record_file)
+        .take(1024)
+        .read_to_end(&mut record)
+        .map_err(|e| format!("cannot read its record: {e}"))?;
+    let body = record
+        .strip_prefix(MAGIC.as_slice())
+        .ok_or("its record is not a parproc cache record (bad magic)")?;
+    let config = bincode::config::standard().with_limit::<256>();
+    let (record, used): (Record, usize) = bincode::decode_from_slice(body, config)
+        .map_err(|e| format!("its record is unreadable: {e}"))?;
+    if used != body.len() {
+        return Err("its record has trailing bytes".into());
+    }
+    if &record.key != key {
+        return Err("its record names another key".into());
+    }
+    let len = checked(&code_file)?;
+    if len != record.len {
+        return Err(format!("it is truncated ({len} of {} bytes)", record.len));
+    }
+    drop(code_file);
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_mmap_rayon(code)
+        .map_err(|e| format!("cannot read it: {e}"))?;
+    if hasher.count() != record.len {
+        return Err(format!(
+            "it is truncated ({} of {} bytes)",
+            hasher.count(),
+            record.len
+        ));
+    }
+    if hasher.finalize().as_bytes() != &record.digest {
+        return Err("its payload does not match its digest".into());
+    }
+    Ok(true)
+}
+
+/// A regular file of this user's that nobody else can write, not too large:
+/// its length.
+fn checked(file: &File) -> Result<u64, String> {
     let meta = file
         .metadata()
         .map_err(|e| format!("cannot stat it: {e}"))?;
@@ -318,39 +409,7 @@ fn read_entry(path: &Path, key: &[u8; 32]) -> Result<Option<Vec<u8>>, String> {
     if meta.len() > MAX_ENTRY {
         return Err(format!("it is too large ({} bytes)", meta.len()));
     }
-    let mut data = Vec::with_capacity(meta.len() as usize);
-    file.read_to_end(&mut data)
-        .map_err(|e| format!("cannot read it: {e}"))?;
-    let rest = data
-        .strip_prefix(MAGIC.as_slice())
-        .ok_or("it is not a parproc cache entry (bad magic)")?;
-    let (len, rest) = rest.split_at_checked(4).ok_or("it is truncated (header)")?;
-    let len = u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize;
-    let (header, payload) = rest
-        .split_at_checked(len)
-        .ok_or("it is truncated (header)")?;
-    let config = bincode::config::standard().with_limit::<256>();
-    let (header, used): (Header, usize) = bincode::decode_from_slice(header, config)
-        .map_err(|e| format!("its header is unreadable: {e}"))?;
-    if used != len {
-        return Err("its header has trailing bytes".into());
-    }
-    if &header.key != key {
-        return Err("its header names another key".into());
-    }
-    if payload.len() as u64 != header.payload_len {
-        return Err(format!(
-            "it is truncated ({} of {} payload bytes)",
-            payload.len(),
-            header.payload_len
-        ));
-    }
-    if <[u8; 32]>::from(Sha256::digest(payload)) != header.payload_sha256 {
-        return Err("its payload does not match its digest".into());
-    }
-    let start = data.len() - payload.len();
-    data.drain(..start);
-    Ok(Some(data))
+    Ok(meta.len())
 }
 
 #[cfg(unix)]
@@ -367,29 +426,43 @@ fn open_no_follow(path: &Path) -> std::io::Result<File> {
     File::open(path)
 }
 
-/// Write the entry through a private temporary file renamed into place.
-fn write_entry(dir: &Path, path: &Path, key: &[u8; 32], payload: &[u8]) -> Result<(), String> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let header = Header {
+/// Write the entry: the code, then its record, each through a private
+/// temporary file renamed into place (a reader that sees the record sees the
+/// code it describes).
+fn write_entry(
+    dir: &Path,
+    code: &Path,
+    meta: &Path,
+    key: &[u8; 32],
+    payload: &[u8],
+) -> Result<(), String> {
+    let record = Record {
         key: *key,
-        payload_len: payload.len() as u64,
-        payload_sha256: Sha256::digest(payload).into(),
+        len: payload.len() as u64,
+        digest: *blake3::hash(payload).as_bytes(),
     };
-    let header = bincode::encode_to_vec(&header, bincode::config::standard())
-        .map_err(|e| format!("cannot encode the header: {e}"))?;
+    let record = bincode::encode_to_vec(&record, bincode::config::standard())
+        .map_err(|e| format!("cannot encode the record: {e}"))?;
+    write_file(dir, code, &[payload])?;
+    write_file(dir, meta, &[MAGIC.as_slice(), &record])
+}
+
+/// Write `parts` to `path` through a private temporary file in `dir`.
+fn write_file(dir: &Path, path: &Path, parts: &[&[u8]]) -> Result<(), String> {
+    static SEQ: AtomicU64 = AtomicU64::new(0);
     let tmp = dir.join(format!(
         ".{}.{}.{}.tmp",
-        hex(&key[..8]),
+        path.file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
     let write = || -> std::io::Result<()> {
         let mut f = create_private_file(&tmp)?;
-        f.write_all(MAGIC)?;
-        f.write_all(&(header.len() as u32).to_le_bytes())?;
-        f.write_all(&header)?;
-        f.write_all(payload)?;
-        // No fsync: after a crash a short or empty entry fails verification
+        for part in parts {
+            f.write_all(part)?;
+        }
+        // No fsync: after a crash a short or empty file fails verification
         // and is recompiled.
         drop(f);
         fs::rename(&tmp, path)
@@ -449,6 +522,7 @@ fn prune(dir: &Path, keep: &Path) {
             break;
         }
         if path != keep && fs::remove_file(&path).is_ok() {
+            let _ = fs::remove_file(path.with_extension("meta"));
             total -= len;
         }
     }
@@ -458,26 +532,50 @@ fn prune(dir: &Path, keep: &Path) {
 mod tests {
     use super::*;
 
+    /// `BASE/cache` under a fresh `BASE` (modules go in `BASE`).
     fn scratch(tag: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("pp-cache-unit-{tag}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        d
+        let base = std::env::temp_dir().join(format!("pp-cache-unit-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&base);
+        fs::create_dir_all(&base).unwrap();
+        base.join("cache")
+    }
+
+    fn cleanup(dir: &Path) {
+        let _ = fs::remove_dir_all(dir.parent().unwrap());
     }
 
     fn engine() -> Engine {
-        super::super::engine::shared().unwrap()
+        super::super::engine::shared(super::super::engine::EngineKind {
+            metered: true,
+            pool: None,
+        })
+        .unwrap()
     }
 
     const WAT: &str = r#"(component (core module (func (export "f"))))"#;
+
+    /// `wat` built into a component file beside the cache dir `dir`.
+    fn module(dir: &Path, name: &str, wat: &str) -> PathBuf {
+        let path = dir.parent().unwrap().join(format!("{name}.wasm"));
+        fs::write(&path, wat::parse_str(wat).unwrap()).unwrap();
+        path
+    }
+
+    fn load(path: &Path, cache: &CompileCache) -> CacheUse {
+        match component(&engine(), path, cache) {
+            Ok((_, used)) => used,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
 
     #[test]
     fn a_second_load_hits_and_a_damaged_entry_is_recompiled() {
         let dir = scratch("hit");
         let cache = CompileCache::at(&dir);
-        let bytes = wat::parse_str(WAT).unwrap();
-        let (_, used) = component(&engine(), &bytes, &cache).unwrap();
+        let bytes = module(&dir, "m", WAT);
+        let used = load(&bytes, &cache);
         assert_eq!(used, CacheUse::Miss { not_stored: None });
-        let (_, used) = component(&engine(), &bytes, &cache).unwrap();
+        let used = load(&bytes, &cache);
         assert_eq!(used, CacheUse::Hit);
 
         let entry = fs::read_dir(&dir)
@@ -491,7 +589,7 @@ mod tests {
         let mut bad = good.clone();
         *bad.last_mut().unwrap() ^= 1;
         fs::write(&entry, &bad).unwrap();
-        let (_, used) = component(&engine(), &bytes, &cache).unwrap();
+        let used = load(&bytes, &cache);
         assert_eq!(
             used,
             CacheUse::Rejected {
@@ -501,39 +599,44 @@ mod tests {
         assert_eq!(fs::read(&entry).unwrap(), good, "rewritten");
         // Truncated.
         fs::write(&entry, &good[..good.len() - 10]).unwrap();
-        let (_, used) = component(&engine(), &bytes, &cache).unwrap();
+        let used = load(&bytes, &cache);
         assert!(
             matches!(&used, CacheUse::Rejected { reason } if reason.starts_with("it is truncated")),
             "{used:?}"
         );
         // Not ours at all.
         fs::write(&entry, b"hello").unwrap();
-        let (_, used) = component(&engine(), &bytes, &cache).unwrap();
+        let used = load(&bytes, &cache);
         assert_eq!(used.id(), "rejected");
-        let (_, used) = component(&engine(), &bytes, &cache).unwrap();
+        let used = load(&bytes, &cache);
         assert_eq!(used, CacheUse::Hit);
-        let _ = fs::remove_dir_all(&dir);
+        cleanup(&dir);
     }
 
     #[test]
     fn another_components_entry_under_this_key_is_rejected() {
         let dir = scratch("key");
         let cache = CompileCache::at(&dir);
-        let a = wat::parse_str(WAT).unwrap();
-        let b = wat::parse_str(r#"(component (core module (func (export "g"))))"#).unwrap();
-        component(&engine(), &a, &cache).unwrap();
-        component(&engine(), &b, &cache).unwrap();
-        let ka = dir.join(format!("{}.cwasm", hex(&key(&engine(), &a))));
-        let kb = dir.join(format!("{}.cwasm", hex(&key(&engine(), &b))));
+        let a = module(&dir, "a", WAT);
+        let b = module(
+            &dir,
+            "b",
+            r#"(component (core module (func (export "g"))))"#,
+        );
+        load(&a, &cache);
+        load(&b, &cache);
+        let digest = |p: &Path| blake3::hash(&fs::read(p).unwrap());
+        let ka = dir.join(format!("{}.meta", hex(&key(&engine(), &digest(&a)))));
+        let kb = dir.join(format!("{}.meta", hex(&key(&engine(), &digest(&b)))));
         fs::copy(&kb, &ka).unwrap();
-        let (_, used) = component(&engine(), &a, &cache).unwrap();
+        let used = load(&a, &cache);
         assert_eq!(
             used,
             CacheUse::Rejected {
-                reason: "its header names another key".into()
+                reason: "its record names another key".into()
             }
         );
-        let _ = fs::remove_dir_all(&dir);
+        cleanup(&dir);
     }
 
     #[cfg(unix)]
@@ -543,8 +646,8 @@ mod tests {
         let dir = scratch("open");
         fs::create_dir_all(&dir).unwrap();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
-        let bytes = wat::parse_str(WAT).unwrap();
-        let (_, used) = component(&engine(), &bytes, &CompileCache::at(&dir)).unwrap();
+        let bytes = module(&dir, "m", WAT);
+        let used = load(&bytes, &CompileCache::at(&dir));
         match used {
             CacheUse::Refused { reason } => {
                 assert!(
@@ -555,14 +658,15 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0, "nothing written");
-        let _ = fs::remove_dir_all(&dir);
+        cleanup(&dir);
     }
 
     #[test]
     fn a_missing_directory_is_created_private() {
-        let dir = scratch("new").join("a/b");
-        let bytes = wat::parse_str(WAT).unwrap();
-        let (_, used) = component(&engine(), &bytes, &CompileCache::at(&dir)).unwrap();
+        let base = scratch("new");
+        let dir = base.join("a/b");
+        let bytes = module(&base, "m", WAT);
+        let used = load(&bytes, &CompileCache::at(&dir));
         assert_eq!(used, CacheUse::Miss { not_stored: None });
         #[cfg(unix)]
         {
@@ -570,6 +674,6 @@ mod tests {
             let mode = fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o700);
         }
-        let _ = fs::remove_dir_all(scratch("new"));
+        cleanup(&base);
     }
 }

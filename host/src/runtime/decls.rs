@@ -155,7 +155,9 @@ impl Declarations {
                 },
             };
             live.store.data().log.reset();
-            if let Err(e) = live.store.set_fuel(budget.fuel) {
+            if shared.config.fuel_metering
+                && let Err(e) = live.store.set_fuel(budget.fuel)
+            {
                 return (Err(e), Some(live));
             }
             let reply = invoke(&live.jobs, &mut live.store, call).await;

@@ -81,6 +81,16 @@ pub struct RuntimeConfig {
     pub max_created: usize,
     /// Seeded randomness and fixed clocks in every store (`--deterministic`).
     pub deterministic: bool,
+    /// Meter fuel (the default). Off, a proc has no CPU budget and, since fuel
+    /// is also what makes a running guest yield, a proc that never returns
+    /// cannot be stopped by its timeout either: this exists to measure what
+    /// metering costs (`cargo bench --bench scale`), not for untrusted code,
+    /// and the CLI does not offer it.
+    pub fuel_metering: bool,
+    /// Use wasmtime's pooling allocator with this many instance slots (at
+    /// least `--max-live` plus the declarations instance), or allocate every
+    /// store's memories on demand (`None`).
+    pub pool_instances: Option<u32>,
 }
 
 impl Default for RuntimeConfig {
@@ -95,6 +105,8 @@ impl Default for RuntimeConfig {
             max_arg: DEFAULT_MAX_ARG,
             max_created: DEFAULT_MAX_CREATED,
             deterministic: false,
+            fuel_metering: true,
+            pool_instances: None,
         }
     }
 }
@@ -184,17 +196,20 @@ impl Runtime {
     ) -> anyhow::Result<(Runtime, Manifest)> {
         let started = std::time::Instant::now();
         let shown = path.display();
-        let bytes =
-            std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
-        check_header(&bytes).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
-        let (shared, cache_use) = prepare(&bytes, config, grants, cache)
-            .map_err(|e| anyhow::anyhow!("cannot load `{shown}`: {e}"))?;
+        let head = read_head(path).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
+        check_header(&head).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
+        let read = started.elapsed();
+        let (shared, cache_use) = prepare(path, config, grants, cache).map_err(|e| match e {
+            cache::LoadError::Read(e) => anyhow::anyhow!("cannot read `{shown}`: {e}"),
+            cache::LoadError::Invalid(e) => anyhow::anyhow!("cannot load `{shown}`: {e}"),
+        })?;
         let mut decls = Declarations::new(CallBudget {
             fuel: config.decl_fuel,
             timeout: config.decl_timeout,
             memory: config.decl_memory,
             log_limit: config.log_limit,
         });
+        let prepared = started.elapsed();
         let manifest = match describe(&decls, &shared) {
             Ok(manifest) => manifest,
             Err(e) => bail!("cannot load `{shown}`: {e}"),
@@ -205,6 +220,12 @@ impl Runtime {
         let manifest = convert::manifest_from_wit(manifest).map_err(|e| {
             anyhow::anyhow!("cannot load `{shown}`: `describe` returned an invalid manifest: {e}")
         })?;
+        tracing::debug!(
+            "loaded `{shown}`: read {read:?}, compiled or cached and linked {:?} ({cache_use}), \
+             described {:?}",
+            prepared - read,
+            started.elapsed() - prepared
+        );
         let runtime = Runtime {
             inner: Arc::new(Inner {
                 path: path.to_path_buf(),
@@ -331,6 +352,14 @@ fn describe(decls: &Declarations, shared: &Shared) -> Result<bindings::types::Ma
     })
 }
 
+/// The first 8 bytes of the file (fewer if it is shorter).
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(8);
+    std::fs::File::open(path)?.take(8).read_to_end(&mut head)?;
+    Ok(head)
+}
+
 /// Tell apart core modules, components and other files by their first 8 bytes.
 fn check_header(bytes: &[u8]) -> Result<(), String> {
     const MODULE: [u8; 4] = [0x01, 0x00, 0x00, 0x00];
@@ -354,30 +383,35 @@ fn check_header(bytes: &[u8]) -> Result<(), String> {
 
 /// Compile, check the world, link and pre-instantiate.
 fn prepare(
-    bytes: &[u8],
+    path: &Path,
     config: RuntimeConfig,
     grants: Grants,
     cache: &CompileCache,
-) -> Result<(Shared, CacheUse), String> {
-    let engine = engine::shared().map_err(|e| format!("{e:#}"))?;
-    let (component, cache_use) = cache::component(&engine, bytes, cache)?;
+) -> Result<(Shared, CacheUse), cache::LoadError> {
+    let invalid = cache::LoadError::Invalid;
+    let engine = engine::shared(engine::EngineKind {
+        metered: config.fuel_metering,
+        pool: config.pool_instances,
+    })
+    .map_err(|e| invalid(format!("{e:#}")))?;
+    let (component, cache_use) = cache::component(&engine, path, cache)?;
     let ty = component.component_type();
     for export in [bindings::DECLARATIONS, bindings::PROCS] {
         if ty.get_export(&engine, export).is_none() {
-            return Err(format!(
+            return Err(invalid(format!(
                 "it is not a parproc job module: it does not export `{export}`"
-            ));
+            )));
         }
     }
-    let linker = Shared::linker(&engine).map_err(|e| format!("{e:#}"))?;
+    let linker = Shared::linker(&engine).map_err(|e| invalid(format!("{e:#}")))?;
     let pre = linker
         .instantiate_pre(&component)
-        .map_err(|e| link_error(&e))?;
+        .map_err(|e| invalid(link_error(&e)))?;
     let pre = bindings::JobsPre::new(pre).map_err(|e| {
-        format!(
+        invalid(format!(
             "it is not a parproc job module: {}",
             trap::one_line(&format!("{e:#}"))
-        )
+        ))
     })?;
     let shared = Shared {
         engine,

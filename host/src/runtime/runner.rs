@@ -52,8 +52,10 @@ impl Shared {
     /// A fresh store around `state` with `fuel` fuel, yielding regularly.
     pub(crate) fn store(&self, state: HostState, fuel: u64) -> wasmtime::Result<Store<HostState>> {
         let mut store = state.into_store(&self.engine);
-        store.set_fuel(fuel)?;
-        store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
+        if self.config.fuel_metering {
+            store.set_fuel(fuel)?;
+            store.fuel_async_yield_interval(Some(YIELD_INTERVAL))?;
+        }
         Ok(store)
     }
 }

@@ -886,4 +886,8 @@ fn the_json_report_gives_the_peak_of_live_stores_within_max_live() {
     // Parents blocked in waits hold their stores, so more than the parallel
     // limit are alive at once, but never more than --max-live.
     assert!(peak > 2 && peak <= 4, "peak live stores {peak}");
+    if cfg!(target_os = "linux") {
+        let rss = r["peak_rss_bytes"].as_u64().expect("a byte count");
+        assert!(rss > 1 << 20, "peak RSS {rss}");
+    }
 }
