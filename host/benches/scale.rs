@@ -59,11 +59,12 @@ impl Graph {
         }
     }
 
-    fn target(self, n: u64) -> String {
+    /// The targets, created in this order (see `bench_jobs`).
+    fn targets(self) -> &'static [&'static str] {
         match self {
-            Graph::Fanout => "sink".into(),
-            Graph::Chain => format!("c::{}", n - 1),
-            Graph::Lattice => "lsink".into(),
+            Graph::Fanout => &["sink"],
+            Graph::Chain => &["c::*"],
+            Graph::Lattice => &["l::*::*", "lsink"],
         }
     }
 
@@ -91,10 +92,16 @@ fn arg(ctx: &parproc_host::plan::DepContext, name: &str) -> u64 {
 impl Resolver for NativeResolver {
     fn resolve(&self, request: ResolveRequest) -> BoxFuture<'_, ResolveAnswer> {
         let answer = match &request {
-            ResolveRequest::Choices { .. } => ResolveAnswer::Choices(Ok(vec![(
-                "i".into(),
-                (0..self.n).map(|i| Value::Integer(i as i64)).collect(),
-            )])),
+            ResolveRequest::Choices { param, .. } => {
+                let param = param.clone().unwrap_or_default();
+                let upto = match param.as_str() {
+                    "d" => self.n / WIDTH,
+                    "w" => WIDTH,
+                    _ => self.n,
+                };
+                let values = (0..upto).map(|i| Value::Integer(i as i64)).collect();
+                ResolveAnswer::Choices(Ok(vec![(param, values)]))
+            }
             ResolveRequest::Deps { decl, ctx, .. } => {
                 ResolveAnswer::Deps(Ok(match decl.as_str() {
                     "c::[i]" => {
@@ -175,12 +182,35 @@ async fn session_run(
     )
     .await
     .expect("session");
-    let names = s.create(&graph.target(n), &[], None).await.expect("create");
+    let mut names = Vec::new();
+    for target in graph.targets() {
+        names.extend(s.create(target, &[], None).await.expect("create"));
+    }
+    let created = t.elapsed();
     s.start(&names).await.expect("start");
+    let started = t.elapsed();
     s.go();
     assert!(s.wait_for_all().await, "{} n={n} failed", graph.name());
     let elapsed = t.elapsed();
-    assert_eq!(s.records().len() as u64, graph.procs(n), "every proc ran");
+    if std::env::var_os("SCALE_PHASES").is_some() {
+        println!(
+            "  phases {} n={n}: create {created:?}, start {:?}, run {:?}",
+            graph.name(),
+            started - created,
+            elapsed - started
+        );
+    }
+    let records = s.records();
+    let ran = records
+        .iter()
+        .filter(|r| r.state == parproc_host::outcome::ProcState::Succeeded)
+        .count() as u64;
+    assert_eq!(
+        ran,
+        graph.procs(n),
+        "every proc of {} n={n} ran",
+        graph.name()
+    );
     elapsed
 }
 
@@ -367,8 +397,11 @@ fn main() {
                     "--param".into(),
                     format!("n={n}"),
                     module.display().to_string(),
-                    graph.target(n),
                 ];
+                let args: Vec<String> = args
+                    .into_iter()
+                    .chain(graph.targets().iter().map(|t| (*t).to_owned()))
+                    .collect();
                 let (t, r) = cli_run(&o.host, &cache, &args);
                 (Some(t), r["peak_rss_bytes"].as_u64().map(|b| b / 1024))
             } else {

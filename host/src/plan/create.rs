@@ -1,12 +1,25 @@
 //! Creating procs from protos: finding the proto, arg choices and globs,
 //! converting values, and resolving deps (spec §5–§8).
 
+use std::collections::HashSet;
+
 use super::{
     DeclId, MAX_CREATE_DEPTH, PlanError, Planner, Proc, ProcId, ProcState, has_no_failures, user,
 };
 use crate::plan::resolve::{DepContext, ResolveAnswer, ResolveRequest};
 use crate::spec::name::{Pattern, glob_match, has_placeholder, is_glob};
 use crate::spec::{ChoiceSource, DeclKind, DepDecl, Value};
+
+/// Where an interrupted glob expansion stands (see `Planner::expand_glob`).
+#[derive(Debug)]
+pub(crate) struct GlobProgress {
+    decl: DeclId,
+    all: ArgList,
+    axes: Vec<(String, Vec<Value>)>,
+    combo: Vec<usize>,
+    names: Vec<String>,
+    seen: HashSet<String>,
+}
 
 /// An arg value during creation: raw text taken from a name, or a typed value
 /// (a default, a `create` arg or a choice).
@@ -29,6 +42,10 @@ impl Planner {
         self.creating.clear();
         let r = self.create_inner(name, args, proc_name);
         self.creating.clear();
+        if !matches!(r, Err(PlanError::Need(_))) {
+            // Done (or failed for good): no expansion will resume.
+            self.glob_resume.clear();
+        }
         r
     }
 
@@ -61,6 +78,9 @@ impl Planner {
             return self
                 .create_one(d, &name, defaults, Vec::new(), None)
                 .map(|n| vec![n]);
+        }
+        if let Some(progress) = self.glob_resume.remove(&name) {
+            return self.expand_glob(&name, progress);
         }
         let Some((decl, captured)) = self.find_proto(&name)? else {
             return Err(user(format!("No proto found matching \"{name}\"")));
@@ -108,33 +128,15 @@ impl Planner {
                     axes.push((k.clone(), vec![Value::Text(v.clone())]));
                 }
             }
-            let mut names = Vec::new();
-            let mut combo = vec![0usize; axes.len()];
-            loop {
-                let mut a = all.clone();
-                let mut texts = Vec::new();
-                for (i, (k, vals)) in axes.iter().enumerate() {
-                    set(&mut a, k, vals[combo[i]].clone());
-                    texts.push((k.clone(), vals[combo[i]].to_string()));
-                }
-                let n = self.create_one(decl, &name, a, texts, None)?;
-                if !names.contains(&n) {
-                    names.push(n);
-                }
-                // Advance the odometer: the last placeholder varies fastest.
-                let mut i = axes.len();
-                loop {
-                    if i == 0 {
-                        return Ok(names);
-                    }
-                    i -= 1;
-                    combo[i] += 1;
-                    if combo[i] < axes[i].1.len() {
-                        break;
-                    }
-                    combo[i] = 0;
-                }
-            }
+            let progress = GlobProgress {
+                decl,
+                all,
+                combo: vec![0; axes.len()],
+                axes,
+                names: Vec::new(),
+                seen: HashSet::new(),
+            };
+            return self.expand_glob(&name, progress);
         }
         for (k, v) in &captured {
             if let Some((_, allowed)) = choices.iter().find(|(c, _)| c == k)
@@ -148,6 +150,44 @@ impl Planner {
         }
         self.create_one(decl, &name, all, captured, proc_name)
             .map(|n| vec![n])
+    }
+
+    /// Create every combination of a glob's axes, in order (the last
+    /// placeholder varies fastest). A guest question on the way saves the
+    /// progress, so the retry continues from the same combination.
+    fn expand_glob(&mut self, name: &str, mut p: GlobProgress) -> Result<Vec<String>, PlanError> {
+        loop {
+            let mut a = p.all.clone();
+            let mut texts = Vec::with_capacity(p.axes.len());
+            for (i, (k, vals)) in p.axes.iter().enumerate() {
+                set(&mut a, k, vals[p.combo[i]].clone());
+                texts.push((k.clone(), vals[p.combo[i]].to_string()));
+            }
+            let n = match self.create_one(p.decl, name, a, texts, None) {
+                Ok(n) => n,
+                Err(e @ PlanError::Need(_)) => {
+                    self.glob_resume.insert(name.to_owned(), p);
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            };
+            if p.seen.insert(n.clone()) {
+                p.names.push(n);
+            }
+            // Advance the odometer: the last placeholder varies fastest.
+            let mut i = p.axes.len();
+            loop {
+                if i == 0 {
+                    return Ok(p.names);
+                }
+                i -= 1;
+                p.combo[i] += 1;
+                if p.combo[i] < p.axes[i].1.len() {
+                    break;
+                }
+                p.combo[i] = 0;
+            }
+        }
     }
 
     /// The proto for a name: an exact proto name, else the one pattern that

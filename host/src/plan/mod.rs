@@ -198,6 +198,9 @@ pub struct Planner {
     answers: HashMap<ResolveRequest, ResolveAnswer>,
     /// Names being created up the current stack (cycle detection).
     creating: Vec<String>,
+    /// Glob expansions interrupted by a guest question, by requested name, so
+    /// the retry resumes where it stopped instead of starting over.
+    glob_resume: std::collections::HashMap<String, create::GlobProgress>,
     /// Scheduling worklist (see `want.rs`).
     mark_queue: VecDeque<ProcId>,
     want_queue: VecDeque<ProcId>,
@@ -248,6 +251,7 @@ impl Planner {
             result_seq: 0,
             answers: HashMap::new(),
             creating: Vec::new(),
+            glob_resume: std::collections::HashMap::new(),
             mark_queue: VecDeque::new(),
             want_queue: VecDeque::new(),
             unsettled: Vec::new(),

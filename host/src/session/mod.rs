@@ -68,7 +68,7 @@ pub const DEFAULT_MEMORY: u64 = 256 << 20;
 /// Default log bytes kept per proc: 1 MiB.
 pub const DEFAULT_LOG_LIMIT: usize = 1 << 20;
 /// How many guest answers one call may need before the session gives up.
-const MAX_RESOLUTIONS: usize = 100_000;
+const MAX_RESOLUTIONS: usize = 10_000_000;
 
 /// The session. Cheap to clone.
 #[derive(Clone)]

@@ -1,9 +1,14 @@
 //! The benchmark graphs (`bench/`, `host/benches/scale.rs`), sized by the `n` param:
 //!
 //! - fan-out: `t::0` … `t::{n-1}` (no deps) and `sink`, which depends on `t::*`;
-//! - chain: `c::0` … `c::{n-1}`, `c::i` depending on `c::{i-1}`; target `c::{n-1}`;
+//! - chain: `c::0` … `c::{n-1}`, `c::i` depending on `c::{i-1}`; target `c::*` (every
+//!   link, created in order);
 //! - lattice: `l::d::w` for `d < n/100`, `w < 100`, each depending on `l::{d-1}::w` and
-//!   `l::{d-1}::{(w+1)%100}`, and `lsink` depending on the last layer.
+//!   `l::{d-1}::{(w+1)%100}`, and `lsink` depending on the last layer; targets `l::*::*`
+//!   (layer by layer) and `lsink`.
+//!
+//! (Targeting `c::{n-1}` alone would create the chain by recursion through the deps, which
+//! the host bounds at 256 levels.)
 //!
 //! Every proc of the graphs is a no-op. `spin::[k]` is CPU-bound: `k` rounds of an
 //! xorshift step, for the cost of fuel metering.
@@ -29,8 +34,9 @@ fn fan_choices(d: &DepContext) -> Vec<u32> {
 #[proto(name = "t::[i]", choices(i = fan_choices))]
 fn t(_i: u32) {}
 
-/// The fan-out sink.
-#[proc(deps = ["t::*"])]
+/// The fan-out sink (a proto without placeholders, so that it and its deps are created only
+/// when a run targets it: a plain proc's deps are created when the module is loaded).
+#[proto(name = "sink", deps = ["t::*"])]
 fn sink() {}
 
 fn chain_dep(d: &DepContext) -> Option<String> {
@@ -39,7 +45,7 @@ fn chain_dep(d: &DepContext) -> Option<String> {
 }
 
 /// A chain link.
-#[proto(name = "c::[i]", deps = [chain_dep])]
+#[proto(name = "c::[i]", deps = [chain_dep], choices(i = fan_choices))]
 fn c(_i: u32) {}
 
 fn lattice_deps(d: &DepContext) -> Vec<String> {
@@ -53,8 +59,16 @@ fn lattice_deps(d: &DepContext) -> Vec<String> {
     ]
 }
 
+fn layers(d: &DepContext) -> Vec<u32> {
+    (0..n(d) / WIDTH).collect()
+}
+
+fn columns(_d: &DepContext) -> Vec<u32> {
+    (0..WIDTH).collect()
+}
+
 /// A lattice node.
-#[proto(name = "l::[d]::[w]", deps = [lattice_deps])]
+#[proto(name = "l::[d]::[w]", deps = [lattice_deps], choices(d = layers, w = columns))]
 fn l(_d: u32, _w: u32) {}
 
 fn lsink_deps(d: &DepContext) -> Vec<String> {
@@ -62,8 +76,8 @@ fn lsink_deps(d: &DepContext) -> Vec<String> {
     (0..WIDTH).map(|w| format!("l::{last}::{w}")).collect()
 }
 
-/// The lattice sink.
-#[proc(deps = [lsink_deps])]
+/// The lattice sink (a proto, like `sink`).
+#[proto(name = "lsink", deps = [lsink_deps])]
 fn lsink() {}
 
 /// CPU-bound: `k` xorshift rounds; returns the final state so nothing is optimised away.

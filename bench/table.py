@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""Turn the JSON lines of one benchmark run into the Markdown tables of BENCHMARKS.md.
+
+    python3 bench/table.py OURS.jsonl PEERS.jsonl
+
+OURS.jsonl is written by `cargo bench --bench scale -- --json FILE`, PEERS.jsonl by
+bench/peers.py. Standard library only.
+"""
+
+import json
+import sys
+
+
+def load(path):
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def fmt_ms(ms):
+    if ms is None:
+        return '-'
+    if ms >= 10_000:
+        return f'{ms / 1000:.1f} s'
+    if ms >= 100:
+        return f'{ms:.0f} ms'
+    return f'{ms:.1f} ms'
+
+
+def ratio(a, b):
+    if a is None or b is None or b == 0:
+        return '-'
+    r = a / b
+    return f'{r:,.0f}×' if r >= 10 else f'{r:.1f}×'
+
+
+def main(ours_path, peers_path):
+    ours = load(ours_path)
+    peers = load(peers_path)
+    graphs = [r for r in ours if r['kind'] == 'graph']
+    peer = {(p['peer'], p['graph'], p['n']): p for p in peers}
+
+    def peer_cell(name, g, n):
+        p = peer.get((name, g, n))
+        if p is None:
+            return '-', None
+        if p['status'] == 'ok':
+            return fmt_ms(p['wall_s'] * 1000), p['wall_s'] * 1000
+        if p['status'] == 'skipped':
+            return 'skipped', None
+        if p['status'] == 'timeout':
+            return f'> {p["wall_s"]:.0f} s', None
+        return p['status'], None
+
+    print('### Wall time, same graphs, one run\n')
+    print('| graph | N | procs | planner (no wasm) | + guest callbacks | wasm, in-process | '
+          '`parproc-host run -q` | parproc `mp` | parproc `single` | make -j2 | '
+          'vs `mp` | vs `single` | vs make |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    for r in graphs:
+        g, n = r['graph'], r['n']
+        mp, mp_ms = peer_cell('parproc-mp', g, n)
+        single, single_ms = peer_cell('parproc-single', g, n)
+        make, make_ms = peer_cell('make', g, n)
+        cli = r.get('cli_ms')
+        print(f"| {g} | {n:,} | {r['procs']:,} | {fmt_ms(r['planner_ms'])} | "
+              f"{fmt_ms(r['callbacks_ms'])} | {fmt_ms(r['wasm_ms'])} | {fmt_ms(cli)} | "
+              f"{mp} | {single} | {make} | {ratio(mp_ms, cli)} | {ratio(single_ms, cli)} | "
+              f"{ratio(make_ms, cli)} |")
+
+    print('\n### Per-proc overhead and scaling\n')
+    print('| graph | N | wasm − planner+callbacks, µs/proc | wasm − planner, µs/proc | '
+          'CLI − planner, µs/proc | T(N)/T(N/10), CLI | host peak RSS |')
+    print('|---|---:|---:|---:|---:|---:|---:|')
+    by = {(r['graph'], r['n']): r for r in graphs}
+    for r in graphs:
+        g, n = r['graph'], r['n']
+        prev = by.get((g, n // 10))
+        scale = '-'
+        if prev and prev.get('cli_ms') and r.get('cli_ms'):
+            scale = f"{r['cli_ms'] / prev['cli_ms']:.2f}"
+        rss = r.get('cli_peak_rss_kib')
+        cli_per = r.get('cli_us_per_proc_vs_planner')
+        print(f"| {g} | {n:,} | {r['wasm_us_per_proc']:.2f} | {r['wasm_us_per_proc_vs_planner']:.2f} | "
+              f"{'-' if cli_per is None else f'{cli_per:.2f}'} | {scale} | "
+              f"{'-' if rss is None else f'{rss / 1024:.1f} MiB'} |")
+
+    mem = []
+    for g in ('fanout', 'chain', 'lattice'):
+        a, b = by.get((g, 10_000)), by.get((g, 100_000))
+        if a and b and a.get('cli_peak_rss_kib') and b.get('cli_peak_rss_kib'):
+            per = (b['cli_peak_rss_kib'] - a['cli_peak_rss_kib']) * 1024 / (b['procs'] - a['procs'])
+            mem.append(f'{g} {per:,.0f} B')
+    if mem:
+        print('\nHost memory per finished proc, (RSS(100k) − RSS(10k)) / 90k procs: '
+              + ', '.join(mem) + '.')
+
+    for r in ours:
+        if r['kind'] == 'python':
+            print(f"\nPython guest, fan-out N={r['n']:,}: planner+callbacks {fmt_ms(r['callbacks_ms'])}, "
+                  f"wasm {fmt_ms(r['wasm_ms'])}: **{r['wasm_us_per_proc']:.0f} µs per proc**.")
+        elif r['kind'] == 'start':
+            print(f"\nStart of a one-proc run ({r['lang']}): cold (empty compile cache) "
+                  f"{fmt_ms(r['cold_ms'])} of which loading {fmt_ms(r['cold_load_ms'])}; warm "
+                  f"{fmt_ms(r['warm_ms'])} of which loading {fmt_ms(r['warm_load_ms'])} "
+                  f"(cache {r['warm_cache']}).")
+        elif r['kind'] == 'fuel':
+            print(f"\nFuel metering on a CPU-bound proc (spin::{r['rounds']:,}, best of 3): "
+                  f"on {fmt_ms(r['on_ms'])}, off {fmt_ms(r['off_ms'])}: "
+                  f"**{r['overhead'] * 100:+.1f}%**.")
+
+
+if __name__ == '__main__':
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    main(sys.argv[1], sys.argv[2])
