@@ -7,6 +7,8 @@
 #   bash bench/run.sh                      # N = 1k, 10k, 100k
 #   SIZES=1000,10000 bash bench/run.sh     # smaller
 #   PEERS=make bash bench/run.sh           # fewer peers (parproc-mp,parproc-single,make)
+#   PEER_TIMEOUT=240 PEER_SKIP_AFTER=30    # a peer run is killed after 240 s; after a run over
+#                                          # 30 s its larger sizes are skipped (with an estimate)
 #
 # Results go to target/bench/{ours,peers}.jsonl and target/bench/tables.md.
 set -euo pipefail
@@ -31,7 +33,8 @@ echo "== ours" >&2
 cargo bench -p parproc-host --bench scale -- --sizes "$SIZES" --json "$OUT/ours.jsonl" "${python_args[@]}"
 
 echo "== peers" >&2
-python3 bench/peers.py --sizes "$SIZES" --peers "$PEERS" > "$OUT/peers.jsonl"
+python3 bench/peers.py --sizes "$SIZES" --peers "$PEERS" \
+    --timeout "${PEER_TIMEOUT:-240}" --skip-after "${PEER_SKIP_AFTER:-30}" > "$OUT/peers.jsonl"
 
 echo "== tables" >&2
 {

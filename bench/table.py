@@ -53,43 +53,59 @@ def main(ours_path, peers_path):
 
     print('### Wall time, same graphs, one run\n')
     print('| graph | N | procs | planner (no wasm) | + guest callbacks | wasm, in-process | '
-          '`parproc-host run -q` | parproc `mp` | parproc `single` | make -j2 | '
-          'vs `mp` | vs `single` | vs make |')
-    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+          'wasm, pooled | `parproc-host run -q -p 2` | same, `--pooling` | parproc `mp` | '
+          'parproc `single` | make -j2 | vs `mp` | vs `single` | vs make |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
     for r in graphs:
         g, n = r['graph'], r['n']
         mp, mp_ms = peer_cell('parproc-mp', g, n)
         single, single_ms = peer_cell('parproc-single', g, n)
         make, make_ms = peer_cell('make', g, n)
         cli = r.get('cli_ms')
+        pooled = r.get('cli_pooled_ms')
+        best = min(x for x in (cli, pooled, float('inf')) if x is not None)
+        best = None if best == float('inf') else best
         print(f"| {g} | {n:,} | {r['procs']:,} | {fmt_ms(r['planner_ms'])} | "
-              f"{fmt_ms(r['callbacks_ms'])} | {fmt_ms(r['wasm_ms'])} | {fmt_ms(cli)} | "
-              f"{mp} | {single} | {make} | {ratio(mp_ms, cli)} | {ratio(single_ms, cli)} | "
-              f"{ratio(make_ms, cli)} |")
+              f"{fmt_ms(r['callbacks_ms'])} | {fmt_ms(r['wasm_ms'])} | "
+              f"{fmt_ms(r.get('wasm_pooled_ms'))} | {fmt_ms(cli)} | {fmt_ms(pooled)} | "
+              f"{mp} | {single} | {make} | {ratio(mp_ms, best)} | {ratio(single_ms, best)} | "
+              f"{ratio(make_ms, best)} |")
 
     print('\n### Per-proc overhead and scaling\n')
-    print('| graph | N | wasm − planner+callbacks, µs/proc | wasm − planner, µs/proc | '
-          'CLI − planner, µs/proc | T(N)/T(N/10), CLI | host peak RSS |')
-    print('|---|---:|---:|---:|---:|---:|---:|')
+    print('\nRatios use the faster CLI column. Per-proc figures are wall time over N on 2 cores.\n')
+    print('| graph | N | wasm − planner+callbacks, µs/proc | pooled − planner+callbacks, µs/proc | '
+          'CLI − planner, µs/proc | CLI `--pooling` − planner, µs/proc | T(N)/T(N/10), CLI | '
+          'T(N)/T(N/10), `--pooling` | host peak RSS (CLI, `--pooling`) |')
+    print('|---|---:|---:|---:|---:|---:|---:|---:|---:|')
     by = {(r['graph'], r['n']): r for r in graphs}
     for r in graphs:
         g, n = r['graph'], r['n']
         prev = by.get((g, n // 10))
-        scale = '-'
-        if prev and prev.get('cli_ms') and r.get('cli_ms'):
-            scale = f"{r['cli_ms'] / prev['cli_ms']:.2f}"
-        rss = r.get('cli_peak_rss_kib')
-        cli_per = r.get('cli_us_per_proc_vs_planner')
-        print(f"| {g} | {n:,} | {r['wasm_us_per_proc']:.2f} | {r['wasm_us_per_proc_vs_planner']:.2f} | "
-              f"{'-' if cli_per is None else f'{cli_per:.2f}'} | {scale} | "
-              f"{'-' if rss is None else f'{rss / 1024:.1f} MiB'} |")
+        def scale(key):
+            if prev and prev.get(key) and r.get(key):
+                return f"{r[key] / prev[key]:.2f}"
+            return '-'
+
+        def per(key):
+            if r.get(key) is None:
+                return '-'
+            return f"{(r[key] - r['planner_ms']) * 1000 / r['procs']:.2f}"
+
+        def mib(key):
+            return '-' if r.get(key) is None else f"{r[key] / 1024:.1f} MiB"
+
+        print(f"| {g} | {n:,} | {r['wasm_us_per_proc']:.2f} | {r['wasm_pooled_us_per_proc']:.2f} | "
+              f"{per('cli_ms')} | {per('cli_pooled_ms')} | {scale('cli_ms')} | "
+              f"{scale('cli_pooled_ms')} | {mib('cli_peak_rss_kib')}, "
+              f"{mib('cli_pooled_peak_rss_kib')} |")
 
     mem = []
     for g in ('fanout', 'chain', 'lattice'):
         a, b = by.get((g, 10_000)), by.get((g, 100_000))
-        if a and b and a.get('cli_peak_rss_kib') and b.get('cli_peak_rss_kib'):
-            per = (b['cli_peak_rss_kib'] - a['cli_peak_rss_kib']) * 1024 / (b['procs'] - a['procs'])
-            mem.append(f'{g} {per:,.0f} B')
+        for key, label in (('cli_peak_rss_kib', ''), ('cli_pooled_peak_rss_kib', ' (pooled)')):
+            if a and b and a.get(key) and b.get(key):
+                per = (b[key] - a[key]) * 1024 / (b['procs'] - a['procs'])
+                mem.append(f'{g}{label} {per:,.0f} B')
     if mem:
         print('\nHost memory per finished proc, (RSS(100k) − RSS(10k)) / 90k procs: '
               + ', '.join(mem) + '.')

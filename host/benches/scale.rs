@@ -390,10 +390,12 @@ fn main() {
                 pooled.clone(),
                 runtime.clone(),
             ));
-            let (cli_t, rss) = if cli {
+            let (cli_t, rss, cli_pooled, rss_pooled) = if cli {
                 let args = vec![
                     "run".into(),
                     "--quiet".into(),
+                    "--parallel".into(),
+                    "2".into(),
                     "--param".into(),
                     format!("n={n}"),
                     module.display().to_string(),
@@ -403,9 +405,17 @@ fn main() {
                     .chain(graph.targets().iter().map(|t| (*t).to_owned()))
                     .collect();
                 let (t, r) = cli_run(&o.host, &cache, &args);
-                (Some(t), r["peak_rss_bytes"].as_u64().map(|b| b / 1024))
+                let mut pooled_args = args.clone();
+                pooled_args.insert(1, "--pooling".into());
+                let (tp, rp) = cli_run(&o.host, &cache, &pooled_args);
+                (
+                    Some(t),
+                    r["peak_rss_bytes"].as_u64().map(|b| b / 1024),
+                    Some(tp),
+                    rp["peak_rss_bytes"].as_u64().map(|b| b / 1024),
+                )
             } else {
-                (None, None)
+                (None, None, None, None)
             };
             let per = (wasm.as_secs_f64() - callbacks.as_secs_f64()) / procs as f64 * 1e6;
             let per_pooled =
@@ -433,6 +443,7 @@ fn main() {
                 "planner_ms": ms(native), "callbacks_ms": ms(callbacks), "wasm_ms": ms(wasm), "wasm_pooled_ms": ms(wasm_pooled),
                 "wasm_pooled_us_per_proc": per_pooled,
                 "cli_ms": cli_t.map(ms), "cli_peak_rss_kib": rss,
+                "cli_pooled_ms": cli_pooled.map(ms), "cli_pooled_peak_rss_kib": rss_pooled,
                 "wasm_us_per_proc": per, "wasm_us_per_proc_vs_planner": per_native,
                 "cli_us_per_proc_vs_planner": cli_per,
             }));

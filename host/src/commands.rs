@@ -98,9 +98,15 @@ fn plan_options(manifest: &Manifest, args: &RunArgs) -> PlanOptions {
 
 async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let started = Instant::now();
+    let mut runtime_config = args.sandbox.runtime_config();
+    if args.sandbox.pooling {
+        // Every live store, the declarations instance and a few spare.
+        let slots = u32::try_from(args.max_live).unwrap_or(u32::MAX / 2);
+        runtime_config.pool_instances = Some(slots.saturating_add(8));
+    }
     let (runtime, manifest) = Runtime::load_with(
         &args.module,
-        args.sandbox.runtime_config(),
+        runtime_config,
         args.sandbox.grants(args.input),
         &args.cache.cache(),
     )?;

@@ -74,6 +74,12 @@ pub struct SandboxArgs {
     /// randomness (keys, tokens) or the real time.
     #[arg(long)]
     pub deterministic: bool,
+    /// Take proc stores from pre-reserved slots (wasmtime's pooling allocator,
+    /// one slot per `--max-live` store): about half the cost per proc, for
+    /// address space reserved up front (about 4 GiB per memory slot; it fails
+    /// to start under a tight `ulimit -v`).
+    #[arg(long)]
+    pub pooling: bool,
     /// Plan the targets, print each proc's effective budgets and exactly what
     /// it may touch, and run nothing.
     #[arg(long)]

@@ -344,11 +344,11 @@ fn a_second_run_loads_from_the_compile_cache_and_a_damaged_entry_is_recompiled()
     assert!(!stderr(&o).contains("compile cache"), "{}", stderr(&o));
 
     // Flip one bit of the compiled code: detected, recompiled, replaced.
-    let good = std::fs::read(&entry).unwrap();
+    let good = std::fs::read(entry).unwrap();
     let mut bad = good.clone();
     let mid = bad.len() / 2;
     bad[mid] ^= 0x10;
-    std::fs::write(&entry, &bad).unwrap();
+    std::fs::write(entry, &bad).unwrap();
     let (o, r) = cached_run(&dir, &flag);
     assert_eq!(r["compile_cache"], "rejected");
     assert!(
@@ -360,12 +360,12 @@ fn a_second_run_loads_from_the_compile_cache_and_a_damaged_entry_is_recompiled()
     );
     assert_eq!(r["totals"]["succeeded"], 1);
     assert_eq!(
-        std::fs::read(&entry).unwrap(),
+        std::fs::read(entry).unwrap(),
         good,
         "the entry is rewritten"
     );
     // Cut short: the same.
-    std::fs::write(&entry, &good[..good.len() / 3]).unwrap();
+    std::fs::write(entry, &good[..good.len() / 3]).unwrap();
     let (o, r) = cached_run(&dir, &flag);
     assert_eq!(r["compile_cache"], "rejected");
     assert!(stderr(&o).contains("it is truncated"), "{}", stderr(&o));
@@ -433,4 +433,29 @@ fn runs_at_once_share_a_fresh_cache() {
     let (_, r) = cached_run(&dir, &["--cache-dir", cache.to_str().unwrap()]);
     assert_eq!(r["compile_cache"], "hit");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn pooling_runs_procs_blocked_in_waits_within_its_slots() {
+    let mut args = vec![
+        "run",
+        "--pooling",
+        "--quiet",
+        "--results",
+        "--parallel",
+        "2",
+        "--max-live",
+        "4",
+        wasm::CONTEXT_OPS,
+    ];
+    let parents: Vec<String> = (0..20).map(|i| format!("parent::{i}")).collect();
+    args.extend(parents.iter().map(String::as_str));
+    let o = host(&args);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
+    assert!(out.contains("40 succeeded, 0 failed"), "{out}");
+    let r = results(&out);
+    for i in 0..20 {
+        assert!(r[format!("parent::{i}")].is_number(), "{r}");
+    }
 }

@@ -423,6 +423,10 @@ fn js_protos_globs_computed_deps_and_context_calls() {
 /// The second run of a Python module loads its compiled code from the cache
 /// (the first may too, when another test compiled it already).
 #[test]
+#[expect(
+    clippy::print_stderr,
+    reason = "the load times are worth seeing with --nocapture"
+)]
 fn python_second_run_loads_the_compiled_module_from_the_cache() {
     let module = example(Lang::Python, "success");
     let report = std::env::temp_dir().join(format!("pp-py-cache-{}.json", std::process::id()));
