@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 SIZES=${SIZES:-1000,10000,100000}
 PEERS=${PEERS:-parproc-mp,parproc-single,make}
-OUT=target/bench
+OUT="$PWD/target/bench"
 mkdir -p "$OUT"
 
 echo "== build" >&2

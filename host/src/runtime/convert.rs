@@ -20,6 +20,10 @@ use crate::spec::{
 pub(crate) const MAX_NAME: usize = 4096;
 /// The longest list a guest may return (deps, choices, args, rules).
 pub(crate) const MAX_LIST: usize = 10_000;
+/// The longest answer of a callback (computed deps, the values of one
+/// placeholder): as many as a run may hold procs. What a callback can return is
+/// bounded by its memory cap in any case.
+pub(crate) const MAX_ANSWER: usize = 1_000_000;
 /// The most declarations a module may have.
 pub(crate) const MAX_JOBS: usize = 100_000;
 /// The longest free text (descriptions, messages, regular expressions) in bytes.
@@ -68,7 +72,12 @@ fn list<T>(what: &str, items: Vec<T>, max: usize) -> Result<Vec<T>, String> {
 
 /// Checks every name of a list.
 fn names(what: &str, items: Vec<String>) -> Result<Vec<String>, String> {
-    list(what, items, MAX_LIST)?
+    names_upto(what, items, MAX_LIST)
+}
+
+/// Checks every name of a list of at most `max`.
+fn names_upto(what: &str, items: Vec<String>, max: usize) -> Result<Vec<String>, String> {
+    list(what, items, max)?
         .into_iter()
         .map(|n| name(&format!("a name in {what}"), n))
         .collect()
@@ -133,7 +142,7 @@ pub(crate) fn dep_context_to_wit(ctx: &DepContext) -> wit::DepContext {
 
 /// The answer of `resolve-deps`: names, patterns or globs.
 pub(crate) fn deps_from_wit(deps: Vec<String>) -> Result<Vec<String>, String> {
-    names("the computed deps", deps)
+    names_upto("the computed deps", deps, MAX_ANSWER)
 }
 
 /// The answer of `resolve-choices`: values per placeholder.
@@ -144,7 +153,7 @@ pub(crate) fn choices_from_wit(
         .into_iter()
         .map(|(param, values)| {
             let param = name("a placeholder name", param)?;
-            let values = list(&format!("the choices of `{param}`"), values, MAX_LIST)?
+            let values = list(&format!("the choices of `{param}`"), values, MAX_ANSWER)?
                 .into_iter()
                 .map(value_from_wit)
                 .collect::<Result<Vec<_>, _>>()
@@ -448,8 +457,11 @@ mod tests {
         m.params = vec![("p".to_owned(), "{".to_owned())];
         let err = manifest_from_wit(m).expect_err("json");
         assert!(err.starts_with("param `p` is not valid JSON"), "{err}");
-        let err = deps_from_wit(vec!["d".to_owned(); MAX_LIST + 1]).expect_err("count");
-        assert_eq!(err, "the computed deps: 10001 entries (the limit is 10000)");
+        let err = deps_from_wit(vec!["d".to_owned(); MAX_ANSWER + 1]).expect_err("count");
+        assert_eq!(
+            err,
+            "the computed deps: 1000001 entries (the limit is 1000000)"
+        );
         let err = choices_from_wit(vec![("env".to_owned(), vec![wit::Value::Float(f64::NAN)])])
             .expect_err("nan");
         assert_eq!(err, "a choice of `env`: the float value NaN is not finite");

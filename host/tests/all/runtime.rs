@@ -323,8 +323,8 @@ async fn garbage_from_a_callback_is_an_error_answer() {
         .expect_err("too many");
     assert_eq!(
         err,
-        "`resolve-deps` of `build::[env]` returned garbage: the computed deps: 100000 entries \
-         (the limit is 10000)"
+        "`resolve-deps` of `build::[env]` returned garbage: the computed deps: 1000001 entries \
+         (the limit is 1000000)"
     );
 }
 

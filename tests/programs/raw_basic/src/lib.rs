@@ -18,7 +18,7 @@
 //!
 //! Callbacks (through `declarations`): `resolve-deps` answers `["quiet"]`, but
 //! panics for `build::boom`, loops forever for `build::loop`, and returns
-//! 100 000 names for `build::many`; `resolve-choices` answers
+//! 1 000 001 names for `build::many` (one over the limit); `resolve-choices` answers
 //! `env = [dev, prod, boom]`.
 
 #![expect(
@@ -123,7 +123,7 @@ impl declarations::Guest for Basic {
             "build::loop" => loop {
                 std::hint::black_box(&ctx);
             },
-            "build::many" => Ok((0..100_000).map(|i| format!("dep{i}")).collect()),
+            "build::many" => Ok((0..1_000_001).map(|i| format!("d{i}")).collect()),
             "build::err" => Err(format!("no deps for `{decl}` at {index}")),
             _ => Ok(vec!["quiet".to_owned()]),
         }
