@@ -8,6 +8,7 @@ use anyhow::{Context as _, bail};
 
 use crate::cli::{CacheArgs, Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs};
 use crate::plan::PlanOptions;
+use crate::policy::Grants;
 use crate::report::graph::Graph;
 use crate::report::json::HostStats;
 use crate::report::terminal;
@@ -104,13 +105,12 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         let slots = u32::try_from(args.max_live).unwrap_or(u32::MAX / 2);
         runtime_config.pool_instances = Some(slots.saturating_add(8));
     }
-    let (runtime, manifest) = Runtime::load_with(
+    let (runtime, manifest) = load(
         &args.module,
         runtime_config,
         args.sandbox.grants(args.input),
-        &args.cache.cache(),
+        &args.cache,
     )?;
-    warn_about_cache(runtime.load_info());
     let load = runtime.load_info().clone();
     let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
@@ -252,7 +252,12 @@ fn shutdown_signal() -> impl std::future::Future<Output = u8> {
 
 /// `graph`: plan the targets in a session that never launches, print the graph.
 async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
-    let (runtime, manifest) = load(&args.module, &args.cache)?;
+    let (runtime, manifest) = load(
+        &args.module,
+        RuntimeConfig::default(),
+        Grants::default(),
+        &args.cache,
+    )?;
     let runtime = Arc::new(runtime);
     let o = &manifest.options;
     let opts = PlanOptions {
@@ -315,14 +320,15 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
     Ok(ExitStatus::Success)
 }
 
-/// Load a module with default budgets and no grants (for `list` and `graph`).
-fn load(module: &std::path::Path, cache: &CacheArgs) -> anyhow::Result<(Runtime, Manifest)> {
-    let loaded = Runtime::load_with(
-        module,
-        RuntimeConfig::default(),
-        crate::policy::Grants::default(),
-        &cache.cache(),
-    )?;
+/// Load a module through the compile cache the flags select, warning when the
+/// cache could not be used (every command loads this way).
+fn load(
+    module: &std::path::Path,
+    config: RuntimeConfig,
+    grants: Grants,
+    cache: &CacheArgs,
+) -> anyhow::Result<(Runtime, Manifest)> {
+    let loaded = Runtime::load_with(module, config, grants, &cache.cache())?;
     warn_about_cache(loaded.0.load_info());
     Ok(loaded)
 }
@@ -341,7 +347,12 @@ fn warn_about_cache(info: &LoadInfo) {
 }
 
 fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
-    let (_runtime, manifest) = load(&args.module, &args.cache)?;
+    let (_runtime, manifest) = load(
+        &args.module,
+        RuntimeConfig::default(),
+        Grants::default(),
+        &args.cache,
+    )?;
     terminal::print_raw(&render_list(&manifest));
     Ok(ExitStatus::Success)
 }
