@@ -1,7 +1,6 @@
 //! Command-line arguments (clap derive) and their parsing helpers.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -166,94 +165,11 @@ fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
     Ok((k.to_owned(), value))
 }
 
-/// Parse a count: `1000`, `1_000`, `1e9`, `2.5e10`.
-pub fn parse_count(s: &str) -> Result<u64, String> {
-    let t = s.replace('_', "");
-    if let Ok(n) = t.parse::<u64>() {
-        return Ok(n);
-    }
-    match t.parse::<f64>() {
-        Ok(f) if f.is_finite() && f >= 0.0 && f < u64::MAX as f64 && f.fract() == 0.0 => {
-            Ok(f as u64)
-        }
-        _ => Err(format!("`{s}` is not a whole number (like 1000 or 1e9)")),
-    }
-}
-
-/// Parse a duration: `30s`, `1.5s`, `500ms`, `2m`, `1h`; a bare number is seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (like 30s, 500ms, 2m)"))?;
-    let secs = match unit.trim() {
-        "" | "s" | "sec" | "secs" => n,
-        "ms" => n / 1000.0,
-        "m" | "min" | "mins" => n * 60.0,
-        "h" | "hr" | "hrs" => n * 3600.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}`; use ms, s, m or h"
-            ));
-        }
-    };
-    Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
-}
-
-/// Parse a size: `1048576`, `64MiB`, `64MB`, `1GiB`, `512KiB`.
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
-        .unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: f64 = num
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("`{s}` is not a size (like 256MiB)"))?;
-    let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1.0,
-        "k" | "kb" | "kib" => 1024.0,
-        "m" | "mb" | "mib" => 1024.0 * 1024.0,
-        "g" | "gb" | "gib" => 1024.0 * 1024.0 * 1024.0,
-        other => {
-            return Err(format!(
-                "unknown unit `{other}` in `{s}`; use KiB, MiB or GiB"
-            ));
-        }
-    };
-    let v = n * mult;
-    if !(v.is_finite() && v >= 0.0 && v < u64::MAX as f64) {
-        return Err(format!("`{s}` is out of range"));
-    }
-    Ok(v as u64)
-}
+pub use crate::units::{parse_count, parse_duration, parse_size};
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_counts_durations_and_sizes() {
-        assert_eq!(parse_count("1e9"), Ok(1_000_000_000));
-        assert_eq!(parse_count("5_000"), Ok(5000));
-        assert!(parse_count("1.5").is_err());
-        assert!(parse_count("-3").is_err());
-        assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
-        assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
-        assert!(parse_duration("soon").is_err());
-        assert!(parse_duration("3 weeks").is_err());
-        assert_eq!(parse_size("64MiB"), Ok(64 << 20));
-        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert!(parse_size("12 parsecs").is_err());
-    }
 
     #[test]
     fn params_are_json_or_strings() {

@@ -6,7 +6,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
 
 use crate::logsink::LogSink;
 use crate::outcome::Outcome;
@@ -17,16 +16,7 @@ use crate::spec::{Needs, Value};
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The effective budgets of one proc run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Budget {
-    /// Fuel (CPU) budget.
-    pub fuel: u64,
-    /// Wall-clock timeout; enforced by the session, which drops the run future.
-    pub timeout: Option<Duration>,
-    /// Memory cap in bytes over all memories and tables of the store.
-    pub memory: u64,
-}
+pub use parproc_core::budget::Budget;
 
 /// Everything a runner needs to run one proc.
 #[derive(Debug, Clone)]

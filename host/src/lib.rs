@@ -22,12 +22,11 @@ pub mod cli;
 mod commands;
 pub mod exec;
 pub mod logsink;
-pub mod outcome;
-pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod runtime;
 pub mod session;
-pub mod spec;
+
+pub use parproc_core::{budget, outcome, plan, spec, units};
 
 pub use commands::{ExitStatus, main_with, render_list, run};

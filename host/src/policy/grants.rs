@@ -404,8 +404,8 @@ pub fn render_dry_run(rows: &[PlanRow], sanitize: impl Fn(&str) -> String) -> St
             "    budget: fuel {}, timeout {}, memory {}\n",
             b.fuel,
             b.timeout
-                .map_or_else(|| "none".to_owned(), crate::session::fmt_duration),
-            fmt_size(b.memory)
+                .map_or_else(|| "none".to_owned(), crate::units::fmt_duration),
+            crate::units::fmt_size(b.memory)
         ));
         match &row.access {
             Ok(g) if g.is_nothing() => {
@@ -424,16 +424,6 @@ pub fn render_dry_run(rows: &[PlanRow], sanitize: impl Fn(&str) -> String) -> St
         }
     }
     out
-}
-
-/// `256 MiB` for whole MiB, else bytes.
-fn fmt_size(bytes: u64) -> String {
-    const MIB: u64 = 1 << 20;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else {
-        format!("{bytes} bytes")
-    }
 }
 
 #[cfg(test)]

@@ -17,15 +17,14 @@
 //! lower the user's limit ([`effective`]).
 
 mod args;
-mod budget;
 mod grants;
 
 pub use args::{SandboxArgs, Total};
-pub use budget::{BudgetRules, LimitArg, Rules, effective, parse_limit_arg};
 pub use grants::{
     DirGrant, Granted, GrantedDir, Grants, NetAddr, PlanRow, normalize_guest, parse_dir_grant,
     parse_env_grant, parse_net_addr, render_dry_run,
 };
+pub use parproc_core::budget::{BudgetRules, LimitArg, Rules, effective, parse_limit_arg};
 
 use crate::outcome::ProcState;
 use crate::session::Session;

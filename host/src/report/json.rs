@@ -87,8 +87,7 @@ pub fn kind_id(kind: FailureKind) -> &'static str {
 }
 
 fn secs(d: Duration) -> Value {
-    // Milliseconds are plenty, and keep the numbers short.
-    json!((d.as_secs_f64() * 1000.0).round() / 1000.0)
+    json!(crate::units::secs_f64(d))
 }
 
 fn path(p: &Path) -> Value {

@@ -193,10 +193,7 @@ pub fn sanitize_log_line(line: &str, keep_colors: bool) -> String {
     out
 }
 
-/// `1.23s`.
-pub fn secs(d: Duration) -> String {
-    format!("{:.2}s", d.as_secs_f64())
-}
+pub use crate::units::fmt_secs as secs;
 
 /// parproc's suffix for a final state (§14.2): ` skipped`, ` dependency failed`,
 /// ` failed`, ` timeout`, …; empty for success.
@@ -513,7 +510,7 @@ pub fn totals(shown: &[&ProcRecord], elapsed: Duration) -> String {
     format!(
         "{} in {}",
         parts.join(", "),
-        crate::session::fmt_duration(elapsed)
+        crate::units::fmt_duration(elapsed)
     )
 }
 

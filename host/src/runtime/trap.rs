@@ -112,15 +112,7 @@ pub(crate) fn one_line(text: &str) -> String {
     line
 }
 
-/// A byte count for messages: `64 MiB` when it is a whole number of MiB.
-pub(crate) fn size(bytes: u64) -> String {
-    const MIB: u64 = 1 << 20;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
-    } else {
-        format!("{bytes} bytes")
-    }
-}
+pub(crate) use crate::units::fmt_size as size;
 
 #[cfg(test)]
 mod tests {

@@ -502,22 +502,7 @@ fn statuses(planner: &Planner, names: &[String]) -> Vec<ProcStatus> {
         .collect()
 }
 
-/// `1.5s`, `250ms`, `2m3s`.
-pub fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        let s = d.as_secs_f64();
-        if s.fract() == 0.0 {
-            format!("{s:.0}s")
-        } else {
-            format!("{s:.2}s")
-        }
-    } else {
-        format!("{}m{}s", ms / 60_000, (ms % 60_000) / 1000)
-    }
-}
+pub use crate::units::fmt_duration;
 
 /// A running proc's handle on the session: what its context imports call.
 #[derive(Clone)]

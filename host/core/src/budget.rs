@@ -6,8 +6,18 @@ use std::time::Duration;
 
 use wildmatch::WildMatch;
 
-use crate::exec::Budget;
 use crate::spec::Limits;
+
+/// The effective budgets of one proc run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Fuel (CPU) budget.
+    pub fuel: u64,
+    /// Wall-clock timeout; enforced by the driver, which drops the run.
+    pub timeout: Option<Duration>,
+    /// Memory cap in bytes over all memories and tables of the store.
+    pub memory: u64,
+}
 
 /// One value of a limit flag: the default for every proc (`VALUE`) or a rule for
 /// the procs a glob matches (`PATTERN=VALUE`).
