@@ -15,7 +15,9 @@
 use std::time::{Duration, Instant};
 
 use parproc_host::outcome::Outcome;
-use parproc_host::plan::{Next, PlanError, PlanOptions, Planner, ResolveAnswer, ResolveRequest};
+use parproc_host::plan::{
+    Next, PlanError, PlanOptions, Planner, ResolveAnswer, ResolveRequest, Step,
+};
 use parproc_host::spec::{DepDecl, JobDecl, Manifest, RdepDecl, ValueType};
 
 fn proto(name: &str, deps: Vec<DepDecl>) -> JobDecl {
@@ -58,11 +60,11 @@ fn answer(req: &ResolveRequest) -> ResolveAnswer {
     }
 }
 
-fn retry<T>(p: &mut Planner, mut f: impl FnMut(&mut Planner) -> Result<T, PlanError>) -> T {
+fn retry<T>(p: &mut Planner, mut f: impl FnMut(&mut Planner) -> Result<Step<T>, PlanError>) -> T {
     loop {
         match f(p) {
-            Ok(v) => return v,
-            Err(PlanError::Need(r)) => {
+            Ok(Step::Done(v)) => return v,
+            Ok(Step::Need(r)) => {
                 let a = answer(&r);
                 p.provide(r, a);
             }

@@ -31,13 +31,12 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use parproc_host::exec::{BoxFuture, Launch, ProcRunner, Resolver, RunReport};
-use parproc_host::logsink::LogSink;
+use parproc_host::exec::{BoxFuture, Launch, ProcChannel, ProcRunner, Resolver, RunReport};
 use parproc_host::outcome::Outcome;
 use parproc_host::plan::{PlanOptions, ResolveAnswer, ResolveRequest};
 use parproc_host::report::NullReporter;
 use parproc_host::runtime::{CompileCache, Runtime, RuntimeConfig};
-use parproc_host::session::{ProcContext, Session, SessionConfig};
+use parproc_host::session::{Session, SessionConfig};
 use parproc_host::spec::{Manifest, Value};
 use serde_json::json;
 
@@ -139,7 +138,7 @@ impl Resolver for NativeResolver {
 struct NoopRunner;
 
 impl ProcRunner for NoopRunner {
-    fn run(&self, _: Launch, _: ProcContext, _: LogSink) -> BoxFuture<'static, RunReport> {
+    fn run(&self, _: Launch, _: ProcChannel) -> BoxFuture<'static, RunReport> {
         Box::pin(async {
             RunReport {
                 outcome: Outcome::Succeeded("null".into()),
@@ -200,7 +199,7 @@ async fn session_run(
             elapsed - started
         );
     }
-    let records = s.records();
+    let records = s.records().await;
     let ran = records
         .iter()
         .filter(|r| r.state == parproc_host::outcome::ProcState::Succeeded)

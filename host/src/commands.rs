@@ -8,7 +8,7 @@ use anyhow::{Context as _, bail};
 
 use crate::cli::{CacheArgs, Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs};
 use crate::plan::PlanOptions;
-use crate::policy::Grants;
+use crate::policy::{Grants, PlanRow, render_dry_run};
 use crate::report::graph::Graph;
 use crate::report::json::HostStats;
 use crate::report::terminal;
@@ -122,36 +122,28 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     // `--param` overrides the module's params before plain procs register, so
     // their computed deps see the values the user gave.
     let manifest = with_params(manifest, &args.params);
-    let session = Session::new(
+    let (session, _) = plan(
+        &args.module,
         &manifest,
         plan_options(&manifest, &args),
-        runtime.clone(),
         runtime,
         reporter.clone(),
         config,
+        &args.targets,
     )
-    .await
-    .map_err(anyhow::Error::msg)
-    .with_context(|| format!("cannot load `{}`", args.module.display()))?;
-
-    let targets = if args.targets.is_empty() {
-        manifest.targets.clone()
-    } else {
-        args.targets.clone()
-    };
-    // Create every target before starting any, so a typo runs nothing.
-    let mut names = Vec::new();
-    for t in &targets {
-        let created = session
-            .create(t, &[], None)
-            .await
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("bad target `{t}`"))?;
-        names.extend(created);
-    }
-    session.start(&names).await.map_err(anyhow::Error::msg)?;
+    .await?;
     if args.sandbox.dry_run {
-        let text = crate::policy::dry_run(&session, &grants, terminal::sanitize);
+        let rows: Vec<_> = session
+            .planned()
+            .await
+            .into_iter()
+            .map(|p| PlanRow {
+                access: grants.resolve(&p.needs),
+                name: p.name,
+                budget: p.budget,
+            })
+            .collect();
+        let text = render_dry_run(&rows, terminal::sanitize);
         terminal::print_raw(&text);
         return Ok(ExitStatus::Success);
     }
@@ -169,7 +161,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         session.wait_for_all().await;
         let _ = signal;
     }
-    let records = session.records();
+    let records = session.records().await;
     let reported = reporter.finish(
         &records,
         started.elapsed(),
@@ -177,13 +169,14 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
         HostStats {
             load: Some(load.duration),
             compile_cache: Some(load.cache.id()),
-            peak_live: session.peak_live(),
+            peak_live: session.peak_live().await,
             peak_rss: HostStats::read_peak_rss(),
         },
     );
     if args.results {
         let map: serde_json::Map<String, serde_json::Value> = session
             .results()
+            .await
             .into_iter()
             .map(|(k, v)| {
                 let v = v
@@ -194,13 +187,14 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
             .collect();
         terminal::print_raw(&serde_json::to_string_pretty(&map)?);
     }
-    let errors = session.take_errors();
+    let errors = session.take_errors().await;
     if let Some(signal) = interrupted {
         return Ok(ExitStatus::Interrupted(128 + signal));
     }
     reported?;
     if !errors.is_empty() {
-        bail!("{}", errors.join("; "));
+        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        bail!("{}", texts.join("; "));
     }
     let failed = records.iter().any(|r| r.state.is_failure());
     Ok(if failed {
@@ -208,6 +202,47 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     } else {
         ExitStatus::Success
     })
+}
+
+/// What `run`, `graph` and `--dry-run` share: a session over the loaded module
+/// with the targets (the module's when none are given) created and started,
+/// together with every `now` proc (a `now` proc runs whether or not targets are
+/// given), and nothing launched yet. Every target is created before any starts,
+/// so a typo runs nothing. Returns the session and the started names.
+async fn plan(
+    module: &std::path::Path,
+    manifest: &Manifest,
+    opts: PlanOptions,
+    runtime: Arc<Runtime>,
+    reporter: Arc<dyn crate::report::Reporter>,
+    config: SessionConfig,
+    targets: &[String],
+) -> anyhow::Result<(Session, Vec<String>)> {
+    let session = Session::new(manifest, opts, runtime.clone(), runtime, reporter, config)
+        .await
+        .with_context(|| format!("cannot load `{}`", module.display()))?;
+    let targets = if targets.is_empty() {
+        &manifest.targets
+    } else {
+        targets
+    };
+    let mut names = Vec::new();
+    for t in targets {
+        let created = session
+            .create(t, &[], None)
+            .await
+            .with_context(|| format!("bad target `{t}`"))?;
+        names.extend(created);
+    }
+    names.extend(
+        manifest
+            .jobs
+            .iter()
+            .filter(|d| d.kind == DeclKind::Proc && d.now)
+            .map(|d| d.name.clone()),
+    );
+    session.start(&names).await?;
+    Ok((session, names))
 }
 
 /// The module's params with the command line's overriding them.
@@ -270,48 +305,25 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         ..PlanOptions::default()
     };
     let manifest = with_params(manifest, &args.params);
-    let session = Session::new(
+    let (session, _) = plan(
+        &args.module,
         &manifest,
         opts,
-        runtime.clone(),
         runtime,
         Arc::new(NullReporter),
         SessionConfig::default(),
+        &args.targets,
     )
-    .await
-    .map_err(anyhow::Error::msg)
-    .with_context(|| format!("cannot load `{}`", args.module.display()))?;
-    let mut targets = if args.targets.is_empty() {
-        manifest.targets.clone()
-    } else {
-        args.targets.clone()
-    };
-    if args.targets.is_empty() {
-        // `now` procs start with every run that names no targets.
-        targets.extend(
-            manifest
-                .jobs
-                .iter()
-                .filter(|d| d.kind == DeclKind::Proc && d.now)
-                .map(|d| d.name.clone()),
-        );
-    }
-    let mut names = Vec::new();
-    for t in &targets {
-        let created = session
-            .create(t, &[], None)
-            .await
-            .map_err(anyhow::Error::msg)
-            .with_context(|| format!("bad target `{t}`"))?;
-        names.extend(created);
-    }
-    // Without `go`, starting only plans: nothing launches.
-    session.start(&names).await.map_err(anyhow::Error::msg)?;
+    .await?;
     let title = args
         .module
         .file_stem()
         .map_or_else(|| "jobs".into(), |s| s.to_string_lossy().into_owned());
-    let graph = session.with_planner(|p| Graph::from_planner(p, args.all).with_title(title));
+    let all = args.all;
+    let graph = session
+        .with_planner(move |p| Graph::from_planner(p, all).with_title(title))
+        .await
+        .context("the planner stopped")?;
     terminal::print_raw(&match args.format {
         GraphFormat::Dot => graph.dot(),
         GraphFormat::Mermaid => graph.mermaid(),

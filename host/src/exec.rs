@@ -1,16 +1,23 @@
-//! The seams between the session and the outside world: how procs run
+//! The seams between the driver and the outside world: how procs run
 //! ([`ProcRunner`]) and how guest callbacks are answered ([`Resolver`]).
 //!
-//! The real implementations live in [`crate::runtime`]; tests of the session use
-//! fakes, so no wasm is compiled for them (ninja's `CommandRunner`).
+//! A runner and the driver talk only in typed, serialisable messages: the driver
+//! hands a runner a [`Launch`]; the running proc sends [`ContextRequest`]s and
+//! gets [`ContextReply`]s back, writes its output as [`LogChunk`]s, and the run
+//! ends in a [`RunReport`]. The local runner ([`crate::runtime`]) passes them in
+//! memory; a remote worker can carry the same messages over a network. Tests of
+//! the driver use fakes, so no wasm is compiled for them (ninja's
+//! `CommandRunner`).
 
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::logsink::LogSink;
-use crate::outcome::Outcome;
-use crate::plan::{ResolveAnswer, ResolveRequest};
-use crate::session::ProcContext;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::logsink::{LogLevel, LogSink, Stream};
+use crate::outcome::{Outcome, ProcStatus};
+use crate::plan::{PlanError, ProcId, ResolveAnswer, ResolveRequest};
 use crate::spec::{Needs, Value};
 
 /// A boxed, sendable future.
@@ -19,7 +26,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub use parproc_core::budget::Budget;
 
 /// Everything a runner needs to run one proc.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Launch {
     /// The proc name.
     pub name: String,
@@ -31,10 +38,12 @@ pub struct Launch {
     pub budget: Budget,
     /// Capabilities granted to this proc.
     pub needs: Needs,
+    /// The deps that ran freshly (not skipped) before this launch.
+    pub changed_deps: Vec<String>,
 }
 
 /// What a runner reports for one proc.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {
     /// How it ended.
     pub outcome: Outcome,
@@ -44,11 +53,189 @@ pub struct RunReport {
     pub peak_memory: Option<u64>,
 }
 
+/// A context call of a running proc that the driver answers (`proc-name`,
+/// `args` and `changed-deps` are answered from the [`Launch`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ContextRequest {
+    /// Global params.
+    Params,
+    /// The result of a proc, in this proc's view.
+    Result {
+        /// The proc.
+        name: String,
+    },
+    /// Names with a result in this proc's view.
+    ResultNames,
+    /// Create procs.
+    Create {
+        /// A proc name, proto name, pattern or glob.
+        name: String,
+        /// Args filling the pattern.
+        args: Vec<(String, Value)>,
+        /// A name for the single created proc.
+        proc_name: Option<String>,
+    },
+    /// Start procs by name.
+    Start {
+        /// The procs.
+        names: Vec<String>,
+    },
+    /// Create, then start.
+    Run {
+        /// See [`ContextRequest::Create`].
+        name: String,
+        /// See [`ContextRequest::Create`].
+        args: Vec<(String, Value)>,
+        /// See [`ContextRequest::Create`].
+        proc_name: Option<String>,
+    },
+    /// Start the named idle procs and wait until all are complete (the proc
+    /// gives its parallel slot back meanwhile).
+    Wait {
+        /// The procs.
+        names: Vec<String>,
+    },
+    /// A line of interactive input.
+    Input {
+        /// What to show.
+        prompt: String,
+        /// Whether to hide what is typed.
+        password: bool,
+    },
+}
+
+/// The driver's answer to a [`ContextRequest`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ContextReply {
+    /// Global params: name and JSON text.
+    Params(Vec<(String, String)>),
+    /// A JSON result (`null` for a proc that finished without a value), or
+    /// `None` when there is none in view.
+    Result(Option<String>),
+    /// Proc names (created, or with results).
+    Names(Vec<String>),
+    /// The procs were started.
+    Started,
+    /// The states of the procs waited for.
+    Statuses(Vec<ProcStatus>),
+    /// The line typed.
+    Input(String),
+    /// The call failed; the proc sees the message.
+    Error(SessionError),
+}
+
+/// Output of a running proc, as it travels to the driver.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LogChunk {
+    /// Bytes the guest wrote to stdout or stderr.
+    Output {
+        /// Which stream.
+        stream: Stream,
+        /// The bytes.
+        bytes: Vec<u8>,
+    },
+    /// A `context.log` record.
+    Record {
+        /// Its level.
+        level: LogLevel,
+        /// Its text.
+        message: String,
+    },
+}
+
+/// Why a session or context call failed. `Display` keeps parproc's texts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum SessionError {
+    /// The planner refused the call (usage error, failed callback, refused wait).
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// One call needed more guest answers than any sane module asks.
+    #[error("gave up after {0} guest callbacks for one request")]
+    TooManyCallbacks(usize),
+    /// `get-input` without `--input`.
+    #[error("interactive input is not granted to this run; pass `--input` to allow it")]
+    InputNotGranted,
+    /// Reading the input failed.
+    #[error("input failed: {0}")]
+    Input(String),
+    /// The session ended before the call was answered.
+    #[error("the session is over")]
+    Closed,
+}
+
+impl SessionError {
+    /// Whether this is the planner's refusal of a wait that could never finish.
+    pub fn is_refused_wait(&self) -> bool {
+        matches!(self, SessionError::Plan(PlanError::WaitRefused(_)))
+    }
+}
+
+/// One context call on its way to the driver.
+#[derive(Debug)]
+pub struct ContextCall {
+    /// The calling proc.
+    pub proc: ProcId,
+    /// The call.
+    pub request: ContextRequest,
+    /// Where the answer goes.
+    pub reply: oneshot::Sender<ContextReply>,
+}
+
+/// A running proc's link to the driver: context calls out, answers back, and
+/// its log. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ProcChannel {
+    proc: ProcId,
+    calls: mpsc::UnboundedSender<ContextCall>,
+    log: LogSink,
+}
+
+impl ProcChannel {
+    /// A channel for `proc` sending its calls on `calls` and its output to `log`.
+    pub fn new(proc: ProcId, calls: mpsc::UnboundedSender<ContextCall>, log: LogSink) -> Self {
+        ProcChannel { proc, calls, log }
+    }
+
+    /// Ask the driver; an ended session answers [`SessionError::Closed`].
+    pub async fn call(&self, request: ContextRequest) -> ContextReply {
+        let (reply, rx) = oneshot::channel();
+        let call = ContextCall {
+            proc: self.proc,
+            request,
+            reply,
+        };
+        if self.calls.send(call).is_err() {
+            return ContextReply::Error(SessionError::Closed);
+        }
+        rx.await
+            .unwrap_or(ContextReply::Error(SessionError::Closed))
+    }
+
+    /// Send output to the proc's log.
+    pub fn log(&self, chunk: LogChunk) {
+        match chunk {
+            LogChunk::Output { stream, bytes } => self.log.write(stream, &bytes),
+            LogChunk::Record { level, message } => self.log.log(level, &message),
+        }
+    }
+
+    /// Write output without building a [`LogChunk`] (the in-process path).
+    pub fn write(&self, stream: Stream, bytes: &[u8]) {
+        self.log.write(stream, bytes);
+    }
+
+    /// The log as kept so far (the local runner reads a guest's panic message
+    /// from it).
+    pub fn sink(&self) -> &LogSink {
+        &self.log
+    }
+}
+
 /// Runs procs. One call per proc; the returned future may be dropped at any
 /// await point (timeout, cancellation), which must leave the runner usable.
 pub trait ProcRunner: Send + Sync + 'static {
-    /// Run `launch`; `ctx` serves the proc's context calls; guest output goes to `log`.
-    fn run(&self, launch: Launch, ctx: ProcContext, log: LogSink) -> BoxFuture<'static, RunReport>;
+    /// Run `launch`, serving its context calls and output through `channel`.
+    fn run(&self, launch: Launch, channel: ProcChannel) -> BoxFuture<'static, RunReport>;
 }
 
 /// Answers the planner's questions for the guest (computed deps and choices).

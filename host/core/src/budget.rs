@@ -9,7 +9,7 @@ use wildmatch::WildMatch;
 use crate::spec::Limits;
 
 /// The effective budgets of one proc run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Budget {
     /// Fuel (CPU) budget.
     pub fuel: u64,

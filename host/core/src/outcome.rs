@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// Why a proc did not succeed (mirrors the WIT `failure-kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum FailureKind {
     /// The proc returned `failed`.
     Failed,
@@ -55,7 +55,7 @@ impl FailureKind {
 }
 
 /// A failure: its kind and parproc's message text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Failure {
     /// The kind.
     pub kind: FailureKind,
@@ -84,7 +84,7 @@ impl fmt::Display for Failure {
 }
 
 /// How a proc that ran (or was stopped) ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Outcome {
     /// Finished with a JSON result.
     Succeeded(String),
@@ -100,7 +100,7 @@ pub enum Outcome {
 }
 
 /// A proc's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum ProcState {
     /// Exists, not scheduled.
     Idle,
@@ -164,7 +164,7 @@ impl fmt::Display for ProcState {
 }
 
 /// One proc's state as a wait reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ProcStatus {
     /// The proc name.
     pub name: String,

@@ -25,28 +25,3 @@ pub use grants::{
     parse_env_grant, parse_net_addr, render_dry_run,
 };
 pub use parproc_core::budget::{BudgetRules, LimitArg, Rules, effective, parse_limit_arg};
-
-use crate::outcome::ProcState;
-use crate::session::Session;
-
-/// The `--dry-run` text of a planned session (targets created and started,
-/// nothing launched): every proc that would run, in registration order, with
-/// its effective budgets and what it may touch under `grants`.
-pub fn dry_run(session: &Session, grants: &Grants, sanitize: impl Fn(&str) -> String) -> String {
-    let rows: Vec<PlanRow> = session
-        .records()
-        .into_iter()
-        .filter(|r| r.state == ProcState::Wanted)
-        .filter_map(|r| {
-            let budget = session.budget_of(&r.name)?;
-            let needs =
-                session.with_planner(|p| p.id(&r.name).map(|id| p.decl_of(id).needs.clone()))?;
-            Some(PlanRow {
-                access: grants.resolve(&needs),
-                name: r.name,
-                budget,
-            })
-        })
-        .collect();
-    render_dry_run(&rows, sanitize)
-}

@@ -18,12 +18,7 @@ use super::render::{self, Finished, Style};
 use super::terminal::{LiveView, StaticOut, Tally, Terminal};
 use super::{Event, ProcRecord, Reporter, junit};
 use crate::outcome::ProcState;
-use crate::plan::Planner;
-use crate::session::Session;
-
-/// Waiting procs named in a live-view tally at most (beyond it the estimate
-/// uses an average).
-const TALLY_NAMES: usize = 10_000;
+use crate::session::{LiveCounts, Session};
 
 /// See the module docs.
 #[derive(Debug)]
@@ -109,7 +104,7 @@ impl RunReporter {
     pub fn attach(&self, session: &Session) {
         if let Terminal::Dynamic(live) = &self.term {
             let s = session.clone();
-            live.set_source(Some(Arc::new(move || s.with_planner(tally))));
+            live.set_source(Some(Arc::new(move || tally(s.live()))));
         }
     }
 
@@ -236,33 +231,18 @@ impl RunReporter {
     }
 }
 
-/// The live view's counts, read from the planner.
-fn tally(p: &Planner) -> Tally {
-    let mut t = Tally {
-        parallel: p.options().parallel,
-        ..Tally::default()
-    };
-    for id in p.ids() {
-        match p.state(id) {
-            ProcState::Idle => {}
-            ProcState::Wanted => {
-                t.waiting += 1;
-                if t.waiting_names.len() < TALLY_NAMES {
-                    t.waiting_names.push(p.name(id).to_owned());
-                }
-            }
-            ProcState::Running => t.running += 1,
-            s => {
-                t.done += 1;
-                match s {
-                    ProcState::Failed => t.failed += 1,
-                    ProcState::FailedDep | ProcState::Cancelled => t.not_run += 1,
-                    _ => {}
-                }
-            }
-        }
+/// The live view's counts, as the driver published them (O(1)).
+fn tally(live: LiveCounts) -> Tally {
+    let c = live.counts;
+    Tally {
+        parallel: live.parallel,
+        waiting: c.get(ProcState::Wanted),
+        waiting_names: live.waiting_names,
+        running: c.get(ProcState::Running),
+        done: c.complete(),
+        failed: c.get(ProcState::Failed),
+        not_run: c.get(ProcState::FailedDep) + c.get(ProcState::Cancelled),
     }
-    t
 }
 
 impl Reporter for RunReporter {

@@ -1,7 +1,7 @@
 //! Host bindings generated from `wit/parproc.wit`, world `jobs`.
 //!
-//! The context imports that can block (`create`, `start`, `run`, `wait`,
-//! `get-input`) are async; every import is trappable (`wasmtime::Result`), so
+//! The context imports that ask the driver (`params`, `result`,
+//! `result-names`, `create`, `start`, `run`, `wait`, `get-input`) are async; every import is trappable (`wasmtime::Result`), so
 //! the host can stop a proc that pushes too much at it (a trap the runner
 //! classifies) besides answering `Err` to what the guest may handle. Every
 //! export is called asynchronously.
@@ -15,6 +15,9 @@ wasmtime::component::bindgen!({
         "parproc:jobs/context.run": async | trappable,
         "parproc:jobs/context.wait": async | trappable,
         "parproc:jobs/context.get-input": async | trappable,
+        "parproc:jobs/context.params": async | trappable,
+        "parproc:jobs/context.result": async | trappable,
+        "parproc:jobs/context.result-names": async | trappable,
         default: trappable,
     },
     exports: { default: async },

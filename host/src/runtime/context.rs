@@ -1,5 +1,7 @@
-//! The `context` import: what a running proc asks of the host, forwarded to its
-//! [`ProcContext`].
+//! The `context` import: what a running proc asks of the host. Its name, args
+//! and changed deps come with the [`Launch`](crate::exec::Launch); everything
+//! else travels to the driver as a [`ContextRequest`] over the proc's
+//! [`ProcChannel`].
 //!
 //! Inside a declarations callback there is no proc and no context: fallible
 //! calls answer `Err(`[`REFUSED`]`)` and infallible ones trap with that text.
@@ -19,29 +21,44 @@ use super::bindings::types::{self as wit, Host as TypesHost};
 use super::convert;
 use super::state::{CallLimits, HostState};
 use super::trap::{HostStop, size};
-use crate::outcome::{Failure, FailureKind};
-use crate::session::ProcContext;
+use crate::exec::{ContextReply, ContextRequest, ProcChannel};
+use crate::outcome::{Failure, FailureKind, ProcStatus};
+use crate::spec::Value;
 
 /// Why a context call made from a declarations callback is refused.
 pub(crate) const REFUSED: &str = "context calls are not allowed in declaration callbacks";
 
-/// How the planner words a wait it refuses because it could never finish.
-pub(crate) const WAIT_REFUSED: &str = "wait can never finish";
+/// A running proc's side of the context: what it knows from its launch, and
+/// its channel to the driver.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcCtx {
+    /// To the driver.
+    pub(crate) channel: ProcChannel,
+    /// The proc's name.
+    pub(crate) name: String,
+    /// Its converted args.
+    pub(crate) args: Vec<(String, Value)>,
+    /// The deps that ran freshly before it launched.
+    pub(crate) changed_deps: Vec<String>,
+}
 
 /// Bytes an argument list entry counts for besides its text.
 const ENTRY_BYTES: usize = 16;
 
 impl HostState {
     /// The context, or a trap for infallible calls made from a callback.
-    fn context(&self) -> wasmtime::Result<&ProcContext> {
+    fn context(&self) -> wasmtime::Result<&ProcCtx> {
         self.ctx
             .as_ref()
             .ok_or_else(|| wasmtime::Error::msg(REFUSED))
     }
 
     /// A handle on the context for fallible (async) calls.
-    fn owned_context(&self) -> Result<ProcContext, String> {
-        self.ctx.clone().ok_or_else(|| REFUSED.to_owned())
+    fn owned_context(&self) -> Result<ProcChannel, String> {
+        self.ctx
+            .as_ref()
+            .map(|c| c.channel.clone())
+            .ok_or_else(|| REFUSED.to_owned())
     }
 
     /// What `create` and `run` check first: the size of their arguments (a trap
@@ -57,7 +74,7 @@ impl HostState {
         name: &str,
         args: Vec<wit::Arg>,
         proc_name: Option<&str>,
-    ) -> wasmtime::Result<Result<(ProcContext, Vec<(String, crate::spec::Value)>), String>> {
+    ) -> wasmtime::Result<Result<(ProcChannel, Vec<(String, Value)>), String>> {
         let bytes = name
             .len()
             .saturating_add(args_bytes(&args))
@@ -139,32 +156,44 @@ impl TypesHost for HostState {}
 
 impl Host for HostState {
     fn proc_name(&mut self) -> wasmtime::Result<String> {
-        Ok(self.context()?.proc_name())
+        Ok(self.context()?.name.clone())
     }
 
     fn args(&mut self) -> wasmtime::Result<Vec<wit::Arg>> {
-        Ok(convert::args_to_wit(&self.context()?.args()))
+        Ok(convert::args_to_wit(&self.context()?.args))
     }
 
-    fn params(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self.context()?.params())
+    async fn params(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        let channel = self.context()?.channel.clone();
+        match channel.call(ContextRequest::Params).await {
+            ContextReply::Params(p) => Ok(p),
+            other => Err(wasmtime::Error::msg(unexpected(other))),
+        }
     }
 
-    fn result(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+    async fn result(&mut self, name: String) -> wasmtime::Result<Option<String>> {
         self.check_size("result", name.len())?;
-        Ok(self.context()?.result(&name))
+        let channel = self.context()?.channel.clone();
+        match channel.call(ContextRequest::Result { name }).await {
+            ContextReply::Result(r) => Ok(r),
+            other => Err(wasmtime::Error::msg(unexpected(other))),
+        }
     }
 
-    fn result_names(&mut self) -> wasmtime::Result<Vec<String>> {
-        Ok(self.context()?.result_names())
+    async fn result_names(&mut self) -> wasmtime::Result<Vec<String>> {
+        let channel = self.context()?.channel.clone();
+        match channel.call(ContextRequest::ResultNames).await {
+            ContextReply::Names(n) => Ok(n),
+            other => Err(wasmtime::Error::msg(unexpected(other))),
+        }
     }
 
     fn deps_changed(&mut self) -> wasmtime::Result<bool> {
-        Ok(self.context()?.deps_changed())
+        Ok(!self.context()?.changed_deps.is_empty())
     }
 
     fn changed_deps(&mut self) -> wasmtime::Result<Vec<String>> {
-        Ok(self.context()?.changed_deps())
+        Ok(self.context()?.changed_deps.clone())
     }
 
     async fn create(
@@ -173,11 +202,16 @@ impl Host for HostState {
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
     ) -> wasmtime::Result<Result<Vec<String>, String>> {
-        let (ctx, args) = match self.creating("create", &name, args, proc_name.as_deref())? {
+        let (channel, args) = match self.creating("create", &name, args, proc_name.as_deref())? {
             Ok(prepared) => prepared,
             Err(e) => return Ok(Err(e)),
         };
-        let created = ctx.create(name, args, proc_name).await;
+        let request = ContextRequest::Create {
+            name,
+            args,
+            proc_name,
+        };
+        let created = names(channel.call(request).await);
         if let Ok(names) = &created {
             self.count_created(names)?;
         }
@@ -186,11 +220,15 @@ impl Host for HostState {
 
     async fn start(&mut self, names: Vec<String>) -> wasmtime::Result<Result<(), String>> {
         self.check_size("start", names_bytes(&names))?;
-        let ctx = match self.owned_context() {
-            Ok(ctx) => ctx,
+        let channel = match self.owned_context() {
+            Ok(channel) => channel,
             Err(e) => return Ok(Err(e)),
         };
-        Ok(ctx.start(names).await)
+        Ok(match channel.call(ContextRequest::Start { names }).await {
+            ContextReply::Started => Ok(()),
+            ContextReply::Error(e) => Err(e.to_string()),
+            other => Err(unexpected(other)),
+        })
     }
 
     async fn run(
@@ -199,11 +237,16 @@ impl Host for HostState {
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
     ) -> wasmtime::Result<Result<Vec<String>, String>> {
-        let (ctx, args) = match self.creating("run", &name, args, proc_name.as_deref())? {
+        let (channel, args) = match self.creating("run", &name, args, proc_name.as_deref())? {
             Ok(prepared) => prepared,
             Err(e) => return Ok(Err(e)),
         };
-        let created = ctx.run(name, args, proc_name).await;
+        let request = ContextRequest::Run {
+            name,
+            args,
+            proc_name,
+        };
+        let created = names(channel.call(request).await);
         if let Ok(names) = &created {
             self.count_created(names)?;
         }
@@ -215,22 +258,23 @@ impl Host for HostState {
         names: Vec<String>,
     ) -> wasmtime::Result<Result<Vec<wit::ProcStatus>, String>> {
         self.check_size("wait", names_bytes(&names))?;
-        let ctx = match self.owned_context() {
-            Ok(ctx) => ctx,
+        let channel = match self.owned_context() {
+            Ok(channel) => channel,
             Err(e) => return Ok(Err(e)),
         };
-        match ctx.wait(names).await {
-            Ok(statuses) => Ok(Ok(statuses
+        Ok(match channel.call(ContextRequest::Wait { names }).await {
+            ContextReply::Statuses(statuses) => Ok(statuses
                 .into_iter()
-                .map(convert::status_to_wit)
-                .collect())),
-            Err(e) => {
-                if e.starts_with(WAIT_REFUSED) {
-                    self.refused_wait = Some(e.clone());
+                .map(|s: ProcStatus| convert::status_to_wit(s))
+                .collect()),
+            ContextReply::Error(e) => {
+                if e.is_refused_wait() {
+                    self.refused_wait = true;
                 }
-                Ok(Err(e))
+                Err(e.to_string())
             }
-        }
+            other => Err(unexpected(other)),
+        })
     }
 
     async fn get_input(
@@ -239,8 +283,8 @@ impl Host for HostState {
         password: bool,
     ) -> wasmtime::Result<Result<String, String>> {
         self.check_size("get-input", prompt.len())?;
-        let ctx = match self.owned_context() {
-            Ok(ctx) => ctx,
+        let channel = match self.owned_context() {
+            Ok(channel) => channel,
             Err(e) => return Ok(Err(e)),
         };
         if !self.limits.input {
@@ -248,7 +292,16 @@ impl Host for HostState {
                 "this proc did not declare `needs(input)`, so it may not ask for input".to_owned(),
             ));
         }
-        Ok(ctx.get_input(prompt, password).await)
+        Ok(
+            match channel
+                .call(ContextRequest::Input { prompt, password })
+                .await
+            {
+                ContextReply::Input(line) => Ok(line),
+                ContextReply::Error(e) => Err(e.to_string()),
+                other => Err(unexpected(other)),
+            },
+        )
     }
 
     fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
@@ -257,6 +310,20 @@ impl Host for HostState {
         self.log.log(convert::level_from_wit(level), &message);
         Ok(())
     }
+}
+
+/// The names of a `create` or `run` reply, or the message the guest sees.
+fn names(reply: ContextReply) -> Result<Vec<String>, String> {
+    match reply {
+        ContextReply::Names(n) => Ok(n),
+        ContextReply::Error(e) => Err(e.to_string()),
+        other => Err(unexpected(other)),
+    }
+}
+
+/// A reply of the wrong kind is a host bug; the proc sees it as an error.
+fn unexpected(reply: ContextReply) -> String {
+    format!("host error: unexpected context reply {reply:?}")
 }
 
 #[cfg(test)]

@@ -50,11 +50,10 @@ pub use self::cache::{CacheUse, CompileCache};
 use self::decls::{CallBudget, Declarations};
 use self::pool::MemoryPool;
 use self::runner::Shared;
-use crate::exec::{BoxFuture, Launch, ProcRunner, Resolver, RunReport};
+use crate::exec::{BoxFuture, Launch, ProcChannel, ProcRunner, Resolver, RunReport};
 use crate::logsink::LogSink;
 use crate::plan::{ResolveAnswer, ResolveRequest};
 use crate::policy::Grants;
-use crate::session::ProcContext;
 use crate::spec::Manifest;
 
 /// Settings of a [`Runtime`] that are not per proc (per-proc budgets come with
@@ -67,7 +66,8 @@ pub struct RuntimeConfig {
     pub decl_timeout: Duration,
     /// Memory cap of the declarations instance, over all its memories and tables.
     pub decl_memory: u64,
-    /// The bound of a proc's log sink, in bytes (see [`Runtime::log_sink`]).
+    /// The bound of the log of each declarations call, in bytes (a proc's log
+    /// is bounded by the session's `SessionConfig::log_limit`).
     pub log_limit: usize,
     /// The largest JSON result a proc may return, in bytes.
     pub result_limit: usize,
@@ -267,11 +267,6 @@ impl Runtime {
         &self.inner.shared.grants
     }
 
-    /// A fresh log sink bounded by [`RuntimeConfig::log_limit`].
-    pub fn log_sink(&self) -> LogSink {
-        LogSink::new(self.inner.config.log_limit)
-    }
-
     /// Run a proc whose context calls are all refused (they trap or return an
     /// error, as in a declarations callback). For tools and tests; the
     /// session runs procs through [`ProcRunner::run`].
@@ -286,9 +281,10 @@ impl Runtime {
 }
 
 impl ProcRunner for Runtime {
-    fn run(&self, launch: Launch, ctx: ProcContext, log: LogSink) -> BoxFuture<'static, RunReport> {
+    fn run(&self, launch: Launch, channel: ProcChannel) -> BoxFuture<'static, RunReport> {
         let inner = Arc::clone(&self.inner);
-        Box::pin(async move { runner::run(&inner.shared, launch, Some(ctx), log).await })
+        let log = channel.sink().clone();
+        Box::pin(async move { runner::run(&inner.shared, launch, Some(channel), log).await })
     }
 }
 

@@ -12,15 +12,16 @@ use wasmtime::{Engine, Store};
 
 use super::bindings::JobsPre;
 use super::bindings::types::ProcError;
+use super::context::ProcCtx;
 use super::engine::YIELD_INTERVAL;
 use super::pool::MemoryPool;
 use super::state::{CallLimits, HostState};
 use super::{RuntimeConfig, convert, sandbox, trap};
+use crate::exec::ProcChannel;
 use crate::exec::{Budget, Launch, RunReport};
 use crate::logsink::LogSink;
 use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::policy::Grants;
-use crate::session::ProcContext;
 
 /// What every proc run shares: the engine, the pre-instantiated component, the
 /// configuration, the user's grants and the host-wide memory pool.
@@ -77,7 +78,7 @@ fn not_run(failure: Failure) -> RunReport {
 pub(crate) async fn run(
     shared: &Shared,
     launch: Launch,
-    ctx: Option<ProcContext>,
+    channel: Option<ProcChannel>,
     log: LogSink,
 ) -> RunReport {
     let Budget { fuel, memory, .. } = launch.budget;
@@ -102,6 +103,12 @@ pub(crate) async fn run(
         max_created: shared.config.max_created,
         input: granted.input,
     };
+    let ctx = channel.map(|channel| ProcCtx {
+        channel,
+        name: launch.name.clone(),
+        args: launch.args.clone(),
+        changed_deps: launch.changed_deps.clone(),
+    });
     let state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
     let mut store = match shared.store(state, fuel) {
         Ok(store) => store,
@@ -131,10 +138,11 @@ pub(crate) async fn run(
     let outcome = match result {
         Ok(Ok(json)) => check_result(json, shared.config.result_limit),
         Ok(Err(ProcError::Failed(message))) => {
-            // A proc that fails with the host's refusal of a wait deadlocked.
-            let kind = match &state.refused_wait {
-                Some(refusal) if message.contains(refusal.as_str()) => FailureKind::Deadlock,
-                _ => FailureKind::Failed,
+            // A proc that fails after the host refused a wait of it (one that
+            // could never finish) deadlocked.
+            let kind = match state.refused_wait {
+                true => FailureKind::Deadlock,
+                false => FailureKind::Failed,
             };
             Outcome::Failed(Failure::new(kind, message))
         }

@@ -12,9 +12,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use super::context::ProcCtx;
 use super::pool::Admission;
 use crate::logsink::LogSink;
-use crate::session::ProcContext;
 
 /// The most core instances one store may create.
 const MAX_INSTANCES: usize = 64;
@@ -43,15 +43,15 @@ pub(crate) struct HostState {
     /// The memory cap of the store.
     pub(crate) limiter: MemoryLimiter,
     /// The running proc's context; `None` inside declaration callbacks.
-    pub(crate) ctx: Option<ProcContext>,
+    pub(crate) ctx: Option<ProcCtx>,
     /// Where stdout, stderr and context logs go.
     pub(crate) log: LogSink,
     /// Caps on context calls.
     pub(crate) limits: CallLimits,
     /// Names of the procs this proc created (distinct).
     pub(crate) created: HashSet<String>,
-    /// The host's reason when it refused a wait that could never finish.
-    pub(crate) refused_wait: Option<String>,
+    /// The host refused a wait of this proc that could never finish.
+    pub(crate) refused_wait: bool,
     /// The store's share of the host-wide memory total, given back on drop.
     _admission: Option<Admission>,
 }
@@ -59,7 +59,7 @@ pub(crate) struct HostState {
 impl HostState {
     /// State for a store whose memories and tables may use `memory` bytes in all.
     pub(crate) fn new(
-        ctx: Option<ProcContext>,
+        ctx: Option<ProcCtx>,
         log: LogSink,
         memory: u64,
         wasi: WasiCtx,
@@ -74,7 +74,7 @@ impl HostState {
             log,
             limits,
             created: HashSet::new(),
-            refused_wait: None,
+            refused_wait: false,
             _admission: admission,
         }
     }

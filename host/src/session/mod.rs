@@ -1,31 +1,38 @@
-//! The async session: the one API through which the CLI and every running proc's
-//! context create, start, run and wait for procs.
+//! The session and its driver: the one loop that owns the planner.
 //!
-//! A [`Session`] owns the pure [`Planner`] behind a mutex, never held across an
-//! await. Each call changes the planner, then *pumps*: it launches every proc the
-//! planner hands out, each in its own tokio task that runs the proc through the
-//! [`ProcRunner`] under a wall-clock timer, and wakes whoever waits for procs that
-//! completed. When the planner needs a guest answer (a computed dep or computed
-//! choices), the session asks the [`Resolver`] without holding the lock, stores the
-//! answer and retries.
+//! A [`Session`] is a handle. Every call, and every context call of a running
+//! proc, becomes a message to the driver task, which alone changes the planner
+//! (cargo's `DrainState::drain_the_queue`). The driver launches what the planner
+//! hands out, each proc in its own task that runs it through the [`ProcRunner`]
+//! under a wall-clock timer and sends the [`RunReport`] back; it answers context
+//! calls, wakes waiters and sends the reporter its events, holding no lock.
 //!
-//! A proc blocked in a context wait gives its parallel slot back and takes one
-//! again, ahead of new launches, when its wait is over; its wall-clock timer keeps
-//! running while it waits.
+//! When the planner needs a guest answer (a computed dep or computed choices),
+//! the driver parks the call, asks the [`Resolver`] in a task of its own and
+//! retries the call when the answer arrives; other calls go on meanwhile.
+//!
+//! A proc's life, all in [`Driver`]: `launch` (RUNNING, a task), context calls
+//! (`on_call`), a wait (`begin_wait` → the proc gives its slot back → `wake` →
+//! the planner resumes it → `end_wait`), and `finished` (its outcome recorded,
+//! dependents released, the reporter told).
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::exec::{Budget, Launch, ProcRunner, Resolver, RunReport};
+use crate::exec::{
+    Budget, ContextCall, ContextReply, ContextRequest, Launch, ProcChannel, ProcRunner, Resolver,
+    RunReport, SessionError,
+};
 use crate::logsink::LogSink;
-use crate::outcome::{Failure, FailureKind, Outcome, ProcStatus};
-use crate::plan::{Next, PlanError, PlanOptions, Planner, ProcId};
+use crate::outcome::{Failure, FailureKind, Outcome, ProcState, ProcStatus};
+use crate::plan::{
+    Next, PlanError, PlanOptions, Planner, ProcId, ResolveAnswer, ResolveRequest, StateCounts, Step,
+};
 use crate::report::{Event, ProcRecord, Reporter};
-use crate::spec::{Manifest, Value};
+use crate::spec::{Manifest, Needs, Value};
 
 /// Budgets and limits the user sets for every proc.
 #[derive(Debug, Clone)]
@@ -69,47 +76,91 @@ pub const DEFAULT_MEMORY: u64 = 256 << 20;
 pub const DEFAULT_LOG_LIMIT: usize = 1 << 20;
 /// How many guest answers one call may need before the session gives up.
 const MAX_RESOLUTIONS: usize = 10_000_000;
+/// How many WANTED names the live view gets (its time estimate uses them).
+const LIVE_NAMES: usize = 10_000;
+/// How often the driver refreshes those names at most (counts are always fresh).
+const LIVE_NAMES_EVERY: Duration = Duration::from_millis(250);
 
-/// The session. Cheap to clone.
+pub use crate::units::fmt_duration;
+
+/// What the live view shows, published by the driver after every batch of
+/// messages (reading it is O(1)).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveCounts {
+    /// Procs per state.
+    pub counts: StateCounts,
+    /// The parallel limit.
+    pub parallel: usize,
+    /// The first few WANTED procs.
+    pub waiting_names: Vec<String>,
+}
+
+/// One proc that would run, as `--dry-run` lists it.
+#[derive(Debug, Clone)]
+pub struct PlannedProc {
+    /// Its name.
+    pub name: String,
+    /// The budget it would run with.
+    pub budget: Budget,
+    /// What it declared it needs.
+    pub needs: Needs,
+}
+
+/// The session. Cheap to clone; the driver runs while a handle (or a running
+/// proc) exists.
 #[derive(Clone)]
 pub struct Session {
-    inner: Arc<Inner>,
+    ctl: mpsc::UnboundedSender<Ctl>,
+    cancel: Arc<watch::Sender<bool>>,
+    live: Arc<Mutex<LiveCounts>>,
 }
 
-struct Inner {
-    state: Mutex<State>,
-    runner: Arc<dyn ProcRunner>,
-    resolver: Arc<dyn Resolver>,
-    reporter: Arc<dyn Reporter>,
-    config: SessionConfig,
-    started: Instant,
-    cancel: watch::Sender<bool>,
+/// A planner call that may need guest answers.
+#[derive(Debug)]
+enum Op {
+    Register,
+    Create {
+        name: String,
+        args: Vec<(String, Value)>,
+        proc_name: Option<String>,
+    },
+    Start(Vec<String>),
+    Run {
+        name: String,
+        args: Vec<(String, Value)>,
+        proc_name: Option<String>,
+        created: Option<Vec<String>>,
+    },
+    /// Start, then wait (for a proc: `Some(waiter)`).
+    Wait {
+        waiter: Option<ProcId>,
+        names: Vec<String>,
+    },
+    StartDeferred,
 }
 
-#[derive(Default)]
-struct Timing {
-    started: Option<Instant>,
-    ended: Option<Instant>,
-    fuel_used: Option<u64>,
-    peak_memory: Option<u64>,
-    log: Option<LogSink>,
+/// What a completed [`Op`] gives.
+enum Done {
+    Unit,
+    Names(Vec<String>),
+    Statuses(Vec<ProcStatus>),
 }
 
-struct State {
-    planner: Planner,
-    /// Completion waiters per proc.
-    waiters: HashMap<ProcId, Vec<oneshot::Sender<()>>>,
-    /// Blocked procs waiting for a slot to resume.
-    resumers: HashMap<ProcId, oneshot::Sender<()>>,
-    /// `wait_for_all` callers.
-    idle_waiters: Vec<oneshot::Sender<()>>,
-    timing: Vec<Timing>,
-    /// Procs running in tasks.
-    tasks: usize,
-    /// Errors raised while pumping (e.g. a missing dep with allow-missing-deps off).
-    errors: Vec<String>,
-    /// Nothing launches until [`Session::go`] (so bad targets run nothing).
-    held: bool,
+/// Where an [`Op`]'s answer goes.
+type Reply = Box<dyn FnOnce(Result<Done, SessionError>) + Send>;
+
+/// A query run on the driver (reads, and taking the error list).
+type Query = Box<dyn FnOnce(&mut Driver) + Send>;
+
+enum Ctl {
+    Op(Op, Reply),
+    Go,
+    SetParams(Vec<(String, serde_json::Value)>),
+    Cancel(String),
+    WaitAll(oneshot::Sender<bool>),
+    Query(Query),
+    Finished(ProcId, RunReport),
+    Answer(ResolveRequest, ResolveAnswer),
 }
 
 impl Session {
@@ -123,71 +174,74 @@ impl Session {
         resolver: Arc<dyn Resolver>,
         reporter: Arc<dyn Reporter>,
         config: SessionConfig,
-    ) -> Result<Session, String> {
-        let planner = Planner::new(manifest, opts).map_err(|e| e.to_string())?;
-        let (cancel, _) = watch::channel(false);
-        let session = Session {
-            inner: Arc::new(Inner {
-                state: Mutex::new(State {
-                    planner,
-                    waiters: HashMap::new(),
-                    resumers: HashMap::new(),
-                    idle_waiters: Vec::new(),
-                    timing: Vec::new(),
-                    tasks: 0,
-                    errors: Vec::new(),
-                    held: true,
-                }),
-                runner,
-                resolver,
-                reporter,
-                config,
-                started: Instant::now(),
-                cancel,
-            }),
+    ) -> Result<Session, SessionError> {
+        let planner = Planner::new(manifest, opts)?;
+        let (ctl, ctl_rx) = mpsc::unbounded_channel();
+        let (calls, calls_rx) = mpsc::unbounded_channel();
+        let (cancel, cancelled) = watch::channel(false);
+        let live = Arc::new(Mutex::new(LiveCounts::default()));
+        let driver = Driver {
+            planner,
+            runner,
+            resolver,
+            reporter,
+            config,
+            started: Instant::now(),
+            ctl: ctl.downgrade(),
+            calls,
+            cancelled,
+            live: live.clone(),
+            held: true,
+            timing: Vec::new(),
+            tasks: 0,
+            errors: Vec::new(),
+            slots: HashMap::new(),
+            waits: HashMap::new(),
+            next_wait: 0,
+            watchers: HashMap::new(),
+            resumers: HashMap::new(),
+            idle_waiters: Vec::new(),
+            parked: HashMap::new(),
+            deferred_parked: false,
+            names_published: None,
         };
-        session.resolving(|p| p.register_procs()).await?;
+        tokio::spawn(driver.drive(ctl_rx, calls_rx));
+        let session = Session {
+            ctl,
+            cancel: Arc::new(cancel),
+            live,
+        };
+        session.op(Op::Register).await?;
         Ok(session)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock is a host bug; keep serving what we can.
-        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    async fn op(&self, op: Op) -> Result<Done, SessionError> {
+        let (tx, rx) = oneshot::channel();
+        let reply: Reply = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        if self.ctl.send(Ctl::Op(op, reply)).is_err() {
+            return Err(SessionError::Closed);
+        }
+        rx.await.unwrap_or(Err(SessionError::Closed))
     }
 
-    /// Run `f` on the planner, answering guest questions until it completes; then pump.
-    async fn resolving<T>(
+    /// Run `f` on the driver and give back what it returns.
+    async fn query<T: Send + 'static>(
         &self,
-        mut f: impl FnMut(&mut Planner) -> Result<T, PlanError>,
-    ) -> Result<T, String> {
-        for _ in 0..MAX_RESOLUTIONS {
-            let need = {
-                let mut st = self.lock();
-                match f(&mut st.planner) {
-                    Ok(v) => {
-                        self.pump(&mut st);
-                        return Ok(v);
-                    }
-                    Err(PlanError::User(m)) => {
-                        self.pump(&mut st);
-                        return Err(m);
-                    }
-                    Err(PlanError::Need(r)) => r,
-                }
-            };
-            let answer = self.inner.resolver.resolve(need.clone()).await;
-            self.lock().planner.provide(need, answer);
-        }
-        Err(format!(
-            "gave up after {MAX_RESOLUTIONS} guest callbacks for one request"
-        ))
+        f: impl FnOnce(&mut Driver) -> T + Send + 'static,
+    ) -> Option<T> {
+        let (tx, rx) = oneshot::channel();
+        let q: Query = Box::new(move |d| {
+            let _ = tx.send(f(d));
+        });
+        self.ctl.send(Ctl::Query(q)).ok()?;
+        rx.await.ok()
     }
 
     /// Let procs launch (see [`Session::new`]).
     pub fn go(&self) {
-        let mut st = self.lock();
-        st.held = false;
-        self.pump(&mut st);
+        let _ = self.ctl.send(Ctl::Go);
     }
 
     /// Create procs (see [`Planner::create`]); returns their names.
@@ -196,13 +250,18 @@ impl Session {
         name: &str,
         args: &[(String, Value)],
         proc_name: Option<&str>,
-    ) -> Result<Vec<String>, String> {
-        self.resolving(|p| p.create(name, args, proc_name)).await
+    ) -> Result<Vec<String>, SessionError> {
+        let op = Op::Create {
+            name: name.to_owned(),
+            args: args.to_vec(),
+            proc_name: proc_name.map(str::to_owned),
+        };
+        names(self.op(op).await?)
     }
 
     /// Schedule procs by name (idle ones become wanted, with their deps).
-    pub async fn start(&self, names: &[String]) -> Result<(), String> {
-        self.resolving(|p| p.start(names)).await
+    pub async fn start(&self, names: &[String]) -> Result<(), SessionError> {
+        self.op(Op::Start(names.to_vec())).await.map(|_| ())
     }
 
     /// Create, then start; returns the names.
@@ -211,473 +270,777 @@ impl Session {
         name: &str,
         args: &[(String, Value)],
         proc_name: Option<&str>,
-    ) -> Result<Vec<String>, String> {
-        let names = self.create(name, args, proc_name).await?;
-        self.start(&names).await?;
-        Ok(names)
+    ) -> Result<Vec<String>, SessionError> {
+        let op = Op::Run {
+            name: name.to_owned(),
+            args: args.to_vec(),
+            proc_name: proc_name.map(str::to_owned),
+            created: None,
+        };
+        names(self.op(op).await?)
     }
 
     /// Merge global params.
     pub fn set_params(&self, params: Vec<(String, serde_json::Value)>) {
-        self.lock().planner.set_params(params);
+        let _ = self.ctl.send(Ctl::SetParams(params));
     }
 
-    /// Start the named procs that are idle, then wait until all are complete.
-    pub async fn wait(&self, names: &[String]) -> Result<Vec<ProcStatus>, String> {
-        let rxs = {
-            let mut st = self.lock();
-            let ids = resolve_names(&st.planner, names)?;
-            st.planner.start(names).map_err(|e| e.to_string())?;
-            st.held = false;
-            self.pump(&mut st);
-            self.completion_receivers(&mut st, &ids)
+    /// Start the named procs that are idle, let procs launch, then wait until
+    /// all named are complete.
+    pub async fn wait(&self, names: &[String]) -> Result<Vec<ProcStatus>, SessionError> {
+        self.go();
+        let op = Op::Wait {
+            waiter: None,
+            names: names.to_vec(),
         };
-        for rx in rxs {
-            let _ = rx.await;
+        match self.op(op).await? {
+            Done::Statuses(s) => Ok(s),
+            _ => Ok(Vec::new()),
         }
-        let st = self.lock();
-        Ok(statuses(&st.planner, names))
     }
 
-    /// Wait until nothing is wanted or running. Returns true when no proc failed.
+    /// Let procs launch and wait until nothing is wanted or running. Returns
+    /// true when no proc failed.
     pub async fn wait_for_all(&self) -> bool {
         self.go();
-        loop {
-            let rx = {
-                let mut st = self.lock();
-                self.pump(&mut st);
-                if st.planner.is_idle() && st.tasks == 0 {
-                    return !st.planner.any_failed();
-                }
-                let (tx, rx) = oneshot::channel();
-                st.idle_waiters.push(tx);
-                rx
-            };
-            let _ = rx.await;
+        let (tx, rx) = oneshot::channel();
+        if self.ctl.send(Ctl::WaitAll(tx)).is_err() {
+            return false;
         }
+        rx.await.unwrap_or(false)
     }
 
     /// Errors raised while scheduling in the background (taken once).
-    pub fn take_errors(&self) -> Vec<String> {
-        std::mem::take(&mut self.lock().errors)
+    pub async fn take_errors(&self) -> Vec<SessionError> {
+        self.query(|d| std::mem::take(&mut d.errors))
+            .await
+            .unwrap_or_default()
     }
 
     /// Cancel the run: wanted procs end CANCELLED, running ones are stopped and
     /// end CANCELLED with `reason`; everything finished is kept.
     pub fn cancel(&self, reason: &str) {
-        self.inner.cancel.send_replace(true);
-        let mut st = self.lock();
-        st.planner.cancel_wanted(reason);
-        self.after_change(&mut st);
+        self.cancel.send_replace(true);
+        let _ = self.ctl.send(Ctl::Cancel(reason.to_owned()));
     }
 
     /// The results map in completion order: name and JSON (`None` = null).
-    pub fn results(&self) -> Vec<(String, Option<String>)> {
-        let st = self.lock();
-        st.planner
-            .results()
-            .into_iter()
-            .map(|(n, r)| (n.to_owned(), r.map(str::to_owned)))
-            .collect()
+    pub async fn results(&self) -> Vec<(String, Option<String>)> {
+        self.query(|d| {
+            d.planner
+                .results()
+                .into_iter()
+                .map(|(n, r)| (n.to_owned(), r.map(str::to_owned)))
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
     }
 
     /// A proc's status, if it exists.
-    pub fn status(&self, name: &str) -> Option<ProcStatus> {
-        let st = self.lock();
-        st.planner.id(name).map(|id| st.planner.status(id))
+    pub async fn status(&self, name: &str) -> Option<ProcStatus> {
+        let name = name.to_owned();
+        self.query(move |d| d.planner.id(&name).map(|id| d.planner.status(id)))
+            .await
+            .flatten()
     }
 
     /// A record per proc, in registration order.
-    pub fn records(&self) -> Vec<ProcRecord> {
-        let st = self.lock();
-        st.planner.ids().map(|id| self.record(&st, id)).collect()
+    pub async fn records(&self) -> Vec<ProcRecord> {
+        self.query(|d| d.planner.ids().map(|id| d.record(id)).collect())
+            .await
+            .unwrap_or_default()
     }
 
     /// The most live stores (running plus blocked) at any moment so far.
-    pub fn peak_live(&self) -> usize {
-        self.lock().planner.peak_live()
+    pub async fn peak_live(&self) -> usize {
+        self.query(|d| d.planner.peak_live()).await.unwrap_or(0)
     }
 
-    /// Access the planner read-only (for listings and graphs).
-    pub fn with_planner<T>(&self, f: impl FnOnce(&Planner) -> T) -> T {
-        f(&self.lock().planner)
+    /// Read the planner (for listings and graphs).
+    pub async fn with_planner<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Planner) -> T + Send + 'static,
+    ) -> Option<T> {
+        self.query(move |d| f(&d.planner)).await
     }
 
-    fn record(&self, st: &State, id: ProcId) -> ProcRecord {
-        let status = st.planner.status(id);
-        let t = st.timing.get(id.0 as usize);
-        let start = self.inner.started;
-        ProcRecord {
-            name: status.name,
-            state: status.state,
-            failure: st.planner.failure(id).cloned(),
-            deps: st.planner.deps(id).to_vec(),
-            started: t.and_then(|t| t.started).map(|s| s - start),
-            duration: t.and_then(|t| Some(t.ended? - t.started?)),
-            fuel_used: t.and_then(|t| t.fuel_used),
-            peak_memory: t.and_then(|t| t.peak_memory),
-            result: st
-                .planner
-                .result(st.planner.name(id), u64::MAX)
-                .map(str::to_owned),
-            log: t.and_then(|t| t.log.clone()),
-            log_ignore: st.planner.decl_of(id).log_ignore.clone(),
-        }
-    }
-
-    fn completion_receivers(&self, st: &mut State, ids: &[ProcId]) -> Vec<oneshot::Receiver<()>> {
-        let mut rxs = Vec::new();
-        for &id in ids {
-            if !st.planner.state(id).is_complete() {
-                let (tx, rx) = oneshot::channel();
-                st.waiters.entry(id).or_default().push(tx);
-                rxs.push(rx);
-            }
-        }
-        rxs
-    }
-
-    /// Launch what may start, resume what may resume, and tell waiters.
-    fn pump(&self, st: &mut State) {
-        if st.held {
-            return;
-        }
-        if let Err(e) = st.planner.start_deferred() {
-            st.errors.push(e.to_string());
-        }
-        while let Some(next) = st.planner.next_ready() {
-            match next {
-                Next::Launch(id) => self.launch(st, id),
-                Next::Resume(id) => {
-                    if let Some(tx) = st.resumers.remove(&id) {
-                        let _ = tx.send(());
-                    }
-                }
-            }
-        }
-        self.notify(st);
-    }
-
-    fn after_change(&self, st: &mut State) {
-        self.pump(st);
-    }
-
-    fn notify(&self, st: &mut State) {
-        for id in st.planner.drain_completed() {
-            if let Some(ws) = st.waiters.remove(&id) {
-                for w in ws {
-                    let _ = w.send(());
-                }
-            }
-            if st
-                .timing
-                .get(id.0 as usize)
-                .is_none_or(|t| t.started.is_none())
-            {
-                // Completed without running (FAILED_DEP, cancelled while wanted).
-                let rec = self.record(st, id);
-                self.inner.reporter.event(Event::Finished(&rec));
-            }
-        }
-        if st.planner.is_idle() && st.tasks == 0 {
-            for w in st.idle_waiters.drain(..) {
-                let _ = w.send(());
-            }
-        }
-    }
-
-    fn budget(&self, planner: &Planner, id: ProcId) -> Budget {
-        let c = &self.inner.config;
-        let decl = planner.decl_of(id);
-        let defaults = Budget {
-            fuel: c.fuel,
-            timeout: c.timeout,
-            memory: c.memory,
-        };
-        let user = c.rules.user_budget(planner.name(id), &decl.name, defaults);
-        crate::policy::effective(user, &decl.limits)
+    /// The procs `--dry-run` lists: every WANTED proc, in registration order,
+    /// with its budget and needs.
+    pub async fn planned(&self) -> Vec<PlannedProc> {
+        self.query(|d| {
+            d.planner
+                .ids()
+                .filter(|&id| d.planner.state(id) == ProcState::Wanted)
+                .map(|id| PlannedProc {
+                    name: d.planner.name(id).to_owned(),
+                    budget: d.budget(id),
+                    needs: d.planner.decl_of(id).needs.clone(),
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default()
     }
 
     /// The budget `name` runs (or would run) with: the user's limit for it (a
     /// matching rule, else the default), lowered by what its module declares.
-    pub fn budget_of(&self, name: &str) -> Option<Budget> {
-        let st = self.lock();
-        let id = st.planner.id(name)?;
-        Some(self.budget(&st.planner, id))
+    pub async fn budget_of(&self, name: &str) -> Option<Budget> {
+        let name = name.to_owned();
+        self.query(move |d| d.planner.id(&name).map(|id| d.budget(id)))
+            .await
+            .flatten()
     }
 
-    fn launch(&self, st: &mut State, id: ProcId) {
-        let planner = &st.planner;
-        let decl = planner.decl_of(id);
-        let launch = Launch {
-            name: planner.name(id).to_owned(),
-            decl: decl.name.clone(),
-            args: planner.args(id).to_vec(),
-            budget: self.budget(planner, id),
-            needs: decl.needs.clone(),
-        };
-        let view = planner.result_view();
-        let ix = id.0 as usize;
-        if st.timing.len() <= ix {
-            st.timing.resize_with(ix + 1, Timing::default);
-        }
-        let log = LogSink::new(self.inner.config.log_limit);
-        st.timing[ix] = Timing {
-            started: Some(Instant::now()),
-            log: Some(log.clone()),
-            ..Timing::default()
-        };
-        st.tasks += 1;
-        self.inner
-            .reporter
-            .event(Event::Started { name: &launch.name });
-        let ctx = ProcContext {
-            session: self.clone(),
-            id,
-            view: Arc::new(AtomicU64::new(view)),
-            awaited: Arc::default(),
-        };
-        let timeout = launch.budget.timeout;
-        let fut = self.inner.runner.run(launch, ctx, log.clone());
-        let session = self.clone();
-        let mut cancel = self.inner.cancel.subscribe();
-        tokio::spawn(async move {
-            let run = async {
-                match timeout {
-                    Some(t) => match tokio::time::timeout(t, fut).await {
-                        Ok(r) => r,
-                        Err(_) => RunReport {
-                            outcome: Outcome::Failed(Failure::new(
-                                FailureKind::TimedOut,
-                                format!("timed out after {}", fmt_duration(t)),
-                            )),
-                            fuel_used: None,
-                            peak_memory: None,
-                        },
-                    },
-                    None => fut.await,
-                }
-            };
-            let report = tokio::select! {
-                r = run => r,
-                _ = cancel.wait_for(|c| *c) => RunReport {
-                    outcome: Outcome::Failed(Failure::new(FailureKind::Cancelled, "interrupted")),
-                    fuel_used: None,
-                    peak_memory: None,
+    /// The live view's counts as of the driver's last batch. O(1).
+    pub fn live(&self) -> LiveCounts {
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
+
+fn names(done: Done) -> Result<Vec<String>, SessionError> {
+    match done {
+        Done::Names(n) => Ok(n),
+        _ => Ok(Vec::new()),
+    }
+}
+
+#[derive(Default)]
+struct Timing {
+    started: Option<Instant>,
+    ended: Option<Instant>,
+    fuel_used: Option<u64>,
+    peak_memory: Option<u64>,
+    log: Option<LogSink>,
+}
+
+/// What the driver keeps for a running proc.
+#[derive(Default)]
+struct Slot {
+    /// The end of the results order this proc sees; a wait moves it forward.
+    view: u64,
+    /// The procs this proc waited for (the deterministic view shows only these
+    /// and its deps).
+    awaited: HashSet<String>,
+}
+
+/// A wait in progress.
+struct Wait {
+    waiter: Option<ProcId>,
+    names: Vec<String>,
+    /// Targets not complete yet.
+    remaining: usize,
+    reply: Reply,
+}
+
+/// A call parked until the guest answers.
+struct Parked {
+    op: Op,
+    reply: Reply,
+    tries: usize,
+}
+
+/// The driver: owns the planner and everything that changes with it.
+struct Driver {
+    planner: Planner,
+    runner: Arc<dyn ProcRunner>,
+    resolver: Arc<dyn Resolver>,
+    reporter: Arc<dyn Reporter>,
+    config: SessionConfig,
+    started: Instant,
+    /// For proc and resolver tasks to report back (weak: the driver ends when
+    /// every handle and task is gone).
+    ctl: mpsc::WeakUnboundedSender<Ctl>,
+    /// Handed to each proc's channel (the driver ends with `ctl`, so holding
+    /// this keeps nothing alive).
+    calls: mpsc::UnboundedSender<ContextCall>,
+    cancelled: watch::Receiver<bool>,
+    live: Arc<Mutex<LiveCounts>>,
+    /// Nothing launches until [`Session::go`] (so bad targets run nothing).
+    held: bool,
+    timing: Vec<Timing>,
+    /// Procs running in tasks.
+    tasks: usize,
+    /// Errors raised while scheduling in the background (e.g. a missing dep
+    /// with allow-missing-deps off, a failed callback of a `now` proc).
+    errors: Vec<SessionError>,
+    slots: HashMap<ProcId, Slot>,
+    waits: HashMap<u64, Wait>,
+    next_wait: u64,
+    /// Waits per incomplete target.
+    watchers: HashMap<ProcId, Vec<u64>>,
+    /// Blocked procs whose wait is over, waiting for the planner to resume them.
+    resumers: HashMap<ProcId, u64>,
+    idle_waiters: Vec<oneshot::Sender<bool>>,
+    /// Calls waiting for a guest answer, by question.
+    parked: HashMap<ResolveRequest, Vec<Parked>>,
+    /// Starting deferred procs waits for a guest answer.
+    deferred_parked: bool,
+    /// When the live view's names were last refreshed.
+    names_published: Option<Instant>,
+}
+
+impl Driver {
+    async fn drive(
+        mut self,
+        mut ctl: mpsc::UnboundedReceiver<Ctl>,
+        mut calls: mpsc::UnboundedReceiver<ContextCall>,
+    ) {
+        // `ctl` closes when every handle and every proc or resolver task is
+        // gone; no context call can come after that.
+        loop {
+            tokio::select! {
+                biased;
+                m = ctl.recv() => match m {
+                    Some(m) => self.on_ctl(m),
+                    None => return,
                 },
-            };
-            log.finish();
-            session.finished(id, report);
+                Some(c) = calls.recv() => self.on_call(c),
+            }
+            // Take whatever else is queued before launching and publishing.
+            while let Ok(m) = ctl.try_recv() {
+                self.on_ctl(m);
+            }
+            while let Ok(c) = calls.try_recv() {
+                self.on_call(c);
+            }
+            self.pump();
+            self.publish();
+        }
+    }
+
+    fn on_ctl(&mut self, m: Ctl) {
+        match m {
+            Ctl::Op(op, reply) => self.submit(op, reply, 0),
+            Ctl::Go => self.held = false,
+            Ctl::SetParams(p) => self.planner.set_params(p),
+            Ctl::Cancel(reason) => self.planner.cancel_wanted(&reason),
+            Ctl::WaitAll(tx) => self.idle_waiters.push(tx),
+            Ctl::Query(q) => q(self),
+            Ctl::Finished(id, report) => self.finished(id, report),
+            Ctl::Answer(req, answer) => {
+                self.planner.provide(req.clone(), answer);
+                for p in self.parked.remove(&req).unwrap_or_default() {
+                    self.submit(p.op, p.reply, p.tries);
+                }
+            }
+        }
+    }
+
+    /// Try a planner call; park it on a guest question, answer it when done.
+    fn submit(&mut self, mut op: Op, reply: Reply, tries: usize) {
+        if matches!(op, Op::StartDeferred) {
+            self.deferred_parked = false;
+            return self.start_deferred();
+        }
+        match self.attempt(&mut op) {
+            Ok(Step::Done(done)) => match op {
+                Op::Wait { waiter, names } => self.begin_wait(waiter, names, reply),
+                _ => reply(Ok(done)),
+            },
+            Ok(Step::Need(req)) if tries >= MAX_RESOLUTIONS => {
+                let _ = req;
+                reply(Err(SessionError::TooManyCallbacks(MAX_RESOLUTIONS)));
+            }
+            Ok(Step::Need(req)) => self.ask(
+                req,
+                Parked {
+                    op,
+                    reply,
+                    tries: tries + 1,
+                },
+            ),
+            Err(e) => reply(Err(e.into())),
+        }
+    }
+
+    fn attempt(&mut self, op: &mut Op) -> Result<Step<Done>, PlanError> {
+        let p = &mut self.planner;
+        Ok(match op {
+            Op::Register => unit(p.register_procs()?),
+            Op::StartDeferred => unit(p.start_deferred()?),
+            Op::Start(names) => unit(p.start(names)?),
+            Op::Wait { names, .. } => unit(p.start(names)?),
+            Op::Create {
+                name,
+                args,
+                proc_name,
+            } => match p.create(name, args, proc_name.as_deref())? {
+                Step::Done(n) => Step::Done(Done::Names(n)),
+                Step::Need(r) => Step::Need(r),
+            },
+            Op::Run {
+                name,
+                args,
+                proc_name,
+                created,
+            } => {
+                if created.is_none() {
+                    match p.create(name, args, proc_name.as_deref())? {
+                        Step::Done(n) => *created = Some(n),
+                        Step::Need(r) => return Ok(Step::Need(r)),
+                    }
+                }
+                let names = created.clone().unwrap_or_default();
+                match p.start(&names)? {
+                    Step::Done(()) => Step::Done(Done::Names(names)),
+                    Step::Need(r) => Step::Need(r),
+                }
+            }
+        })
+    }
+
+    /// Ask the guest `req` (once, however many calls wait for it).
+    fn ask(&mut self, req: ResolveRequest, parked: Parked) {
+        let waiting = self.parked.entry(req.clone()).or_default();
+        waiting.push(parked);
+        if waiting.len() > 1 {
+            return;
+        }
+        let Some(ctl) = self.ctl.upgrade() else {
+            return;
+        };
+        let resolver = self.resolver.clone();
+        tokio::spawn(async move {
+            let answer = resolver.resolve(req.clone()).await;
+            let _ = ctl.send(Ctl::Answer(req, answer));
         });
     }
 
-    fn finished(&self, id: ProcId, report: RunReport) {
-        let mut st = self.lock();
-        st.tasks -= 1;
-        st.planner.finish(id, report.outcome);
-        st.resumers.remove(&id);
-        let ix = id.0 as usize;
-        if let Some(t) = st.timing.get_mut(ix) {
-            t.ended = Some(Instant::now());
-            t.fuel_used = report.fuel_used;
-            t.peak_memory = report.peak_memory;
+    /// The targets of a wait are started; block the waiter until they complete.
+    fn begin_wait(&mut self, waiter: Option<ProcId>, names: Vec<String>, reply: Reply) {
+        let mut pending: Vec<ProcId> = names
+            .iter()
+            .filter_map(|n| self.planner.id(n))
+            .filter(|&t| !self.planner.state(t).is_complete())
+            .collect();
+        pending.sort_unstable();
+        pending.dedup();
+        if pending.is_empty() {
+            return self.end_wait(waiter, &names, reply);
         }
-        let rec = self.record(&st, id);
-        self.inner.reporter.event(Event::Finished(&rec));
-        self.pump(&mut st);
-    }
-}
-
-fn resolve_names(planner: &Planner, names: &[String]) -> Result<Vec<ProcId>, String> {
-    names
-        .iter()
-        .map(|n| planner.id(n).ok_or_else(|| planner.unknown_proc(n)))
-        .collect()
-}
-
-fn statuses(planner: &Planner, names: &[String]) -> Vec<ProcStatus> {
-    names
-        .iter()
-        .filter_map(|n| planner.id(n).map(|id| planner.status(id)))
-        .collect()
-}
-
-pub use crate::units::fmt_duration;
-
-/// A running proc's handle on the session: what its context imports call.
-#[derive(Clone)]
-pub struct ProcContext {
-    session: Session,
-    id: ProcId,
-    /// The end of the results order this proc sees; a wait moves it forward.
-    view: Arc<AtomicU64>,
-    /// The procs this proc waited for (the deterministic view shows only these
-    /// and its deps).
-    awaited: Arc<Mutex<std::collections::HashSet<String>>>,
-}
-
-impl ProcContext {
-    fn view(&self) -> u64 {
-        self.view.load(Ordering::Acquire)
+        if let Some(w) = waiter
+            && let Err(e) = self.planner.block(w, &pending)
+        {
+            return reply(Err(e.into()));
+        }
+        let key = self.next_wait;
+        self.next_wait += 1;
+        for &t in &pending {
+            self.watchers.entry(t).or_default().push(key);
+        }
+        self.waits.insert(
+            key,
+            Wait {
+                waiter,
+                names,
+                remaining: pending.len(),
+                reply,
+            },
+        );
     }
 
-    /// Whether `name`'s result may be in this proc's view: always, except in
+    /// A target completed: a wait with nothing left asks the planner to resume
+    /// its proc (or, for the CLI, answers at once).
+    fn wake(&mut self, target: ProcId) {
+        for key in self.watchers.remove(&target).unwrap_or_default() {
+            let Some(w) = self.waits.get_mut(&key) else {
+                continue;
+            };
+            w.remaining -= 1;
+            if w.remaining > 0 {
+                continue;
+            }
+            match w.waiter {
+                Some(p) => {
+                    self.resumers.insert(p, key);
+                    self.planner.request_resume(p);
+                }
+                None => {
+                    if let Some(w) = self.waits.remove(&key) {
+                        self.end_wait(None, &w.names, w.reply);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The wait is over (and the proc holds a slot again): move its view
+    /// forward and answer with the targets' states.
+    fn end_wait(&mut self, waiter: Option<ProcId>, names: &[String], reply: Reply) {
+        if let Some(slot) = waiter.and_then(|w| self.slots.get_mut(&w)) {
+            slot.view = self.planner.result_view();
+            slot.awaited.extend(names.iter().cloned());
+        }
+        let statuses = names
+            .iter()
+            .filter_map(|n| self.planner.id(n).map(|id| self.planner.status(id)))
+            .collect();
+        reply(Ok(Done::Statuses(statuses)));
+    }
+
+    fn on_call(&mut self, c: ContextCall) {
+        let ContextCall {
+            proc: id,
+            request,
+            reply,
+        } = c;
+        match request {
+            ContextRequest::Params => {
+                let params = self
+                    .planner
+                    .params()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_string()))
+                    .collect();
+                let _ = reply.send(ContextReply::Params(params));
+            }
+            ContextRequest::Result { name } => {
+                let r = self.visible_result(id, &name);
+                let _ = reply.send(ContextReply::Result(r));
+            }
+            ContextRequest::ResultNames => {
+                let names = self.visible_names(id);
+                let _ = reply.send(ContextReply::Names(names));
+            }
+            ContextRequest::Create {
+                name,
+                args,
+                proc_name,
+            } => self.submit(
+                Op::Create {
+                    name,
+                    args,
+                    proc_name,
+                },
+                answer(reply),
+                0,
+            ),
+            ContextRequest::Start { names } => self.submit(Op::Start(names), answer(reply), 0),
+            ContextRequest::Run {
+                name,
+                args,
+                proc_name,
+            } => self.submit(
+                Op::Run {
+                    name,
+                    args,
+                    proc_name,
+                    created: None,
+                },
+                answer(reply),
+                0,
+            ),
+            ContextRequest::Wait { names } => self.submit(
+                Op::Wait {
+                    waiter: Some(id),
+                    names,
+                },
+                answer(reply),
+                0,
+            ),
+            ContextRequest::Input { prompt, password } => {
+                if !self.config.input {
+                    let _ = reply.send(ContextReply::Error(SessionError::InputNotGranted));
+                    return;
+                }
+                // The prompt blocks on the terminal: never in the driver.
+                let reporter = self.reporter.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = reply.send(match reporter.prompt(&prompt, password) {
+                        Ok(line) => ContextReply::Input(line),
+                        Err(e) => ContextReply::Error(SessionError::Input(e)),
+                    });
+                });
+            }
+        }
+    }
+
+    /// Whether `name`'s result may be in `id`'s view: always, except in
     /// deterministic mode, where only its deps and the procs it waited for are
     /// (what else has finished depends on timing).
-    fn may_see(&self, st: &State, name: &str) -> bool {
-        !self.session.inner.config.deterministic
-            || st.planner.deps(self.id).iter().any(|d| d == name)
-            || self
-                .awaited
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .contains(name)
+    fn may_see(&self, id: ProcId, slot: &Slot, name: &str) -> bool {
+        !self.config.deterministic
+            || self.planner.deps(id).iter().any(|d| d == name)
+            || slot.awaited.contains(name)
     }
 
-    /// This proc's name.
-    pub fn proc_name(&self) -> String {
-        self.session.lock().planner.name(self.id).to_owned()
-    }
-
-    /// This proc's converted args.
-    pub fn args(&self) -> Vec<(String, Value)> {
-        self.session.lock().planner.args(self.id).to_vec()
-    }
-
-    /// Global params: name and JSON text.
-    pub fn params(&self) -> Vec<(String, String)> {
-        self.session
-            .lock()
-            .planner
-            .params()
-            .iter()
-            .map(|(k, v)| (k.clone(), v.to_string()))
-            .collect()
-    }
-
-    /// The JSON result of `name` in this proc's view (`null` for a proc that
-    /// finished without a value).
-    pub fn result(&self, name: &str) -> Option<String> {
-        let st = self.session.lock();
-        let view = self.view();
-        if !st.planner.has_result(name, view) || !self.may_see(&st, name) {
+    fn visible_result(&self, id: ProcId, name: &str) -> Option<String> {
+        let slot = self.slots.get(&id)?;
+        if !self.planner.has_result(name, slot.view) || !self.may_see(id, slot, name) {
             return None;
         }
-        Some(st.planner.result(name, view).unwrap_or("null").to_owned())
+        Some(
+            self.planner
+                .result(name, slot.view)
+                .unwrap_or("null")
+                .to_owned(),
+        )
     }
 
-    /// Names with a result in this proc's view.
-    pub fn result_names(&self) -> Vec<String> {
-        let st = self.session.lock();
-        let view = self.view();
-        let mut names: Vec<String> = st
+    fn visible_names(&self, id: ProcId) -> Vec<String> {
+        let Some(slot) = self.slots.get(&id) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = self
             .planner
             .results()
             .into_iter()
             .map(|(n, _)| n)
-            .filter(|n| st.planner.has_result(n, view) && self.may_see(&st, n))
+            .filter(|n| self.planner.has_result(n, slot.view) && self.may_see(id, slot, n))
             .map(str::to_owned)
             .collect();
-        if self.session.inner.config.deterministic {
+        if self.config.deterministic {
             // Completion order depends on timing; names do not.
             names.sort();
         }
         names
     }
 
-    /// Whether any dep ran freshly.
-    pub fn deps_changed(&self) -> bool {
-        !self.changed_deps().is_empty()
-    }
-
-    /// The deps that ran freshly.
-    pub fn changed_deps(&self) -> Vec<String> {
-        self.session.lock().planner.changed_deps(self.id).to_vec()
-    }
-
-    /// Create procs.
-    pub async fn create(
-        &self,
-        name: String,
-        args: Vec<(String, Value)>,
-        proc_name: Option<String>,
-    ) -> Result<Vec<String>, String> {
-        self.session
-            .create(&name, &args, proc_name.as_deref())
-            .await
-    }
-
-    /// Start procs.
-    pub async fn start(&self, names: Vec<String>) -> Result<(), String> {
-        self.session.start(&names).await
-    }
-
-    /// Create then start.
-    pub async fn run(
-        &self,
-        name: String,
-        args: Vec<(String, Value)>,
-        proc_name: Option<String>,
-    ) -> Result<Vec<String>, String> {
-        self.session.run(&name, &args, proc_name.as_deref()).await
-    }
-
-    /// Start the named idle procs, then wait for all; gives the parallel slot back
-    /// while waiting. Moves this proc's results view forward.
-    pub async fn wait(&self, names: Vec<String>) -> Result<Vec<ProcStatus>, String> {
-        let session = &self.session;
-        let rxs = {
-            let mut st = session.lock();
-            let ids = resolve_names(&st.planner, &names)?;
-            st.planner.start(&names).map_err(|e| e.to_string())?;
-            let pending: Vec<ProcId> = ids
-                .iter()
-                .copied()
-                .filter(|&t| !st.planner.state(t).is_complete())
-                .collect();
-            if !pending.is_empty() {
-                st.planner
-                    .block(self.id, &pending)
-                    .map_err(|e| e.to_string())?;
-            }
-            let rxs = session.completion_receivers(&mut st, &pending);
-            session.pump(&mut st);
-            rxs
-        };
-        if !rxs.is_empty() {
-            for rx in rxs {
-                let _ = rx.await;
-            }
-            let resumed = {
-                let mut st = session.lock();
-                let (tx, rx) = oneshot::channel();
-                st.resumers.insert(self.id, tx);
-                st.planner.request_resume(self.id);
-                session.pump(&mut st);
-                rx
-            };
-            let _ = resumed.await;
+    /// Launch what may start, resume what may resume, and tell waiters.
+    fn pump(&mut self) {
+        if self.held {
+            return;
         }
-        let st = session.lock();
-        self.view.store(st.planner.result_view(), Ordering::Release);
-        self.awaited
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend(names.iter().cloned());
-        Ok(statuses(&st.planner, &names))
+        if !self.deferred_parked {
+            self.start_deferred();
+        }
+        loop {
+            while let Some(next) = self.planner.next_ready() {
+                match next {
+                    Next::Launch(id) => self.launch(id),
+                    Next::Resume(id) => {
+                        if let Some(key) = self.resumers.remove(&id)
+                            && let Some(w) = self.waits.remove(&key)
+                        {
+                            self.end_wait(Some(id), &w.names, w.reply);
+                        }
+                    }
+                }
+            }
+            // Completions may end waits, which may let blocked procs resume.
+            if !self.notify() {
+                break;
+            }
+        }
     }
 
-    /// Ask the user for a line of input.
-    pub async fn get_input(&self, prompt: String, password: bool) -> Result<String, String> {
-        if !self.session.inner.config.input {
-            return Err(
-                "interactive input is not granted to this run; pass `--input` to allow it".into(),
+    /// Start `now` procs and procs whose name was a missing dep. This may need
+    /// guest answers like any other call: then it is parked and resumes when the
+    /// answer comes; its errors are the run's.
+    fn start_deferred(&mut self) {
+        match self.planner.start_deferred() {
+            Ok(Step::Done(())) => {}
+            Ok(Step::Need(req)) => {
+                self.deferred_parked = true;
+                let parked = Parked {
+                    op: Op::StartDeferred,
+                    reply: Box::new(|_| {}),
+                    tries: 1,
+                };
+                self.ask(req, parked);
+            }
+            Err(e) => self.errors.push(e.into()),
+        }
+    }
+
+    /// Tell waiters and the reporter about completed procs; true if any wait
+    /// asked for a resume.
+    fn notify(&mut self) -> bool {
+        let mut resumed = false;
+        for id in self.planner.drain_completed() {
+            let before = self.resumers.len();
+            self.wake(id);
+            resumed |= self.resumers.len() > before;
+            if self
+                .timing
+                .get(id.0 as usize)
+                .is_none_or(|t| t.started.is_none())
+            {
+                // Completed without running (FAILED_DEP, cancelled while wanted).
+                let rec = self.record(id);
+                self.reporter.event(Event::Finished(&rec));
+            }
+        }
+        if self.planner.is_idle() && self.tasks == 0 && self.parked.is_empty() {
+            let ok = !self.planner.any_failed();
+            for w in self.idle_waiters.drain(..) {
+                let _ = w.send(ok);
+            }
+        }
+        resumed
+    }
+
+    /// Publish the live counts: O(1), plus the first WANTED names at most
+    /// every [`LIVE_NAMES_EVERY`].
+    fn publish(&mut self) {
+        let mut live = self.live.lock().unwrap_or_else(|e| e.into_inner());
+        live.counts = self.planner.counts();
+        live.parallel = self.planner.options().parallel;
+        if self
+            .names_published
+            .is_none_or(|t| t.elapsed() >= LIVE_NAMES_EVERY)
+        {
+            self.names_published = Some(Instant::now());
+            live.waiting_names.clear();
+            live.waiting_names.extend(
+                self.planner
+                    .first_wanted(LIVE_NAMES)
+                    .map(|id| self.planner.name(id).to_owned()),
             );
         }
-        let reporter = self.session.inner.reporter.clone();
-        tokio::task::spawn_blocking(move || reporter.prompt(&prompt, password))
-            .await
-            .map_err(|e| format!("input failed: {e}"))?
+    }
+
+    fn budget(&self, id: ProcId) -> Budget {
+        let c = &self.config;
+        let decl = self.planner.decl_of(id);
+        let defaults = Budget {
+            fuel: c.fuel,
+            timeout: c.timeout,
+            memory: c.memory,
+        };
+        let user = c
+            .rules
+            .user_budget(self.planner.name(id), &decl.name, defaults);
+        crate::policy::effective(user, &decl.limits)
+    }
+
+    fn record(&self, id: ProcId) -> ProcRecord {
+        let status = self.planner.status(id);
+        let t = self.timing.get(id.0 as usize);
+        let start = self.started;
+        ProcRecord {
+            name: status.name,
+            state: status.state,
+            failure: self.planner.failure(id).cloned(),
+            deps: self.planner.deps(id).to_vec(),
+            started: t.and_then(|t| t.started).map(|s| s - start),
+            duration: t.and_then(|t| Some(t.ended? - t.started?)),
+            fuel_used: t.and_then(|t| t.fuel_used),
+            peak_memory: t.and_then(|t| t.peak_memory),
+            result: self
+                .planner
+                .result(self.planner.name(id), u64::MAX)
+                .map(str::to_owned),
+            log: t.and_then(|t| t.log.clone()),
+            log_ignore: self.planner.decl_of(id).log_ignore.clone(),
+        }
+    }
+
+    /// Start a RUNNING proc's task.
+    fn launch(&mut self, id: ProcId) {
+        let planner = &self.planner;
+        let decl = planner.decl_of(id);
+        let launch = Launch {
+            name: planner.name(id).to_owned(),
+            decl: decl.name.clone(),
+            args: planner.args(id).to_vec(),
+            budget: self.budget(id),
+            needs: decl.needs.clone(),
+            changed_deps: planner.changed_deps(id).to_vec(),
+        };
+        self.slots.insert(
+            id,
+            Slot {
+                view: planner.result_view(),
+                awaited: HashSet::new(),
+            },
+        );
+        let ix = id.0 as usize;
+        if self.timing.len() <= ix {
+            self.timing.resize_with(ix + 1, Timing::default);
+        }
+        let log = LogSink::new(self.config.log_limit);
+        self.timing[ix] = Timing {
+            started: Some(Instant::now()),
+            log: Some(log.clone()),
+            ..Timing::default()
+        };
+        self.reporter.event(Event::Started { name: &launch.name });
+        let Some(ctl) = self.ctl.upgrade() else {
+            // Every handle is gone: nobody is left to run for.
+            self.planner.finish(id, Outcome::Failed(interrupted()));
+            return;
+        };
+        self.tasks += 1;
+        let timeout = launch.budget.timeout;
+        let fut = self.runner.run(
+            launch,
+            ProcChannel::new(id, self.calls.clone(), log.clone()),
+        );
+        let mut cancelled = self.cancelled.clone();
+        tokio::spawn(async move {
+            let run = async {
+                match timeout {
+                    Some(t) => match tokio::time::timeout(t, fut).await {
+                        Ok(r) => r,
+                        Err(_) => not_run(Failure::new(
+                            FailureKind::TimedOut,
+                            format!("timed out after {}", fmt_duration(t)),
+                        )),
+                    },
+                    None => fut.await,
+                }
+            };
+            let report = tokio::select! {
+                r = run => r,
+                _ = cancelled.wait_for(|c| *c) => not_run(interrupted()),
+            };
+            log.finish();
+            let _ = ctl.send(Ctl::Finished(id, report));
+        });
+    }
+
+    /// A proc's task ended: record its outcome (dependents are released by the
+    /// next pump) and tell the reporter.
+    fn finished(&mut self, id: ProcId, report: RunReport) {
+        self.tasks -= 1;
+        self.planner.finish(id, report.outcome);
+        self.slots.remove(&id);
+        // A proc stopped in the middle of a wait: its wait is void.
+        if let Some(key) = self.resumers.remove(&id) {
+            self.waits.remove(&key);
+        }
+        self.waits.retain(|_, w| w.waiter != Some(id));
+        if let Some(t) = self.timing.get_mut(id.0 as usize) {
+            t.ended = Some(Instant::now());
+            t.fuel_used = report.fuel_used;
+            t.peak_memory = report.peak_memory;
+        }
+        let rec = self.record(id);
+        self.reporter.event(Event::Finished(&rec));
+    }
+}
+
+/// A [`Reply`] that answers a context call.
+fn answer(reply: oneshot::Sender<ContextReply>) -> Reply {
+    Box::new(move |r| {
+        let _ = reply.send(match r {
+            Ok(Done::Unit) => ContextReply::Started,
+            Ok(Done::Names(n)) => ContextReply::Names(n),
+            Ok(Done::Statuses(s)) => ContextReply::Statuses(s),
+            Err(e) => ContextReply::Error(e),
+        });
+    })
+}
+
+fn unit(step: Step<()>) -> Step<Done> {
+    match step {
+        Step::Done(()) => Step::Done(Done::Unit),
+        Step::Need(r) => Step::Need(r),
+    }
+}
+
+fn interrupted() -> Failure {
+    Failure::new(FailureKind::Cancelled, "interrupted")
+}
+
+/// A report for a proc stopped by the host.
+fn not_run(failure: Failure) -> RunReport {
+    RunReport {
+        outcome: Outcome::Failed(failure),
+        fuel_used: None,
+        peak_memory: None,
     }
 }
 

@@ -18,13 +18,12 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use parproc_host::exec::{BoxFuture, Launch, ProcRunner, RunReport};
-use parproc_host::logsink::LogSink;
+use parproc_host::exec::{BoxFuture, Launch, ProcChannel, ProcRunner, RunReport};
 use parproc_host::outcome::{FailureKind, ProcState, ProcStatus};
 use parproc_host::plan::PlanOptions;
 use parproc_host::report::NullReporter;
 use parproc_host::runtime::{Runtime, RuntimeConfig};
-use parproc_host::session::{ProcContext, Session, SessionConfig};
+use parproc_host::session::{Session, SessionConfig};
 use parproc_host::spec::{Manifest, Mode, Value};
 use serde_json::Value as Json;
 
@@ -104,7 +103,7 @@ impl Drop for EndOfRun {
 }
 
 impl ProcRunner for Recording {
-    fn run(&self, launch: Launch, ctx: ProcContext, log: LogSink) -> BoxFuture<'static, RunReport> {
+    fn run(&self, launch: Launch, channel: ProcChannel) -> BoxFuture<'static, RunReport> {
         let index = {
             let mut runs = lock(&self.runs);
             runs.push(Run {
@@ -114,7 +113,7 @@ impl ProcRunner for Recording {
             });
             runs.len() - 1
         };
-        let run = ProcRunner::run(&self.runtime, launch, ctx, log);
+        let run = ProcRunner::run(&self.runtime, launch, channel);
         let end = EndOfRun {
             runs: Arc::clone(&self.runs),
             index,
@@ -125,6 +124,12 @@ impl ProcRunner for Recording {
             report
         })
     }
+}
+
+/// Wait for a read of the session from the sync helpers below (the scenario
+/// tests run on a multi-thread runtime, so the driver keeps going meanwhile).
+pub(crate) fn on_driver<T>(read: impl std::future::Future<Output = T>) -> T {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(read))
 }
 
 /// Plan options for `mode` with parproc's defaults otherwise (parallel limit 100).
@@ -213,7 +218,8 @@ impl Harness {
             Arc::new(NullReporter),
             config(),
         )
-        .await?;
+        .await
+        .map_err(|e| e.to_string())?;
         if !params.is_empty() {
             session.set_params(params);
         }
@@ -224,7 +230,10 @@ impl Harness {
 
     /// parproc's `create(name)`.
     pub(crate) async fn create(&self, name: &str) -> Result<Vec<String>, String> {
-        self.session.create(name, &[], None).await
+        self.session
+            .create(name, &[], None)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// parproc's `create(name, proc_name)`.
@@ -233,7 +242,10 @@ impl Harness {
         name: &str,
         proc_name: &str,
     ) -> Result<Vec<String>, String> {
-        self.session.create(name, &[], Some(proc_name)).await
+        self.session
+            .create(name, &[], Some(proc_name))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// parproc's `create(pattern, **kwargs)`.
@@ -246,27 +258,39 @@ impl Harness {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect();
-        self.session.create(name, &args, None).await
+        self.session
+            .create(name, &args, None)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// parproc's `start(*names)`.
     pub(crate) async fn start(&self, names: &[&str]) -> Result<(), String> {
-        self.session.start(&owned(names)).await
+        self.session
+            .start(&owned(names))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// parproc's `run(name)`: create, then start; returns the names.
     pub(crate) async fn run(&self, name: &str) -> Result<Vec<String>, String> {
-        self.session.run(name, &[], None).await
+        self.session
+            .run(name, &[], None)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// parproc's `wait(*names)` (ours starts IDLE procs first).
     pub(crate) async fn wait(&self, names: &[&str]) -> Result<Vec<ProcStatus>, String> {
-        self.session.wait(&owned(names)).await
+        self.session
+            .wait(&owned(names))
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// `wait` on names a call returned.
     pub(crate) async fn wait_names(&self, names: &[String]) -> Result<Vec<ProcStatus>, String> {
-        self.session.wait(names).await
+        self.session.wait(names).await.map_err(|e| e.to_string())
     }
 
     /// parproc's `wait_for_all(exception_on_failure=False)`: true when nothing failed.
@@ -278,18 +302,20 @@ impl Harness {
 
     /// Whether a proc of that name exists.
     pub(crate) fn exists(&self, name: &str) -> bool {
-        self.session.status(name).is_some()
+        on_driver(self.session.status(name)).is_some()
     }
 
     /// The names of every proc, in registration order.
     pub(crate) fn procs(&self) -> Vec<String> {
-        self.session
-            .with_planner(|p| p.ids().map(|id| p.name(id).to_owned()).collect())
+        on_driver(
+            self.session
+                .with_planner(|p| p.ids().map(|id| p.name(id).to_owned()).collect()),
+        )
+        .unwrap_or_default()
     }
 
     fn status(&self, name: &str) -> ProcStatus {
-        self.session
-            .status(name)
+        on_driver(self.session.status(name))
             .unwrap_or_else(|| panic!("no proc `{name}`; procs: {:?}", self.procs()))
     }
 
@@ -310,25 +336,28 @@ impl Harness {
 
     /// A proc's dep names.
     pub(crate) fn deps(&self, name: &str) -> Vec<String> {
-        self.session.with_planner(|p| {
-            let id = p.id(name).unwrap_or_else(|| panic!("no proc `{name}`"));
+        let name = name.to_owned();
+        on_driver(self.session.with_planner(move |p| {
+            let id = p.id(&name).unwrap_or_else(|| panic!("no proc `{name}`"));
             p.deps(id).to_vec()
-        })
+        }))
+        .unwrap_or_default()
     }
 
     /// A proc's converted args.
     pub(crate) fn args(&self, name: &str) -> Vec<(String, Value)> {
-        self.session.with_planner(|p| {
-            let id = p.id(name).unwrap_or_else(|| panic!("no proc `{name}`"));
+        let name = name.to_owned();
+        on_driver(self.session.with_planner(move |p| {
+            let id = p.id(&name).unwrap_or_else(|| panic!("no proc `{name}`"));
             p.args(id).to_vec()
-        })
+        }))
+        .unwrap_or_default()
     }
 
     /// The results map: name → JSON (null for procs that finished without a value), in
     /// completion order.
     pub(crate) fn results(&self) -> Vec<(String, Json)> {
-        self.session
-            .results()
+        on_driver(self.session.results())
             .into_iter()
             .map(|(name, json)| {
                 let value = match json {

@@ -109,7 +109,7 @@ impl Setup {
         }
         s.start(&names).await.expect("start");
         s.wait_for_all().await;
-        Records(s.records())
+        Records(s.records().await)
     }
 }
 
@@ -646,6 +646,7 @@ fn memory_launch(memory: u64) -> Launch {
             memory,
         },
         needs: Needs::default(),
+        changed_deps: Vec::new(),
     }
 }
 
@@ -789,12 +790,13 @@ async fn budget_rules_pick_per_proc_limits() {
     )
     .await
     .expect("session");
-    let fuel_of = |n: &str| s.budget_of(n).expect("a proc").fuel;
-    assert_eq!(fuel_of("quick"), 1_000_000);
-    assert_eq!(fuel_of("spin"), 5_000_000_000);
-    assert_eq!(fuel_of("greedy_spin"), 5_000_000_000);
+    let mut fuel = Vec::new();
+    for n in ["quick", "spin", "greedy_spin"] {
+        fuel.push(s.budget_of(n).await.expect("a proc").fuel);
+    }
+    assert_eq!(fuel, [1_000_000, 5_000_000_000, 5_000_000_000]);
     assert_eq!(
-        s.budget_of("greedy_spin").expect("a proc").memory,
+        s.budget_of("greedy_spin").await.expect("a proc").memory,
         256 << 20
     );
 }

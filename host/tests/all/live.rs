@@ -48,12 +48,12 @@ async fn five_hundred_parents_waiting_on_children_fit_in_16_live_stores() {
     assert!(s.wait_for_all().await, "every parent and kid succeeds");
     for i in [0, 250, 499] {
         assert_eq!(
-            s.status(&format!("parent::{i}")).unwrap().state,
+            s.status(&format!("parent::{i}")).await.unwrap().state,
             ProcState::Succeeded
         );
     }
-    assert_eq!(s.results().len(), 1000);
-    let peak = s.peak_live();
+    assert_eq!(s.results().await.len(), 1000);
+    let peak = s.peak_live().await;
     eprintln!("peak live stores: {peak} of 16");
     assert!(peak <= 16, "peak live stores {peak} > 16");
     assert!(
@@ -71,6 +71,7 @@ async fn waits_nested_deeper_than_max_live_fail_one_proc_and_the_run_completes()
     assert!(!s.wait_for_all().await);
     let starved: Vec<_> = s
         .records()
+        .await
         .into_iter()
         .filter(|r| {
             r.failure
@@ -83,8 +84,13 @@ async fn waits_nested_deeper_than_max_live_fail_one_proc_and_the_run_completes()
         starved[0].failure.as_ref().unwrap().message,
         "no sandbox store free: all 8 live stores are blocked in waits (raise --max-live)"
     );
-    assert!(s.peak_live() <= 8);
-    assert_eq!(s.status("quick").unwrap().state, ProcState::Succeeded);
+    assert!(s.peak_live().await <= 8);
+    assert_eq!(s.status("quick").await.unwrap().state, ProcState::Succeeded);
     // Everything above the starved proc ended (its wait reported the failure).
-    assert!(s.records().iter().all(|r| r.state != ProcState::Running));
+    assert!(
+        s.records()
+            .await
+            .iter()
+            .all(|r| r.state != ProcState::Running)
+    );
 }

@@ -63,6 +63,7 @@ fn launch(name: &str) -> Launch {
             memory: 64 << 20,
         },
         needs: Needs::default(),
+        changed_deps: Vec::new(),
     }
 }
 
@@ -590,7 +591,7 @@ async fn runs_procs_through_a_session() {
     for st in &statuses {
         assert_eq!(st.state, ProcState::Succeeded, "{st:?}");
     }
-    let records = s.records();
+    let records = s.records().await;
     let record = |name: &str| {
         records
             .iter()
@@ -616,7 +617,7 @@ async fn creates_protos_with_computed_deps_through_a_session() {
     assert_eq!(names, ["build::dev"]);
     let statuses = s.wait(&names).await.expect("wait");
     assert_eq!(statuses[0].state, ProcState::Succeeded, "{statuses:?}");
-    let results = s.results();
+    let results = s.results().await;
     assert!(
         results.contains(&("quiet".to_owned(), Some("42".to_owned()))),
         "{results:?}"
@@ -630,7 +631,7 @@ async fn creates_protos_with_computed_deps_through_a_session() {
         .run("build::boom", &[], None)
         .await
         .expect_err("callback panics");
-    assert!(err.contains("callback boom"), "{err}");
+    assert!(err.to_string().contains("callback boom"), "{err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

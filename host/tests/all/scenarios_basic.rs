@@ -245,7 +245,12 @@ scenario!(s_opt_01_allow_missing_deps_defaults_to_true);
 async fn s_opt_01_allow_missing_deps_defaults_to_true(mode: Mode) {
     assert!(PlanOptions::default().allow_missing_deps);
     let h = Harness::new(SC_BASIC, &["proc_a"], mode).await;
-    assert!(h.session.with_planner(|p| p.options().allow_missing_deps));
+    assert_eq!(
+        h.session
+            .with_planner(|p| p.options().allow_missing_deps)
+            .await,
+        Some(true)
+    );
 }
 
 scenario!(s_opt_02_disallowed_missing_dep_is_an_error_naming_it);
@@ -269,7 +274,14 @@ async fn s_opt_02_disallowed_missing_dep_is_an_error_naming_it(mode: Mode) {
         .await
         .expect("session");
     h.wait_for_all().await;
-    assert_eq!(h.session.take_errors(), vec![expected.to_owned()]);
+    let errors: Vec<String> = h
+        .session
+        .take_errors()
+        .await
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(errors, vec![expected.to_owned()]);
     assert_eq!(h.ran("proc_b"), 0);
     assert_ne!(h.state("proc_b"), ProcState::Succeeded);
 }

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use super::{
-    DeclId, MAX_CREATE_DEPTH, PlanError, Planner, Proc, ProcId, ProcState, has_no_failures, user,
+    DeclId, MAX_CREATE_DEPTH, PlanError, Planner, Proc, ProcId, ProcState, Step, Stop,
+    has_no_failures, step, user,
 };
 use crate::plan::resolve::{DepContext, ResolveAnswer, ResolveRequest};
 use crate::spec::name::{Pattern, glob_match, has_placeholder, is_glob};
@@ -38,15 +39,15 @@ impl Planner {
         name: &str,
         args: &[(String, Value)],
         proc_name: Option<&str>,
-    ) -> Result<Vec<String>, PlanError> {
+    ) -> Result<Step<Vec<String>>, PlanError> {
         self.creating.clear();
         let r = self.create_inner(name, args, proc_name);
         self.creating.clear();
-        if !matches!(r, Err(PlanError::Need(_))) {
+        if !matches!(r, Err(Stop::Need(_))) {
             // Done (or failed for good): no expansion will resume.
             self.glob_resume.clear();
         }
-        r
+        step(r)
     }
 
     pub(super) fn create_inner(
@@ -54,7 +55,7 @@ impl Planner {
         name: &str,
         args: &[(String, Value)],
         proc_name: Option<&str>,
-    ) -> Result<Vec<String>, PlanError> {
+    ) -> Result<Vec<String>, Stop> {
         let name = if args.is_empty() {
             name.to_owned()
         } else {
@@ -155,7 +156,7 @@ impl Planner {
     /// Create every combination of a glob's axes, in order (the last
     /// placeholder varies fastest). A guest question on the way saves the
     /// progress, so the retry continues from the same combination.
-    fn expand_glob(&mut self, name: &str, mut p: GlobProgress) -> Result<Vec<String>, PlanError> {
+    fn expand_glob(&mut self, name: &str, mut p: GlobProgress) -> Result<Vec<String>, Stop> {
         loop {
             let mut a = p.all.clone();
             let mut texts = Vec::with_capacity(p.axes.len());
@@ -165,7 +166,7 @@ impl Planner {
             }
             let n = match self.create_one(p.decl, name, a, texts, None) {
                 Ok(n) => n,
-                Err(e @ PlanError::Need(_)) => {
+                Err(e @ Stop::Need(_)) => {
                     self.glob_resume.insert(name.to_owned(), p);
                     return Err(e);
                 }
@@ -192,7 +193,7 @@ impl Planner {
 
     /// The proto for a name: an exact proto name, else the one pattern that
     /// matches (with its captured values). More than one match is an error.
-    fn find_proto(&self, name: &str) -> Result<Option<ProtoMatch>, PlanError> {
+    fn find_proto(&self, name: &str) -> Result<Option<ProtoMatch>, Stop> {
         if let Some(&d) = self.decl_by_name.get(name)
             && self.decls[d.0 as usize].kind == DeclKind::Proto
         {
@@ -224,7 +225,7 @@ impl Planner {
         decl: DeclId,
         name: &str,
         all: &ArgList,
-    ) -> Result<Vec<(String, Vec<Value>)>, PlanError> {
+    ) -> Result<Vec<(String, Vec<Value>)>, Stop> {
         let d = &self.decls[decl.0 as usize];
         let pattern = &self.patterns[decl.0 as usize];
         if d.choices_computed {
@@ -279,7 +280,7 @@ impl Planner {
         param: Option<String>,
         name: &str,
         all: &ArgList,
-    ) -> Result<Vec<(String, Vec<Value>)>, PlanError> {
+    ) -> Result<Vec<(String, Vec<Value>)>, Stop> {
         let req = ResolveRequest::Choices {
             decl: self.decls[decl.0 as usize].name.clone(),
             param,
@@ -288,12 +289,12 @@ impl Planner {
         match self.answers.get(&req) {
             Some(ResolveAnswer::Choices(Ok(v))) => Ok(v.clone()),
             Some(ResolveAnswer::Choices(Err(e))) | Some(ResolveAnswer::Deps(Err(e))) => {
-                Err(user(format!(
+                Err(Stop::Error(PlanError::Callback(format!(
                     "arg_choices of \"{}\" failed: {e}",
                     self.decls[decl.0 as usize].name
-                )))
+                ))))
             }
-            Some(ResolveAnswer::Deps(Ok(_))) | None => Err(PlanError::Need(req)),
+            Some(ResolveAnswer::Deps(Ok(_))) | None => Err(Stop::Need(req)),
         }
     }
 
@@ -303,7 +304,7 @@ impl Planner {
         index: u32,
         name: &str,
         all: &ArgList,
-    ) -> Result<Vec<String>, PlanError> {
+    ) -> Result<Vec<String>, Stop> {
         let req = ResolveRequest::Deps {
             decl: self.decls[decl.0 as usize].name.clone(),
             index,
@@ -311,10 +312,12 @@ impl Planner {
         };
         match self.answers.get(&req) {
             Some(ResolveAnswer::Deps(Ok(v))) => Ok(v.clone()),
-            Some(ResolveAnswer::Deps(Err(e))) | Some(ResolveAnswer::Choices(Err(e))) => Err(user(
-                format!("computed dependency of \"{name}\" failed: {e}"),
-            )),
-            Some(ResolveAnswer::Choices(Ok(_))) | None => Err(PlanError::Need(req)),
+            Some(ResolveAnswer::Deps(Err(e))) | Some(ResolveAnswer::Choices(Err(e))) => {
+                Err(Stop::Error(PlanError::Callback(format!(
+                    "computed dependency of \"{name}\" failed: {e}"
+                ))))
+            }
+            Some(ResolveAnswer::Choices(Ok(_))) | None => Err(Stop::Need(req)),
         }
     }
 
@@ -328,7 +331,7 @@ impl Planner {
         all: ArgList,
         texts: Vec<(String, String)>,
         proc_name: Option<&str>,
-    ) -> Result<String, PlanError> {
+    ) -> Result<String, Stop> {
         let d = &self.decls[decl.0 as usize];
         let pattern = &self.patterns[decl.0 as usize];
         let mut args = Vec::new();
@@ -443,7 +446,7 @@ impl Planner {
         decl: DeclId,
         name: &str,
         all: &ArgList,
-    ) -> Result<Vec<String>, PlanError> {
+    ) -> Result<Vec<String>, Stop> {
         let mut out = Vec::new();
         let deps = self.decls[decl.0 as usize].deps.clone();
         for (i, dep) in deps.iter().enumerate() {
@@ -469,7 +472,7 @@ impl Planner {
 
     /// A filled dep name: an existing proc, a name a proto creates, or a plain
     /// name that may be registered later (else missing when scheduled).
-    fn resolve_dep_name(&mut self, name: String) -> Result<Vec<String>, PlanError> {
+    fn resolve_dep_name(&mut self, name: String) -> Result<Vec<String>, Stop> {
         if self.by_name.contains_key(&name) {
             return Ok(vec![name]);
         }
@@ -495,6 +498,7 @@ impl Planner {
         no_failures: bool,
     ) -> ProcId {
         let id = ProcId(self.procs.len() as u32);
+        self.counts.moved(None, ProcState::Idle);
         self.procs.push(Proc {
             name: name.clone(),
             decl,

@@ -10,7 +10,7 @@
 //! 2. [`Planner::create`] stamps procs out of protos from filled-out names, patterns
 //!    or globs over arg choices, resolving their deps (which may create further
 //!    procs). When a computed dep or computed choices are needed it stops with
-//!    [`PlanError::Need`]; the caller answers with [`Planner::provide`] and calls
+//!    [`Step::Need`]; the caller answers with [`Planner::provide`] and calls
 //!    again. Creation is idempotent, so the retry resumes where it stopped.
 //! 3. [`Planner::start`] moves IDLE procs to WANTED, together with every IDLE proc
 //!    they depend on. Each WANTED proc counts its incomplete deps; when the count
@@ -68,28 +68,64 @@ impl ProcId {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DeclId(pub u32);
 
-/// Why a planner call stopped.
-#[derive(Debug, Clone, PartialEq)]
+/// Why a planner call failed: the texts are parproc's where parproc has them.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum PlanError {
-    /// The guest must answer this first; call [`Planner::provide`] and retry.
-    Need(ResolveRequest),
-    /// A usage error, worded as parproc words it where parproc has the message.
-    User(String),
+    /// A usage error (unknown name, bad arg, wave inversion, ...).
+    #[error("{0}")]
+    Usage(String),
+    /// A guest callback (computed deps or choices) answered with an error.
+    #[error("{0}")]
+    Callback(String),
+    /// A context wait that could never finish (the reason follows the prefix).
+    #[error("wait can never finish: {0}")]
+    WaitRefused(String),
 }
 
-impl std::fmt::Display for PlanError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            PlanError::Need(r) => write!(f, "needs a guest answer: {r:?}"),
-            PlanError::User(m) => f.write_str(m),
-        }
+/// How a planner call that may need the guest ended: done, or stopped for an
+/// answer (give it with [`Planner::provide`] and call again; the call resumes
+/// where it stopped).
+#[must_use]
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step<T> {
+    /// The call completed.
+    Done(T),
+    /// The guest must answer this first.
+    Need(ResolveRequest),
+}
+
+/// Inside the planner: `?` carries a guest question or an error out of a call.
+#[derive(Debug)]
+pub(crate) enum Stop {
+    /// See [`Step::Need`].
+    Need(ResolveRequest),
+    /// The call failed.
+    Error(PlanError),
+}
+
+impl From<PlanError> for Stop {
+    fn from(e: PlanError) -> Self {
+        Stop::Error(e)
     }
 }
 
-impl std::error::Error for PlanError {}
+/// The public form of an internal result.
+fn step<T>(r: Result<T, Stop>) -> Result<Step<T>, PlanError> {
+    match r {
+        Ok(v) => Ok(Step::Done(v)),
+        Err(Stop::Need(req)) => Ok(Step::Need(req)),
+        Err(Stop::Error(e)) => Err(e),
+    }
+}
 
-pub(crate) fn user(msg: impl Into<String>) -> PlanError {
-    PlanError::User(msg.into())
+/// A usage error.
+pub(crate) fn usage(msg: impl Into<String>) -> PlanError {
+    PlanError::Usage(msg.into())
+}
+
+/// A usage error, as an internal stop.
+pub(crate) fn user(msg: impl Into<String>) -> Stop {
+    Stop::Error(usage(msg))
 }
 
 /// Options the planner needs (already merged: CLI over module).
@@ -220,6 +256,48 @@ pub struct Planner {
     /// `NO_FAILURES` procs whose deps are complete.
     nf_ready: BTreeSet<ProcId>,
     nf_running: usize,
+    /// Procs per state, kept as states change (see [`Planner::counts`]).
+    counts: StateCounts,
+    /// WANTED procs, in registration order (the live view names the first few).
+    wanted: BTreeSet<ProcId>,
+}
+
+/// How many procs are in each state; kept as states change, so reading it is O(1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StateCounts {
+    by_state: [usize; 8],
+}
+
+impl StateCounts {
+    fn slot(state: ProcState) -> usize {
+        match state {
+            ProcState::Idle => 0,
+            ProcState::Wanted => 1,
+            ProcState::Running => 2,
+            ProcState::Succeeded => 3,
+            ProcState::Failed => 4,
+            ProcState::FailedDep => 5,
+            ProcState::Skipped => 6,
+            ProcState::Cancelled => 7,
+        }
+    }
+
+    /// Procs in `state`.
+    pub fn get(&self, state: ProcState) -> usize {
+        self.by_state[Self::slot(state)]
+    }
+
+    /// Procs in a complete state.
+    pub fn complete(&self) -> usize {
+        self.by_state[3..].iter().sum()
+    }
+
+    fn moved(&mut self, from: Option<ProcState>, to: ProcState) {
+        if let Some(f) = from {
+            self.by_state[Self::slot(f)] -= 1;
+        }
+        self.by_state[Self::slot(to)] += 1;
+    }
 }
 
 impl Planner {
@@ -263,6 +341,8 @@ impl Planner {
             edge_targets: Vec::new(),
             nf_ready: BTreeSet::new(),
             nf_running: 0,
+            counts: StateCounts::default(),
+            wanted: BTreeSet::new(),
         };
         if p.opts.mode == Mode::Single {
             p.opts.parallel = 1;
@@ -277,16 +357,18 @@ impl Planner {
 
     /// Register the module's plain procs in declaration order. Their deps may
     /// create procs from protos (declared anywhere in the module) and may need
-    /// guest answers, so this can stop with [`PlanError::Need`]; calling it again
+    /// guest answers, so this can stop with [`Step::Need`]; calling it again
     /// after [`Planner::provide`] continues (it is idempotent).
-    pub fn register_procs(&mut self) -> Result<(), PlanError> {
+    pub fn register_procs(&mut self) -> Result<Step<()>, PlanError> {
         for i in 0..self.decls.len() {
             if self.decls[i].kind == DeclKind::Proc {
                 let name = self.decls[i].name.clone();
-                self.create(&name, &[], None)?;
+                if let Step::Need(req) = self.create(&name, &[], None)? {
+                    return Ok(Step::Need(req));
+                }
             }
         }
-        Ok(())
+        Ok(Step::Done(()))
     }
 
     fn add_decl(&mut self, decl: JobDecl) -> Result<(), PlanError> {
@@ -294,9 +376,9 @@ impl Planner {
             DeclKind::Proto => Pattern::parse_proto(&decl.name, &self.opts.separator),
             DeclKind::Proc => Pattern::parse(&decl.name),
         }
-        .map_err(|e| user(e.to_string()))?;
+        .map_err(|e| usage(e.to_string()))?;
         if decl.kind == DeclKind::Proc && pattern.has_placeholders() {
-            return Err(user(format!(
+            return Err(usage(format!(
                 "Proc name \"{}\" contains proto pattern placeholders. Proc names must be fully resolved (no [param] placeholders).",
                 decl.name
             )));
@@ -306,11 +388,11 @@ impl Planner {
                 DeclKind::Proc => "Proc",
                 DeclKind::Proto => "Proto",
             };
-            return Err(user(format!("{what} \"{}\" already created", decl.name)));
+            return Err(usage(format!("{what} \"{}\" already created", decl.name)));
         }
         for (key, _) in &decl.choices {
             if !pattern.placeholders().iter().any(|p| p == key) {
-                return Err(user(format!(
+                return Err(usage(format!(
                     "Proto arg_choices key \"{key}\" is not a parameter in pattern \"{}\". Pattern parameters: [{}]",
                     decl.name,
                     quoted_list(pattern.placeholders())
@@ -332,6 +414,30 @@ impl Planner {
         self.decls.push(decl);
         self.patterns.push(pattern);
         Ok(())
+    }
+
+    /// Every state change goes through here, keeping [`StateCounts`] and the
+    /// WANTED set. O(log N).
+    fn set_state(&mut self, id: ProcId, state: ProcState) {
+        let p = &mut self.procs[id.ix()];
+        self.counts.moved(Some(p.state), state);
+        if p.state == ProcState::Wanted {
+            self.wanted.remove(&id);
+        }
+        if state == ProcState::Wanted {
+            self.wanted.insert(id);
+        }
+        p.state = state;
+    }
+
+    /// How many procs are in each state. O(1).
+    pub fn counts(&self) -> StateCounts {
+        self.counts
+    }
+
+    /// The first `n` WANTED procs in registration order. O(n + log N).
+    pub fn first_wanted(&self, n: usize) -> impl Iterator<Item = ProcId> + '_ {
+        self.wanted.iter().copied().take(n)
     }
 
     /// The options in force.
@@ -554,11 +660,11 @@ impl Planner {
         if self.ready.remove(&id) | self.nf_ready.remove(&id) {
             self.leave_active(id);
         }
-        let p = &mut self.procs[id.ix()];
-        if p.state == ProcState::Wanted {
+        if self.procs[id.ix()].state == ProcState::Wanted {
             self.active -= 1;
         }
-        p.state = state;
+        self.set_state(id, state);
+        let p = &mut self.procs[id.ix()];
         p.failure = Some(failure);
         self.any_failed = true;
         self.completed.push(id);
@@ -696,9 +802,9 @@ impl Planner {
             })
             .cloned()
             .collect();
+        self.set_state(id, ProcState::Running);
         let p = &mut self.procs[id.ix()];
         p.changed_deps = changed;
-        p.state = ProcState::Running;
         self.running += 1;
         self.peak_live = self.peak_live.max(self.live());
         Next::Launch(id)
@@ -777,8 +883,8 @@ impl Planner {
             Outcome::Failed(f) => (ProcState::Failed, Some(f), None),
         };
         self.result_seq += 1;
+        self.set_state(id, state);
         let p = &mut self.procs[id.ix()];
-        p.state = state;
         p.failure = failure;
         p.result = result;
         p.result_seq = Some(self.result_seq);

@@ -15,6 +15,30 @@ fn now(mut d: JobDecl) -> JobDecl {
     d
 }
 
+/// Test shorthand for planner calls that may stop for a guest answer.
+trait Finished<T> {
+    /// The value of a call that completed (panics otherwise).
+    fn done(self) -> T;
+    /// The question of a call that stopped for one (panics otherwise).
+    fn need(self) -> ResolveRequest;
+}
+
+impl<T: std::fmt::Debug> Finished<T> for Result<Step<T>, PlanError> {
+    fn done(self) -> T {
+        match self {
+            Ok(Step::Done(v)) => v,
+            other => panic!("expected the call to complete, got {other:?}"),
+        }
+    }
+
+    fn need(self) -> ResolveRequest {
+        match self {
+            Ok(Step::Need(r)) => r,
+            other => panic!("expected a resolution request, got {other:?}"),
+        }
+    }
+}
+
 fn planner(jobs: Vec<JobDecl>) -> Planner {
     planner_with(jobs, PlanOptions::default())
 }
@@ -25,7 +49,7 @@ fn planner_with(jobs: Vec<JobDecl>, opts: PlanOptions) -> Planner {
         ..Manifest::default()
     };
     let mut p = Planner::new(&m, opts).expect("valid manifest");
-    p.register_procs().expect("plain procs register");
+    p.register_procs().done();
     p
 }
 
@@ -68,7 +92,7 @@ fn names(v: &[&str]) -> Vec<String> {
 #[test]
 fn s_basic_01_dep_declared_later_runs_first() {
     let mut p = planner(vec![now(proc_("t1", &["t2"])), now(proc_("t2", &[]))]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["t2"]);
     finish(&mut p, "t2", Outcome::Succeeded("\"Me\"".into()));
     assert_eq!(launch_all(&mut p), ["t1"]);
@@ -85,14 +109,14 @@ fn s_state_01_idle_procs_run_only_when_needed() {
         proc_("x3", &[]),
         now(proc_("x4", &["x3"])),
     ]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["x3"]);
     finish(&mut p, "x3", ok());
     assert_eq!(launch_all(&mut p), ["x4"]);
     finish(&mut p, "x4", ok());
     assert!(p.is_idle());
     assert_eq!(state(&p, "x1"), ProcState::Idle);
-    p.start(&names(&["x2"])).unwrap();
+    p.start(&names(&["x2"])).done();
     assert_eq!(launch_all(&mut p), ["x1"]);
 }
 
@@ -103,7 +127,7 @@ fn s_fail_01_failure_cascades_naming_the_failed_dep() {
         now(proc_("p1", &["p0"])),
         now(proc_("p2", &["p1"])),
     ]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["p0"]);
     finish(&mut p, "p0", fail("error"));
     assert_eq!(state(&p, "p1"), ProcState::FailedDep);
@@ -124,7 +148,7 @@ fn missing_dep_fails_with_parproc_text_and_a_suggestion() {
         now(proc_("build", &[])),
         now(proc_("deploy", &["biuld"])),
     ]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(state(&p, "deploy"), ProcState::FailedDep);
     assert_eq!(
         message(&p, "deploy"),
@@ -140,7 +164,7 @@ fn missing_dep_fails_with_parproc_text_and_a_suggestion() {
 fn missing_dep_message_wins_over_an_earlier_failed_dep() {
     // parproc: deps [a, zzz] with a failed ends with `dependency "zzz" missing`.
     let mut p = planner(vec![now(proc_("a", &[])), now(proc_("d", &["a", "zzz"]))]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["a"]);
     finish(&mut p, "a", fail("x"));
     assert_eq!(message(&p, "d"), "dependency \"zzz\" missing");
@@ -170,7 +194,7 @@ fn parallel_limit_caps_running_procs() {
             ..PlanOptions::default()
         },
     );
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["j0", "j1"]);
     finish(&mut p, "j1", ok());
     assert_eq!(launch_all(&mut p), ["j2"]);
@@ -191,7 +215,7 @@ fn single_mode_runs_one_at_a_time_in_registration_order() {
             ..PlanOptions::default()
         },
     );
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     let mut order = Vec::new();
     while let Some(Next::Launch(id)) = p.next_ready() {
         order.push(p.name(id).to_owned());
@@ -214,7 +238,7 @@ fn s_lock_overtaking_l1_and_l3_together_then_l2() {
         lock("L2", &["a", "b"]),
         lock("L3", &["b"]),
     ]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["L1", "L3"]);
     finish(&mut p, "L1", ok());
     assert_eq!(launch_all(&mut p), Vec::<String>::new(), "b is still held");
@@ -234,7 +258,7 @@ fn s_wave_01_lower_waves_first_deps_respected() {
         wave(proc_("C", &["B"]), 2),
         wave(proc_("D", &[]), 1),
     ]);
-    p.start(&names(&["C", "D"])).unwrap();
+    p.start(&names(&["C", "D"])).done();
     let mut order = Vec::new();
     loop {
         let launched = launch_all(&mut p);
@@ -272,10 +296,7 @@ fn build_deploy() -> Vec<JobDecl> {
 #[test]
 fn proto_created_from_a_filled_out_name_with_a_pattern_dep() {
     let mut p = planner(build_deploy());
-    assert_eq!(
-        p.create("deploy::prod", &[], None).unwrap(),
-        ["deploy::prod"]
-    );
+    assert_eq!(p.create("deploy::prod", &[], None).done(), ["deploy::prod"]);
     let id = p.id("deploy::prod").unwrap();
     assert_eq!(p.deps(id), ["build::prod"]);
     assert_eq!(p.deps(p.id("build::prod").unwrap()), ["setup"]);
@@ -284,12 +305,9 @@ fn proto_created_from_a_filled_out_name_with_a_pattern_dep() {
         [("env".to_string(), Value::Text("prod".into()))]
     );
     // Idempotent: a second create returns the same proc.
-    assert_eq!(
-        p.create("deploy::prod", &[], None).unwrap(),
-        ["deploy::prod"]
-    );
+    assert_eq!(p.create("deploy::prod", &[], None).done(), ["deploy::prod"]);
     assert_eq!(p.len(), 3);
-    p.start(&names(&["deploy::prod"])).unwrap();
+    p.start(&names(&["deploy::prod"])).done();
     assert_eq!(launch_all(&mut p), ["setup"]);
 }
 
@@ -297,10 +315,10 @@ fn proto_created_from_a_filled_out_name_with_a_pattern_dep() {
 fn s_argc_globs_expand_in_choice_order() {
     let mut p = planner(build_deploy());
     assert_eq!(
-        p.create("build::*", &[], None).unwrap(),
+        p.create("build::*", &[], None).done(),
         ["build::dev", "build::staging", "build::prod"]
     );
-    assert_eq!(p.create("build::?ev", &[], None).unwrap(), ["build::dev"]);
+    assert_eq!(p.create("build::?ev", &[], None).done(), ["build::dev"]);
     let err = p.create("build::x*", &[], None).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -329,7 +347,7 @@ fn create_with_args_fills_the_pattern() {
             &[("env".into(), Value::Text("dev".into()))],
             None,
         )
-        .unwrap();
+        .done();
     assert_eq!(got, ["deploy::dev"]);
     let err = p.create("deploy::[env]", &[], None).unwrap_err();
     assert_eq!(
@@ -343,7 +361,7 @@ fn values_are_converted_and_names_kept_as_asked() {
     let mut n = JobDecl::proto("n::[v]");
     n.params = vec![("v".into(), ValueType::Integer)];
     let mut p = planner(vec![n]);
-    assert_eq!(p.create("n::007", &[], None).unwrap(), ["n::007"]);
+    assert_eq!(p.create("n::007", &[], None).done(), ["n::007"]);
     let id = p.id("n::007").unwrap();
     assert_eq!(p.args(id), [("v".to_string(), Value::Integer(7))]);
     let err = p.create("n::x", &[], None).unwrap_err();
@@ -359,9 +377,7 @@ fn computed_deps_stop_for_an_answer_then_resume() {
     lint.params = vec![("lang".into(), ValueType::Text)];
     lint.deps = vec![DepDecl::Name("setup".into()), DepDecl::Computed];
     let mut p = planner(vec![proc_("setup", &[]), proc_("fmt-rust", &[]), lint]);
-    let PlanError::Need(req) = p.create("lint::rust", &[], None).unwrap_err() else {
-        panic!("expected a resolution request");
-    };
+    let req = p.create("lint::rust", &[], None).need();
     let ResolveRequest::Deps { decl, index, ctx } = &req else {
         panic!("expected a deps request, got {req:?}");
     };
@@ -372,12 +388,10 @@ fn computed_deps_stop_for_an_answer_then_resume() {
         req.clone(),
         ResolveAnswer::Deps(Ok(vec!["fmt-[lang]".into()])),
     );
-    assert_eq!(p.create("lint::rust", &[], None).unwrap(), ["lint::rust"]);
+    assert_eq!(p.create("lint::rust", &[], None).done(), ["lint::rust"]);
     assert_eq!(p.deps(p.id("lint::rust").unwrap()), ["setup", "fmt-rust"]);
     // A guest error answer fails only this create.
-    let PlanError::Need(req) = p.create("lint::go", &[], None).unwrap_err() else {
-        panic!("expected a resolution request");
-    };
+    let req = p.create("lint::go", &[], None).need();
     p.provide(req, ResolveAnswer::Deps(Err("guest trapped".into())));
     let err = p.create("lint::go", &[], None).unwrap_err();
     assert_eq!(
@@ -393,9 +407,7 @@ fn computed_choices_drive_globs() {
     b.params = vec![("x".into(), ValueType::Integer)];
     b.choices = vec![("x".into(), ChoiceSource::Computed)];
     let mut p = planner(vec![b]);
-    let PlanError::Need(req) = p.create("b::*", &[], None).unwrap_err() else {
-        panic!("expected a resolution request");
-    };
+    let req = p.create("b::*", &[], None).need();
     p.provide(
         req,
         ResolveAnswer::Choices(Ok(vec![(
@@ -403,7 +415,7 @@ fn computed_choices_drive_globs() {
             vec![Value::Integer(2), Value::Integer(1)],
         )])),
     );
-    assert_eq!(p.create("b::*", &[], None).unwrap(), ["b::2", "b::1"]);
+    assert_eq!(p.create("b::*", &[], None).done(), ["b::2", "b::1"]);
     assert_eq!(
         p.args(p.id("b::2").unwrap()),
         [("x".to_string(), Value::Integer(2))]
@@ -437,11 +449,11 @@ fn a_waiting_proc_gives_its_slot_back_and_resumes_first() {
             ..PlanOptions::default()
         },
     );
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["parent"]);
     let parent = p.id("parent").unwrap();
     let child = p.id("child").unwrap();
-    p.start(&names(&["child"])).unwrap();
+    p.start(&names(&["child"])).done();
     p.block(parent, &[child]).unwrap();
     // The slot went back: the next ready proc in registration order launches.
     assert_eq!(p.next_ready(), Some(Next::Launch(child)));
@@ -458,7 +470,7 @@ fn a_waiting_proc_gives_its_slot_back_and_resumes_first() {
 #[test]
 fn waits_that_can_never_finish_are_refused() {
     let mut p = planner(vec![now(proc_("a", &[])), proc_("b", &["a"])]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["a"]);
     let a = p.id("a").unwrap();
     let b = p.id("b").unwrap();
@@ -467,7 +479,7 @@ fn waits_that_can_never_finish_are_refused() {
         err.to_string(),
         "wait can never finish: \"a\" waits for itself"
     );
-    p.start(&names(&["b"])).unwrap();
+    p.start(&names(&["b"])).done();
     let err = p.block(a, &[b]).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -478,11 +490,11 @@ fn waits_that_can_never_finish_are_refused() {
 #[test]
 fn a_blocked_proc_that_times_out_is_finished_cleanly() {
     let mut p = planner(vec![now(proc_("w", &[])), proc_("slow", &[])]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["w"]);
     let w = p.id("w").unwrap();
     let slow = p.id("slow").unwrap();
-    p.start(&names(&["slow"])).unwrap();
+    p.start(&names(&["slow"])).done();
     p.block(w, &[slow]).unwrap();
     assert_eq!(launch_all(&mut p), ["slow"]);
     p.finish(
@@ -496,7 +508,7 @@ fn a_blocked_proc_that_times_out_is_finished_cleanly() {
 #[test]
 fn results_view_only_shows_what_finished_before() {
     let mut p = planner(vec![now(proc_("a", &[])), now(proc_("b", &[]))]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     launch_all(&mut p);
     let before = p.result_view();
     finish(&mut p, "a", Outcome::Succeeded("1".into()));
@@ -513,7 +525,7 @@ fn no_failures_trips_after_a_failure() {
         now(proc_("first", &[])),
         guarded,
     ]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["bad", "first"]);
     finish(&mut p, "bad", fail("x"));
     finish(&mut p, "first", ok());
@@ -532,7 +544,7 @@ fn a_late_registered_missing_dep_is_scheduled_and_waited_for() {
         dep,
     ]);
     // `late::1` matches a proto, so creating `d` created it: not missing.
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["slow", "late::1"]);
     let _ = p.id("late::1").expect("created from its proto");
 }
@@ -559,7 +571,7 @@ fn duplicate_and_placeholder_proc_names_are_rejected() {
 #[test]
 fn cancel_ends_wanted_procs_cancelled() {
     let mut p = planner(vec![now(proc_("a", &[])), now(proc_("b", &["a"]))]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     launch_all(&mut p);
     p.cancel_wanted("interrupted");
     assert_eq!(state(&p, "b"), ProcState::Cancelled);
@@ -585,7 +597,7 @@ fn a_long_chain_plans_without_deep_recursion() {
         })
         .collect();
     let mut p = planner(jobs);
-    p.start(&names(&[&format!("c{}", n - 1)])).unwrap();
+    p.start(&names(&[&format!("c{}", n - 1)])).done();
     for i in 0..n {
         assert_eq!(launch_all(&mut p), [format!("c{i}")]);
         finish(&mut p, &format!("c{i}"), ok());
@@ -636,8 +648,8 @@ fn s_rdep_04_several_procs_rdep_onto_the_same_target() {
         ),
         proto_("B::[a]::[b]", &["a", "b"]),
     ]);
-    p.create("B::test::2", &[], None).unwrap();
-    p.start(&names(&["B::test::2"])).unwrap();
+    p.create("B::test::2", &[], None).done();
+    p.start(&names(&["B::test::2"])).done();
     let order = run_all(&mut p);
     assert_eq!(order, ["setup1", "setup2", "B::test::2"]);
 }
@@ -654,18 +666,17 @@ fn s_rdep_08_cross_pattern_rdep_creates_the_matching_instance() {
         proto_("k8s.build-image::[target]::[image]", &["target", "image"]),
     ]);
     p.create("k8s.build-image::stage::frontend", &[], None)
-        .unwrap();
+        .done();
     p.start(&names(&["k8s.build-image::stage::frontend"]))
-        .unwrap();
+        .done();
     assert_eq!(
         run_all(&mut p),
         ["next.build::stage", "k8s.build-image::stage::frontend"]
     );
     // The backend image matches no rdep: nothing is injected.
     p.create("k8s.build-image::stage::backend", &[], None)
-        .unwrap();
-    p.start(&names(&["k8s.build-image::stage::backend"]))
-        .unwrap();
+        .done();
+    p.start(&names(&["k8s.build-image::stage::backend"])).done();
     assert_eq!(run_all(&mut p), ["k8s.build-image::stage::backend"]);
 }
 
@@ -686,8 +697,8 @@ fn s_rdep_09_rdeps_fire_for_procs_reached_only_as_deps() {
         proto_("k8s.build-image::[target]::[image]", &["target", "image"]),
         images,
     ]);
-    p.create("k8s.build-images::stage", &[], None).unwrap();
-    p.start(&names(&["k8s.build-images::stage"])).unwrap();
+    p.create("k8s.build-images::stage", &[], None).done();
+    p.start(&names(&["k8s.build-images::stage"])).done();
     let order = run_all(&mut p);
     let pos = |n: &str| order.iter().position(|x| x == n).unwrap();
     assert!(pos("next.build::stage") < pos("k8s.build-image::stage::frontend"));
@@ -704,8 +715,8 @@ fn s_rdep_03_a_proto_rdep_that_does_not_supply_placeholders_creates_nothing() {
         ),
         proto_("B::[a]::[b]", &["a", "b"]),
     ]);
-    p.create("B::test::2", &[], None).unwrap();
-    p.start(&names(&["B::test::2"])).unwrap();
+    p.create("B::test::2", &[], None).done();
+    p.start(&names(&["B::test::2"])).done();
     assert_eq!(run_all(&mut p), ["B::test::2"]);
     assert_eq!(p.len(), 1);
 }
@@ -723,15 +734,15 @@ fn s_ws_when_scheduled_runs_declarer_first_only_when_declarer_is_scheduled() {
     };
     // S-WS-01: scheduling the declarer schedules the target, declarer first.
     let mut p = planner(jobs());
-    p.start(&names(&["build"])).unwrap();
+    p.start(&names(&["build"])).done();
     assert_eq!(run_all(&mut p), ["build", "deploy"]);
     // S-WS-02: scheduling only the target leaves the declarer out.
     let mut p = planner(jobs());
-    p.start(&names(&["deploy"])).unwrap();
+    p.start(&names(&["deploy"])).done();
     assert_eq!(run_all(&mut p), ["deploy"]);
     // S-WS-04: both in one call, target first: the declarer still runs first.
     let mut p = planner(jobs());
-    p.start(&names(&["deploy", "build"])).unwrap();
+    p.start(&names(&["deploy", "build"])).done();
     assert_eq!(run_all(&mut p), ["build", "deploy"]);
 }
 
@@ -744,8 +755,8 @@ fn s_ws_07_parameterised_when_scheduled() {
         ),
         proto_("deploy::[env]", &["env"]),
     ]);
-    p.create("build::prod", &[], None).unwrap();
-    p.start(&names(&["build::prod"])).unwrap();
+    p.create("build::prod", &[], None).done();
+    p.start(&names(&["build::prod"])).done();
     assert_eq!(run_all(&mut p), ["build::prod", "deploy::prod"]);
 }
 
@@ -762,15 +773,15 @@ fn s_wts_when_target_scheduled() {
     };
     // S-WTS-01: scheduling the target runs the declarer first.
     let mut p = planner(jobs());
-    p.start(&names(&["deploy"])).unwrap();
+    p.start(&names(&["deploy"])).done();
     assert_eq!(run_all(&mut p), ["lint", "deploy"]);
     // S-WTS-02: scheduling only the declarer does not schedule the target.
     let mut p = planner(jobs());
-    p.start(&names(&["lint"])).unwrap();
+    p.start(&names(&["lint"])).done();
     assert_eq!(run_all(&mut p), ["lint"]);
     // S-WTS-05: declarer scheduled after the target finished: too late.
     let mut p = planner(jobs());
-    p.start(&names(&["deploy"])).unwrap();
+    p.start(&names(&["deploy"])).done();
     // `lint` was injected and ran first; start a fresh declarer case instead.
     assert_eq!(run_all(&mut p), ["lint", "deploy"]);
     let mut p = planner(vec![
@@ -780,7 +791,7 @@ fn s_wts_when_target_scheduled() {
             vec![RdepDecl::WhenScheduled("deploy".into())],
         ),
     ]);
-    p.start(&names(&["deploy"])).unwrap();
+    p.start(&names(&["deploy"])).done();
     assert_eq!(run_all(&mut p), ["deploy"]);
     let err = p.start(&names(&["late"])).unwrap_err();
     assert_eq!(
@@ -809,7 +820,7 @@ fn no_failures_waits_for_every_other_wanted_proc() {
     let mut after = now(proc_("after_early", &["early"]));
     after.deps.push(DepDecl::Name("early".into()));
     let mut p = planner(vec![early, now(proc_("slow", &[])), after]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(
         launch_all(&mut p),
         ["slow"],
@@ -824,7 +835,7 @@ fn no_failures_waits_for_every_other_wanted_proc() {
     let mut early = now(proc_("early", &[]));
     early.deps = vec![DepDecl::NoFailures];
     let mut p = planner(vec![early, now(proc_("slow", &[]))]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(run_all(&mut p), ["slow", "early"]);
 }
 
@@ -837,10 +848,10 @@ fn a_wait_on_a_child_needing_a_held_lock_or_a_higher_wave_is_refused() {
     let mut high = proc_("high", &[]);
     high.wave = 3;
     let mut p = planner(vec![parent, child, high]);
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     assert_eq!(launch_all(&mut p), ["parent"]);
     let parent = p.id("parent").unwrap();
-    p.start(&names(&["child", "high"])).unwrap();
+    p.start(&names(&["child", "high"])).done();
     let err = p.block(parent, &[p.id("child").unwrap()]).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -866,7 +877,7 @@ fn live_stores_are_bounded_and_waited_for_procs_get_them_first() {
             ..PlanOptions::default()
         },
     );
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     let mut done = 0;
     while done < 100 {
         let Some(next) = p.next_ready() else {
@@ -876,7 +887,7 @@ fn live_stores_are_bounded_and_waited_for_procs_get_them_first() {
         match next {
             Next::Launch(id) if p.name(id).starts_with('p') => {
                 let child = format!("c{}", &p.name(id)[1..]);
-                p.start(&names(&[&child])).unwrap();
+                p.start(&names(&[&child])).done();
                 let c = p.id(&child).unwrap();
                 p.block(id, &[c]).unwrap();
             }
@@ -911,12 +922,12 @@ fn waits_nested_deeper_than_the_live_limit_fail_one_proc_with_the_reason() {
             ..PlanOptions::default()
         },
     );
-    p.start_deferred().unwrap();
+    p.start_deferred().done();
     // n0 waits n1 waits n2 ...: the third level cannot get a store.
     let mut level = 0;
     while let Some(Next::Launch(id)) = p.next_ready() {
         let child = format!("n{}", level + 1);
-        p.start(&names(&[&child])).unwrap();
+        p.start(&names(&[&child])).done();
         p.block(id, &[p.id(&child).unwrap()]).unwrap();
         level += 1;
     }
@@ -961,4 +972,62 @@ fn a_self_dependency_is_a_cycle() {
         "dependency cycle: \"selfish\" -> \"selfish\""
     );
     assert!(p.is_idle());
+}
+
+#[test]
+fn a_failed_callback_of_an_injected_rdep_fails_the_target_and_is_reported() {
+    // `prep::[i]` injects itself before `test::[i]`; its computed dep fails.
+    let mut prep = proto_("prep::[i]", &["i"]);
+    prep.rdeps = vec![RdepDecl::Plain("test::[i]".into())];
+    prep.deps = vec![DepDecl::Computed];
+    let mut p = planner(vec![prep, proto_("test::[i]", &["i"])]);
+    p.create("test::1", &[], None).done();
+    let req = p.start(&names(&["test::1"])).need();
+    assert!(matches!(&req, ResolveRequest::Deps { decl, .. } if decl == "prep::[i]"));
+    p.provide(req, ResolveAnswer::Deps(Err("guest trapped".into())));
+    let err = p.start(&names(&["test::1"])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "computed dependency of \"prep::1\" failed: guest trapped"
+    );
+    // The target never runs without the dep that was to be injected.
+    assert_eq!(launch_all(&mut p), Vec::<String>::new());
+    assert_eq!(state(&p, "test::1"), ProcState::FailedDep);
+    assert!(p.is_idle());
+}
+
+#[test]
+fn state_counts_follow_every_change() {
+    let mut p = planner(vec![
+        proc_("a", &[]),
+        proc_("b", &["a"]),
+        proc_("c", &["x"]),
+        proc_("idle", &[]),
+    ]);
+    let count = |p: &Planner, s| p.counts().get(s);
+    assert_eq!(count(&p, ProcState::Idle), 4);
+    p.start(&names(&["b", "c"])).done();
+    assert_eq!(count(&p, ProcState::Wanted), 2);
+    assert_eq!(count(&p, ProcState::FailedDep), 1, "c's dep does not exist");
+    assert_eq!(
+        p.first_wanted(5).map(|id| p.name(id)).collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    assert_eq!(launch_all(&mut p), ["a"]);
+    assert_eq!(count(&p, ProcState::Running), 1);
+    finish(&mut p, "a", fail("boom"));
+    assert_eq!(count(&p, ProcState::Failed), 1);
+    assert_eq!(count(&p, ProcState::FailedDep), 2);
+    assert_eq!(count(&p, ProcState::Idle), 1);
+    assert_eq!(p.counts().complete(), 3);
+    assert_eq!(p.first_wanted(5).count(), 0);
+    // The counts agree with a walk over every proc.
+    for s in [
+        ProcState::Idle,
+        ProcState::Wanted,
+        ProcState::Running,
+        ProcState::Failed,
+    ] {
+        assert_eq!(count(&p, s), p.ids().filter(|&id| p.state(id) == s).count());
+    }
 }

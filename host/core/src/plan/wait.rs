@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use super::{PlanError, Planner, ProcId, ProcState, user};
+use super::{PlanError, Planner, ProcId, ProcState, usage};
 
 impl Planner {
     /// A RUNNING proc waits for `targets`: it gives its parallel slot back (its
@@ -13,13 +13,13 @@ impl Planner {
     /// target that needs a lock the waiter holds, or a target in a higher wave.
     pub fn block(&mut self, waiter: ProcId, targets: &[ProcId]) -> Result<(), PlanError> {
         if self.procs[waiter.ix()].state != ProcState::Running || self.procs[waiter.ix()].blocked {
-            return Err(user(format!(
+            return Err(usage(format!(
                 "proc \"{}\" is not running",
                 self.procs[waiter.ix()].name
             )));
         }
         if let Some(reason) = self.wait_deadlock(waiter, targets) {
-            return Err(user(format!("wait can never finish: {reason}")));
+            return Err(PlanError::WaitRefused(reason));
         }
         self.mark_awaited(targets);
         let p = &mut self.procs[waiter.ix()];

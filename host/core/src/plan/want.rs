@@ -13,7 +13,7 @@
 //! late) do not stop the work: they are collected and returned when the worklist
 //! is empty, so no proc is left half-scheduled.
 
-use super::{Failure, FailureKind, PlanError, Planner, ProcId, ProcState, user};
+use super::{Failure, FailureKind, PlanError, Planner, ProcId, ProcState, Step, Stop, step, user};
 use crate::spec::RdepDecl;
 use crate::spec::name::Pattern;
 
@@ -21,25 +21,25 @@ impl Planner {
     /// Start the procs whose start was deferred (`now` procs and procs registered
     /// under a name that was once a missing dep), and finish any scheduling a
     /// previous call left for a guest answer.
-    pub fn start_deferred(&mut self) -> Result<(), PlanError> {
+    pub fn start_deferred(&mut self) -> Result<Step<()>, PlanError> {
         let ids = std::mem::take(&mut self.deferred);
         self.mark_queue.extend(ids);
-        self.drain()
+        step(self.drain())
     }
 
     /// Schedule procs by name (two passes, as parproc: every named IDLE proc
     /// becomes WANTED with its rdeps and conditional rdeps first, then their deps
     /// are scheduled). Non-IDLE procs are left alone; an unknown name is an error.
-    pub fn start(&mut self, names: &[String]) -> Result<(), PlanError> {
+    pub fn start(&mut self, names: &[String]) -> Result<Step<()>, PlanError> {
         let mut ids = Vec::with_capacity(names.len());
         for n in names {
             match self.id(n) {
                 Some(id) => ids.push(id),
-                None => return Err(user(self.unknown_proc(n))),
+                None => return Err(PlanError::Usage(self.unknown_proc(n))),
             }
         }
         self.mark_queue.extend(ids);
-        self.drain()
+        step(self.drain())
     }
 
     /// `unknown proc "x"; did you mean "y"?`
@@ -68,7 +68,7 @@ impl Planner {
     }
 
     /// Run the scheduling worklist to the end.
-    fn drain(&mut self) -> Result<(), PlanError> {
+    fn drain(&mut self) -> Result<(), Stop> {
         loop {
             if let Some(&id) = self.mark_queue.front() {
                 if self.procs[id.ix()].state == ProcState::Idle {
@@ -121,12 +121,11 @@ impl Planner {
 
     /// Make one IDLE proc WANTED: inject its rdeps, apply its conditional rdeps,
     /// queue its deps. Creations happen first; a `Need` changes nothing.
-    fn mark_wanted(&mut self, id: ProcId) -> Result<(), PlanError> {
+    fn mark_wanted(&mut self, id: ProcId) -> Result<(), Stop> {
         let injected = self.rdep_injections(id)?;
         let conditional = self.conditional_targets(id)?;
         // Nothing below can stop for a guest answer.
-        let p = &mut self.procs[id.ix()];
-        p.state = ProcState::Wanted;
+        self.set_state(id, ProcState::Wanted);
         self.active += 1;
         for d in injected {
             if !self.procs[id.ix()].deps.contains(&d) {
@@ -161,7 +160,7 @@ impl Planner {
     /// procs created from protos whose plain or `WhenTargetScheduled` rdep
     /// pattern matches `t`, existing procs whose rdep matches, and WANTED or
     /// RUNNING declarers of a `WhenScheduled` rule naming `t`.
-    fn rdep_injections(&mut self, t: ProcId) -> Result<Vec<String>, PlanError> {
+    fn rdep_injections(&mut self, t: ProcId) -> Result<Vec<String>, Stop> {
         let tname = self.procs[t.ix()].name.clone();
         let sep = self.opts.separator.clone();
         let mut out: Vec<String> = Vec::new();
@@ -194,8 +193,17 @@ impl Planner {
                 };
                 match self.create_inner_fresh(&name) {
                     Ok(names) => out.extend(names),
-                    Err(PlanError::Need(r)) => return Err(PlanError::Need(r)),
-                    Err(PlanError::User(_)) => {}
+                    Err(Stop::Need(r)) => return Err(Stop::Need(r)),
+                    Err(Stop::Error(PlanError::Callback(message))) => {
+                        // The guest could not say what the injected proc needs, so
+                        // it does not exist: `t` depends on the missing name and
+                        // ends FAILED_DEP instead of running without it.
+                        self.errors.push(message);
+                        out.push(name);
+                    }
+                    // The name does not fit the proto (a value of the wrong type,
+                    // not among its choices): the rule does not apply to `t`.
+                    Err(Stop::Error(_)) => {}
                 }
             }
         }
@@ -226,7 +234,7 @@ impl Planner {
     }
 
     /// Create `name` outside any ongoing creation (fresh cycle stack).
-    fn create_inner_fresh(&mut self, name: &str) -> Result<Vec<String>, PlanError> {
+    fn create_inner_fresh(&mut self, name: &str) -> Result<Vec<String>, Stop> {
         let saved = std::mem::take(&mut self.creating);
         let r = self.create_inner(name, &[], None);
         self.creating = saved;
@@ -235,7 +243,7 @@ impl Planner {
 
     /// The targets of `d`'s conditional rdeps (spec §10), created from their
     /// protos where needed, with the rule's name.
-    fn conditional_targets(&mut self, d: ProcId) -> Result<Vec<(ProcId, &'static str)>, PlanError> {
+    fn conditional_targets(&mut self, d: ProcId) -> Result<Vec<(ProcId, &'static str)>, Stop> {
         let decl = self.procs[d.ix()].decl;
         let mut out = Vec::new();
         for rule in self.decls[decl.0 as usize].rdeps.clone() {
@@ -255,8 +263,12 @@ impl Planner {
                         Some(&id) => id,
                         None => continue,
                     },
-                    Err(PlanError::Need(r)) => return Err(PlanError::Need(r)),
-                    Err(PlanError::User(_)) => continue,
+                    Err(Stop::Need(r)) => return Err(Stop::Need(r)),
+                    Err(Stop::Error(PlanError::Callback(message))) => {
+                        self.errors.push(message);
+                        continue;
+                    }
+                    Err(Stop::Error(_)) => continue,
                 },
             };
             if id != d {

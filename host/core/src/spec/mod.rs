@@ -52,7 +52,7 @@ pub enum LogIgnore {
 }
 
 /// A directory a proc needs, by its guest path.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct DirNeed {
     /// Path inside the sandbox.
     pub path: String,
@@ -61,7 +61,7 @@ pub struct DirNeed {
 }
 
 /// Capabilities a proc asks for.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Needs {
     /// Directories.
     pub dirs: Vec<DirNeed>,

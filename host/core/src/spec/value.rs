@@ -3,7 +3,7 @@
 use std::fmt;
 
 /// The declared type of a parameter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ValueType {
     /// Text.
     Text,
@@ -27,7 +27,7 @@ impl fmt::Display for ValueType {
 }
 
 /// A typed value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Value {
     /// Text.
     Text(String),
