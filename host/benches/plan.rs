@@ -10,7 +10,7 @@
 //! cargo bench -p parproc-host --bench plan
 //! ```
 
-#![expect(clippy::print_stdout, reason = "a benchmark prints its numbers")]
+#![expect(clippy::disallowed_macros, reason = "a benchmark prints its numbers")]
 
 use std::time::{Duration, Instant};
 

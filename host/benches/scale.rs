@@ -24,7 +24,7 @@
 //!
 //! `bench/run.sh` builds what this needs and runs it with the peers.
 
-#![expect(clippy::print_stdout, reason = "a benchmark prints its numbers")]
+#![expect(clippy::disallowed_macros, reason = "a benchmark prints its numbers")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -41,14 +41,7 @@ impl ExitStatus {
 /// Run the command line: the binary's whole `main`. Host and usage errors print
 /// one line and exit 2.
 pub fn main_with(cli: Cli) -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
-        )
-        .with_writer(std::io::stderr)
-        .try_init()
-        .ok();
+    terminal::init_tracing();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -149,7 +142,8 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     }
     // Listen before anything runs, so an early signal still cancels cleanly.
     let signal = shutdown_signal();
-    reporter.attach(&session);
+    let live = session.clone();
+    reporter.attach(move || live.live());
     session.go();
 
     let interrupted = tokio::select! {

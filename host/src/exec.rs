@@ -4,7 +4,7 @@
 //! A runner and the driver talk only in typed, serialisable messages: the driver
 //! hands a runner a [`Launch`]; the running proc sends [`ContextRequest`]s and
 //! gets [`ContextReply`]s back, writes its output as [`LogChunk`]s, and the run
-//! ends in a [`RunReport`]. The local runner ([`crate::runtime`]) passes them in
+//! ends in a [`RunReport`]. The local runner (the `runtime` module) passes them in
 //! memory; a remote worker can carry the same messages over a network. Tests of
 //! the driver use fakes, so no wasm is compiled for them (ninja's
 //! `CommandRunner`).
@@ -74,6 +74,9 @@ pub enum ContextRequest {
         args: Vec<(String, Value)>,
         /// A name for the single created proc.
         proc_name: Option<String>,
+        /// The most new procs this call may register (the proc's remaining
+        /// `--max-created`); the one past it is refused before it exists.
+        max_new: Option<usize>,
     },
     /// Start procs by name.
     Start {
@@ -88,6 +91,8 @@ pub enum ContextRequest {
         args: Vec<(String, Value)>,
         /// See [`ContextRequest::Create`].
         proc_name: Option<String>,
+        /// See [`ContextRequest::Create`].
+        max_new: Option<usize>,
     },
     /// Start the named idle procs and wait until all are complete (the proc
     /// gives its parallel slot back meanwhile).
@@ -112,8 +117,15 @@ pub enum ContextReply {
     /// A JSON result (`null` for a proc that finished without a value), or
     /// `None` when there is none in view.
     Result(Option<String>),
-    /// Proc names (created, or with results).
+    /// Names with results.
     Names(Vec<String>),
+    /// The names a `create` or `run` returned, and how many of them are new.
+    Created {
+        /// The names, in order.
+        names: Vec<String>,
+        /// How many procs the call registered.
+        new: usize,
+    },
     /// The procs were started.
     Started,
     /// The states of the procs waited for.

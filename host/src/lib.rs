@@ -2,13 +2,15 @@
 //!
 //! ## Map
 //!
-//! - [`spec`] (pure): what a job module declares, in host terms; name patterns.
-//! - [`plan`] (pure): the planner — states, deps, waves, locks, the parallel limit.
-//! - [`session`]: the async session API shared by the CLI and every proc's context.
-//! - [`exec`]: the seams ([`exec::ProcRunner`], [`exec::Resolver`]) between the
-//!   session and the runtime.
-//! - [`policy`] (pure): budgets per proc (defaults, pattern rules, the module's
-//!   lower limits) and capability grants; what `--dry-run` prints.
+//! The pure part lives in the `parproc-core` crate (no wasmtime, no tokio, no
+//! I/O; re-exported here): [`spec`], [`plan`], [`outcome`], [`budget`] and
+//! [`units`]. See `docs/architecture.md` for who imports whom.
+//!
+//! - [`session`]: the session handle and the driver loop that owns the planner.
+//! - [`exec`]: the seams ([`exec::ProcRunner`], [`exec::Resolver`]) and the
+//!   serialisable messages a runner exchanges with the driver.
+//! - [`policy`]: budgets per proc (defaults, pattern rules, the module's lower
+//!   limits) and capability grants; what `--dry-run` prints.
 //! - [`runtime`]: the only module that names wasmtime.
 //! - [`logsink`]: the bounded per-proc log.
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
@@ -17,6 +19,8 @@
 //!
 //! A proc's failure is a value ([`outcome::Outcome`]), never an `Err`: only host
 //! problems (an unreadable module, a bad target) travel as errors (exit status 2).
+
+#![warn(missing_docs)]
 
 pub mod cli;
 mod commands;

@@ -8,11 +8,6 @@
 //! parproc-host run target/wasm32-wasip2/release/error.wasm
 //! ```
 
-#![allow(
-    clippy::print_stdout,
-    reason = "a proc's stdout is its log: the host captures it"
-)]
-
 use std::thread::sleep;
 use std::time::Duration;
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 
-use crate::exec::Budget;
+use crate::budget::Budget;
 use crate::outcome::{Failure, FailureKind};
 use crate::spec::{DirNeed, Needs};
 

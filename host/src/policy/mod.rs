@@ -16,10 +16,8 @@
 //! grant and the flag. A module is untrusted, so a budget it declares can only
 //! lower the user's limit ([`effective`]).
 
-mod args;
 mod grants;
 
-pub use args::{SandboxArgs, Total};
 pub use grants::{
     DirGrant, Granted, GrantedDir, Grants, NetAddr, PlanRow, normalize_guest, parse_dir_grant,
     parse_env_grant, parse_net_addr, render_dry_run,

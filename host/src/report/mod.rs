@@ -86,6 +86,18 @@ pub trait Reporter: Send + Sync + 'static {
     }
 }
 
+/// What the live view shows, published by the driver after every batch of
+/// messages (reading it is O(1)).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LiveCounts {
+    /// Procs per state.
+    pub counts: crate::plan::StateCounts,
+    /// The parallel limit.
+    pub parallel: usize,
+    /// The first few WANTED procs.
+    pub waiting_names: Vec<String>,
+}
+
 /// A reporter that ignores everything (tests, `--quiet` with no summary).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NullReporter;

@@ -1,7 +1,6 @@
 //! The command-line options of what a run shows and writes (flattened into
 //! `parproc-host run`).
 
-use std::io::IsTerminal as _;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -68,7 +67,7 @@ impl ReportArgs {
     /// Whether to use the live view: only on a terminal (asked for one
     /// elsewhere, the static lines print instead, with a warning).
     pub fn dynamic(&self) -> bool {
-        let tty = std::io::stdout().is_terminal();
+        let tty = super::terminal::stdout_is_terminal();
         match self.progress {
             ProgressArg::Auto => tty,
             ProgressArg::Dynamic => {
@@ -88,7 +87,7 @@ impl ReportArgs {
             ColorArg::Never => false,
             ColorArg::Auto => {
                 std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
+                    && super::terminal::stdout_is_terminal()
             }
         }
     }
@@ -96,7 +95,7 @@ impl ReportArgs {
     /// Whether to mark names as links to their log files (OSC 8): only on a
     /// terminal that is known to support them.
     pub fn hyperlinks(&self) -> bool {
-        std::io::stdout().is_terminal()
+        super::terminal::stdout_is_terminal()
             && supports_hyperlinks::on(supports_hyperlinks::Stream::Stdout)
     }
 }

@@ -391,6 +391,7 @@ fn fuel(n: u64) -> String {
     }
 }
 
+/// The end-of-run summary: one line per scheduled proc, then the totals.
 pub fn summary(f: &Finished<'_>, style: Style) -> String {
     let shown: Vec<&ProcRecord> = f
         .records

@@ -10,6 +10,7 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::bail;
 
+use super::LiveCounts;
 use super::history::{History, default_history_dir};
 use super::json::{self, HostStats, RunInfo};
 use super::logs::{LogDir, default_log_dir, log_text};
@@ -18,7 +19,6 @@ use super::render::{self, Finished, Style};
 use super::terminal::{LiveView, StaticOut, Tally, Terminal};
 use super::{Event, ProcRecord, Reporter, junit};
 use crate::outcome::ProcState;
-use crate::session::{LiveCounts, Session};
 
 /// See the module docs.
 #[derive(Debug)]
@@ -100,11 +100,11 @@ impl RunReporter {
         })
     }
 
-    /// Let the live view count the session's procs (until [`RunReporter::finish`]).
-    pub fn attach(&self, session: &Session) {
+    /// Let the live view read the run's counts from `source` (the session's
+    /// `live`) until [`RunReporter::finish`].
+    pub fn attach(&self, source: impl Fn() -> LiveCounts + Send + Sync + 'static) {
         if let Terminal::Dynamic(live) = &self.term {
-            let s = session.clone();
-            live.set_source(Some(Arc::new(move || tally(s.live()))));
+            live.set_source(Some(Arc::new(move || tally(source()))));
         }
     }
 
@@ -261,7 +261,7 @@ impl Reporter for RunReporter {
         }
     }
 
-    fn prompt(&self, prompt: &str, _password: bool) -> Result<String, String> {
-        self.term.prompt(prompt)
+    fn prompt(&self, prompt: &str, password: bool) -> Result<String, String> {
+        self.term.prompt(prompt, password)
     }
 }

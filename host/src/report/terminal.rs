@@ -15,7 +15,11 @@
 //! Guest text is sanitised by [`super::render`] before it gets here. Host
 //! diagnostics go to stderr through `tracing` (`RUST_LOG`), never to stdout.
 
-#![expect(clippy::print_stderr, reason = "the one printing module")]
+#![allow(
+    clippy::disallowed_macros,
+    clippy::disallowed_methods,
+    reason = "the one module that writes to stdout and stderr"
+)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, Write};
@@ -96,13 +100,13 @@ impl Terminal {
     }
 
     /// Ask for a line of input (the live area pauses meanwhile).
-    pub fn prompt(&self, prompt: &str) -> Result<String, String> {
+    pub fn prompt(&self, prompt: &str, password: bool) -> Result<String, String> {
         match self {
             Terminal::Static(s) => {
                 let _guard = s.lock();
-                read_line(prompt)
+                read_line(prompt, password)
             }
-            Terminal::Dynamic(d) => d.prompt(prompt),
+            Terminal::Dynamic(d) => d.prompt(prompt, password),
         }
     }
 
@@ -120,15 +124,100 @@ impl Terminal {
     }
 }
 
-fn read_line(prompt: &str) -> Result<String, String> {
+/// Whether stdout is a terminal (colours, the live view).
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal as _;
+    std::io::stdout().is_terminal()
+}
+
+/// Send `tracing` output (level from `RUST_LOG`, else warnings) to stderr.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .try_init()
+        .ok();
+}
+
+/// Show `prompt` on stderr and read a line from stdin; a password is read
+/// with the terminal's echo off (when stdin is a terminal).
+fn read_line(prompt: &str, password: bool) -> Result<String, String> {
     eprint!("{}", sanitize(prompt));
     let _ = std::io::stderr().flush();
+    let stdin = std::io::stdin();
+    read_line_from(&mut stdin.lock(), stdin_fd(), password)
+}
+
+#[cfg(unix)]
+fn stdin_fd() -> i32 {
+    use std::os::fd::AsRawFd;
+    std::io::stdin().as_raw_fd()
+}
+
+#[cfg(not(unix))]
+fn stdin_fd() -> i32 {
+    -1
+}
+
+/// Read one line from `input`, whose terminal (if `fd` is one) does not echo
+/// it when `hidden`. The echo comes back however the read ends.
+fn read_line_from(input: &mut impl BufRead, fd: i32, hidden: bool) -> Result<String, String> {
+    let _echo_off = hidden.then(|| NoEcho::new(fd));
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
+    input
         .read_line(&mut line)
         .map_err(|e| format!("cannot read input: {e}"))?;
+    if hidden {
+        // The user's Enter was not echoed either.
+        eprintln!();
+    }
     Ok(line)
+}
+
+/// The terminal `fd` with echo off until dropped; nothing when `fd` is not a
+/// terminal (input piped in is not shown anyway).
+struct NoEcho {
+    #[cfg(unix)]
+    restore: Option<(i32, libc::termios)>,
+}
+
+impl NoEcho {
+    #[cfg(unix)]
+    fn new(fd: i32) -> Self {
+        // SAFETY: `termios` is plain data; tcgetattr fills it or fails.
+        let mut saved: libc::termios = unsafe { std::mem::zeroed() };
+        // SAFETY: `fd` is an open descriptor (or the call fails with EBADF).
+        if unsafe { libc::tcgetattr(fd, &mut saved) } != 0 {
+            return NoEcho { restore: None };
+        }
+        let mut quiet = saved;
+        quiet.c_lflag &= !libc::ECHO;
+        // SAFETY: as above; `quiet` is a valid termios from tcgetattr.
+        if unsafe { libc::tcsetattr(fd, libc::TCSANOW, &quiet) } != 0 {
+            return NoEcho { restore: None };
+        }
+        NoEcho {
+            restore: Some((fd, saved)),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new(_fd: i32) -> Self {
+        NoEcho {}
+    }
+}
+
+impl Drop for NoEcho {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Some((fd, saved)) = self.restore.take() {
+            // SAFETY: restores the settings read from the same descriptor.
+            unsafe { libc::tcsetattr(fd, libc::TCSANOW, &saved) };
+        }
+    }
 }
 
 /// parproc's static lines on stdout.
@@ -437,7 +526,7 @@ impl LiveView {
         s.print_lines(&mut live, lines);
     }
 
-    fn prompt(&self, prompt: &str) -> Result<String, String> {
+    fn prompt(&self, prompt: &str, password: bool) -> Result<String, String> {
         let s = &self.shared;
         {
             let mut live = s.lock();
@@ -447,7 +536,7 @@ impl LiveView {
         }
         // No lock is held while the user types: procs keep finishing (their
         // lines wait in `pending`).
-        let answer = read_line(prompt);
+        let answer = read_line(prompt, password);
         let mut live = s.lock();
         live.paused = false;
         s.mp.set_draw_target(ProgressDrawTarget::stdout_with_hz(10));
@@ -503,4 +592,75 @@ pub fn print_raw(text: &str) {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::fs::File;
+    use std::io::{BufReader, Read};
+    use std::os::fd::{AsRawFd, FromRawFd};
+
+    use super::*;
+
+    /// A pseudo-terminal: (the side a user types into, the side the program reads).
+    fn pty() -> (File, File) {
+        // SAFETY: plain libc pty calls on descriptors this test owns.
+        unsafe {
+            let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+            assert!(master >= 0, "posix_openpt");
+            assert_eq!(libc::grantpt(master), 0);
+            assert_eq!(libc::unlockpt(master), 0);
+            let mut name = [0 as libc::c_char; 128];
+            assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
+            let slave = libc::open(name.as_ptr(), libc::O_RDWR | libc::O_NOCTTY);
+            assert!(slave >= 0, "open the pty's slave");
+            (File::from_raw_fd(master), File::from_raw_fd(slave))
+        }
+    }
+
+    fn echoes(fd: i32) -> bool {
+        // SAFETY: as in `NoEcho::new`.
+        let mut t: libc::termios = unsafe { std::mem::zeroed() };
+        assert_eq!(unsafe { libc::tcgetattr(fd, &mut t) }, 0);
+        t.c_lflag & libc::ECHO != 0
+    }
+
+    /// Type `secret` at a program reading a line (hidden or not); returns the
+    /// line read and what the terminal showed.
+    fn type_at(hidden: bool) -> (String, String) {
+        let (mut master, slave) = pty();
+        let fd = slave.as_raw_fd();
+        assert!(echoes(fd), "a fresh terminal echoes");
+        let reader = std::thread::spawn(move || {
+            let mut input = BufReader::new(slave);
+            let line = read_line_from(&mut input, fd, hidden);
+            (line, echoes(fd), input)
+        });
+        // Type only once the reader has turned the echo off (if it does).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while hidden && echoes(fd) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        master.write_all(b"secret\n").unwrap();
+        let (line, echo_after, _input) = reader.join().unwrap();
+        assert!(echo_after, "the echo is back after the read");
+        // SAFETY: makes this test's own descriptor non-blocking.
+        unsafe { libc::fcntl(master.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        let mut shown = vec![0; 256];
+        let n = master.read(&mut shown).unwrap_or(0);
+        (
+            line.unwrap(),
+            String::from_utf8_lossy(&shown[..n]).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_password_is_not_echoed_and_the_echo_comes_back() {
+        let (line, shown) = type_at(true);
+        assert_eq!(line, "secret\n");
+        assert!(!shown.contains("secret"), "the terminal showed {shown:?}");
+        let (line, shown) = type_at(false);
+        assert_eq!(line, "secret\n");
+        assert!(shown.contains("secret"), "plain input is echoed: {shown:?}");
+    }
 }

@@ -19,28 +19,15 @@
 use super::bindings::parproc::jobs::context::Host;
 use super::bindings::types::{self as wit, Host as TypesHost};
 use super::convert;
-use super::state::{CallLimits, HostState};
+use super::state::{CallLimits, HostState, ProcCtx};
 use super::trap::{HostStop, size};
-use crate::exec::{ContextReply, ContextRequest, ProcChannel};
+use crate::exec::{ContextReply, ContextRequest, ProcChannel, SessionError};
 use crate::outcome::{Failure, FailureKind, ProcStatus};
+use crate::plan::PlanError;
 use crate::spec::Value;
 
 /// Why a context call made from a declarations callback is refused.
 pub(crate) const REFUSED: &str = "context calls are not allowed in declaration callbacks";
-
-/// A running proc's side of the context: what it knows from its launch, and
-/// its channel to the driver.
-#[derive(Debug, Clone)]
-pub(crate) struct ProcCtx {
-    /// To the driver.
-    pub(crate) channel: ProcChannel,
-    /// The proc's name.
-    pub(crate) name: String,
-    /// Its converted args.
-    pub(crate) args: Vec<(String, Value)>,
-    /// The deps that ran freshly before it launched.
-    pub(crate) changed_deps: Vec<String>,
-}
 
 /// Bytes an argument list entry counts for besides its text.
 const ENTRY_BYTES: usize = 16;
@@ -92,25 +79,33 @@ impl HostState {
         check_size(&self.limits, call, bytes)
     }
 
-    /// Count the procs a create returned; stop the proc past the cap.
-    fn count_created(&mut self, names: &[String]) -> wasmtime::Result<()> {
-        for n in names {
-            if self.created.contains(n) {
-                continue;
+    /// How many more new procs this proc may create.
+    fn may_create(&self) -> usize {
+        self.limits.max_created.saturating_sub(self.created)
+    }
+
+    /// The answer to a `create` or `run`: the names, with the new procs
+    /// counted, or the guest's error; past the cap (refused by the driver
+    /// before the proc was created), the proc stops.
+    fn created(&mut self, reply: ContextReply) -> wasmtime::Result<Result<Vec<String>, String>> {
+        match reply {
+            ContextReply::Created { names, new } => {
+                self.created = self.created.saturating_add(new);
+                Ok(Ok(names))
             }
-            if self.created.len() >= self.limits.max_created {
-                return Err(wasmtime::Error::new(HostStop(Failure::new(
+            ContextReply::Error(SessionError::Plan(PlanError::CreateLimit(_))) => {
+                Err(wasmtime::Error::new(HostStop(Failure::new(
                     FailureKind::TooLarge,
                     format!(
                         "created more than {} procs (the limit per proc; raise it with \
                          `--max-created`)",
                         self.limits.max_created
                     ),
-                ))));
+                ))))
             }
-            self.created.insert(n.clone());
+            ContextReply::Error(e) => Ok(Err(e.to_string())),
+            other => Ok(Err(unexpected(other))),
         }
-        Ok(())
     }
 }
 
@@ -210,12 +205,10 @@ impl Host for HostState {
             name,
             args,
             proc_name,
+            max_new: Some(self.may_create()),
         };
-        let created = names(channel.call(request).await);
-        if let Ok(names) = &created {
-            self.count_created(names)?;
-        }
-        Ok(created)
+        let reply = channel.call(request).await;
+        self.created(reply)
     }
 
     async fn start(&mut self, names: Vec<String>) -> wasmtime::Result<Result<(), String>> {
@@ -245,12 +238,10 @@ impl Host for HostState {
             name,
             args,
             proc_name,
+            max_new: Some(self.may_create()),
         };
-        let created = names(channel.call(request).await);
-        if let Ok(names) = &created {
-            self.count_created(names)?;
-        }
-        Ok(created)
+        let reply = channel.call(request).await;
+        self.created(reply)
     }
 
     async fn wait(
@@ -309,15 +300,6 @@ impl Host for HostState {
         // A log record of any size is fine: the sink keeps its head and tail.
         self.log.log(convert::level_from_wit(level), &message);
         Ok(())
-    }
-}
-
-/// The names of a `create` or `run` reply, or the message the guest sees.
-fn names(reply: ContextReply) -> Result<Vec<String>, String> {
-    match reply {
-        ContextReply::Names(n) => Ok(n),
-        ContextReply::Error(e) => Err(e.to_string()),
-        other => Err(unexpected(other)),
     }
 }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::trap::size;
+use crate::units::fmt_size as size;
 
 /// The shared total; `None` inside means unbounded. Cheap to clone.
 #[derive(Clone, Debug, Default)]

@@ -12,10 +12,9 @@ use wasmtime::{Engine, Store};
 
 use super::bindings::JobsPre;
 use super::bindings::types::ProcError;
-use super::context::ProcCtx;
 use super::engine::YIELD_INTERVAL;
 use super::pool::MemoryPool;
-use super::state::{CallLimits, HostState};
+use super::state::{CallLimits, HostState, ProcCtx};
 use super::{RuntimeConfig, convert, sandbox, trap};
 use crate::exec::ProcChannel;
 use crate::exec::{Budget, Launch, RunReport};

@@ -6,15 +6,28 @@
 //! fresh store. Its WASI context comes from `sandbox` and holds only what the
 //! proc was granted (nothing by default).
 
-use std::collections::HashSet;
-
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::context::ProcCtx;
 use super::pool::Admission;
+use crate::exec::ProcChannel;
 use crate::logsink::LogSink;
+use crate::spec::Value;
+
+/// A running proc's side of the context: what it knows from its launch, and
+/// its channel to the driver.
+#[derive(Debug, Clone)]
+pub(crate) struct ProcCtx {
+    /// To the driver.
+    pub(crate) channel: ProcChannel,
+    /// The proc's name.
+    pub(crate) name: String,
+    /// Its converted args.
+    pub(crate) args: Vec<(String, Value)>,
+    /// The deps that ran freshly before it launched.
+    pub(crate) changed_deps: Vec<String>,
+}
 
 /// The most core instances one store may create.
 const MAX_INSTANCES: usize = 64;
@@ -48,8 +61,8 @@ pub(crate) struct HostState {
     pub(crate) log: LogSink,
     /// Caps on context calls.
     pub(crate) limits: CallLimits,
-    /// Names of the procs this proc created (distinct).
-    pub(crate) created: HashSet<String>,
+    /// New procs this proc created.
+    pub(crate) created: usize,
     /// The host refused a wait of this proc that could never finish.
     pub(crate) refused_wait: bool,
     /// The store's share of the host-wide memory total, given back on drop.
@@ -73,7 +86,7 @@ impl HostState {
             ctx,
             log,
             limits,
-            created: HashSet::new(),
+            created: 0,
             refused_wait: false,
             _admission: admission,
         }

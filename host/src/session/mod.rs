@@ -29,9 +29,9 @@ use crate::exec::{
 use crate::logsink::LogSink;
 use crate::outcome::{Failure, FailureKind, Outcome, ProcState, ProcStatus};
 use crate::plan::{
-    Next, PlanError, PlanOptions, Planner, ProcId, ResolveAnswer, ResolveRequest, StateCounts, Step,
+    Next, PlanError, PlanOptions, Planner, ProcId, ResolveAnswer, ResolveRequest, Step,
 };
-use crate::report::{Event, ProcRecord, Reporter};
+use crate::report::{Event, LiveCounts, ProcRecord, Reporter};
 use crate::spec::{Manifest, Needs, Value};
 
 /// Budgets and limits the user sets for every proc.
@@ -48,7 +48,7 @@ pub struct SessionConfig {
     /// Whether procs may ask for interactive input.
     pub input: bool,
     /// Budgets for chosen procs (`--fuel 'build::*=5e10'`), over the defaults above.
-    pub rules: crate::policy::BudgetRules,
+    pub rules: crate::budget::BudgetRules,
     /// Deterministic results view: a proc sees only the results of its deps and
     /// of the procs it waited for (`--deterministic`).
     pub deterministic: bool,
@@ -62,7 +62,7 @@ impl Default for SessionConfig {
             memory: DEFAULT_MEMORY,
             log_limit: DEFAULT_LOG_LIMIT,
             input: false,
-            rules: crate::policy::BudgetRules::default(),
+            rules: crate::budget::BudgetRules::default(),
             deterministic: false,
         }
     }
@@ -82,18 +82,6 @@ const LIVE_NAMES: usize = 10_000;
 const LIVE_NAMES_EVERY: Duration = Duration::from_millis(250);
 
 pub use crate::units::fmt_duration;
-
-/// What the live view shows, published by the driver after every batch of
-/// messages (reading it is O(1)).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct LiveCounts {
-    /// Procs per state.
-    pub counts: StateCounts,
-    /// The parallel limit.
-    pub parallel: usize,
-    /// The first few WANTED procs.
-    pub waiting_names: Vec<String>,
-}
 
 /// One proc that would run, as `--dry-run` lists it.
 #[derive(Debug, Clone)]
@@ -123,12 +111,14 @@ enum Op {
         name: String,
         args: Vec<(String, Value)>,
         proc_name: Option<String>,
+        limit: Limit,
     },
     Start(Vec<String>),
     Run {
         name: String,
         args: Vec<(String, Value)>,
         proc_name: Option<String>,
+        limit: Limit,
         created: Option<Vec<String>>,
     },
     /// Start, then wait (for a proc: `Some(waiter)`).
@@ -139,10 +129,41 @@ enum Op {
     StartDeferred,
 }
 
+/// The most new procs a create may register over all its attempts (a call
+/// parked for guest answers is tried again), and how many it has so far.
+#[derive(Debug, Default, Clone, Copy)]
+struct Limit {
+    max: Option<usize>,
+    made: usize,
+}
+
+impl Limit {
+    fn of(max: Option<usize>) -> Self {
+        Limit { max, made: 0 }
+    }
+
+    /// Create under the limit, counting what the attempt registered.
+    fn create(
+        &mut self,
+        p: &mut Planner,
+        name: &str,
+        args: &[(String, Value)],
+        proc_name: Option<&str>,
+    ) -> Result<Step<Vec<String>>, PlanError> {
+        let r = match self.max {
+            Some(max) => p.create_at_most(name, args, proc_name, max.saturating_sub(self.made)),
+            None => p.create(name, args, proc_name),
+        };
+        self.made += p.created_in_last_call();
+        r
+    }
+}
+
 /// What a completed [`Op`] gives.
 enum Done {
     Unit,
-    Names(Vec<String>),
+    /// Names, and how many procs are new.
+    Created(Vec<String>, usize),
     Statuses(Vec<ProcStatus>),
 }
 
@@ -255,6 +276,7 @@ impl Session {
             name: name.to_owned(),
             args: args.to_vec(),
             proc_name: proc_name.map(str::to_owned),
+            limit: Limit::default(),
         };
         names(self.op(op).await?)
     }
@@ -275,6 +297,7 @@ impl Session {
             name: name.to_owned(),
             args: args.to_vec(),
             proc_name: proc_name.map(str::to_owned),
+            limit: Limit::default(),
             created: None,
         };
         names(self.op(op).await?)
@@ -400,7 +423,7 @@ impl Session {
 
 fn names(done: Done) -> Result<Vec<String>, SessionError> {
     match done {
-        Done::Names(n) => Ok(n),
+        Done::Created(n, _) => Ok(n),
         _ => Ok(Vec::new()),
     }
 }
@@ -565,25 +588,27 @@ impl Driver {
                 name,
                 args,
                 proc_name,
-            } => match p.create(name, args, proc_name.as_deref())? {
-                Step::Done(n) => Step::Done(Done::Names(n)),
+                limit,
+            } => match limit.create(p, name, args, proc_name.as_deref())? {
+                Step::Done(n) => Step::Done(Done::Created(n, limit.made)),
                 Step::Need(r) => Step::Need(r),
             },
             Op::Run {
                 name,
                 args,
                 proc_name,
+                limit,
                 created,
             } => {
                 if created.is_none() {
-                    match p.create(name, args, proc_name.as_deref())? {
+                    match limit.create(p, name, args, proc_name.as_deref())? {
                         Step::Done(n) => *created = Some(n),
                         Step::Need(r) => return Ok(Step::Need(r)),
                     }
                 }
                 let names = created.clone().unwrap_or_default();
                 match p.start(&names)? {
-                    Step::Done(()) => Step::Done(Done::Names(names)),
+                    Step::Done(()) => Step::Done(Done::Created(names, limit.made)),
                     Step::Need(r) => Step::Need(r),
                 }
             }
@@ -707,11 +732,13 @@ impl Driver {
                 name,
                 args,
                 proc_name,
+                max_new,
             } => self.submit(
                 Op::Create {
                     name,
                     args,
                     proc_name,
+                    limit: Limit::of(max_new),
                 },
                 answer(reply),
                 0,
@@ -721,11 +748,13 @@ impl Driver {
                 name,
                 args,
                 proc_name,
+                max_new,
             } => self.submit(
                 Op::Run {
                     name,
                     args,
                     proc_name,
+                    limit: Limit::of(max_new),
                     created: None,
                 },
                 answer(reply),
@@ -902,7 +931,7 @@ impl Driver {
         let user = c
             .rules
             .user_budget(self.planner.name(id), &decl.name, defaults);
-        crate::policy::effective(user, &decl.limits)
+        crate::budget::effective(user, &decl.limits)
     }
 
     fn record(&self, id: ProcId) -> ProcRecord {
@@ -1017,7 +1046,7 @@ fn answer(reply: oneshot::Sender<ContextReply>) -> Reply {
     Box::new(move |r| {
         let _ = reply.send(match r {
             Ok(Done::Unit) => ContextReply::Started,
-            Ok(Done::Names(n)) => ContextReply::Names(n),
+            Ok(Done::Created(names, new)) => ContextReply::Created { names, new },
             Ok(Done::Statuses(s)) => ContextReply::Statuses(s),
             Err(e) => ContextReply::Error(e),
         });

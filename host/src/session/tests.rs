@@ -51,9 +51,10 @@ impl Wire {
             name,
             args: vec![],
             proc_name: None,
+            max_new: Some(10),
         };
         match self.call(request).await {
-            ContextReply::Names(n) => n,
+            ContextReply::Created { names, .. } => names,
             other => panic!("unexpected reply {other:?}"),
         }
     }
@@ -179,9 +180,16 @@ async fn everything(ctx: &Wire) -> Outcome {
             name: "child::e::2".into(),
             args: vec![("unused".into(), Value::Integer(1))],
             proc_name: None,
+            max_new: None,
         })
         .await;
-    assert_eq!(run, ContextReply::Names(vec!["child::e::2".into()]));
+    assert_eq!(
+        run,
+        ContextReply::Created {
+            names: vec!["child::e::2".into()],
+            new: 1
+        }
+    );
     let st = ctx
         .wait(vec!["child::e::1".into(), "child::e::2".into()])
         .await

@@ -459,3 +459,61 @@ fn pooling_runs_procs_blocked_in_waits_within_its_slots() {
         assert!(r[format!("parent::{i}")].is_number(), "{r}");
     }
 }
+
+/// `run --report` on `build_deploy`'s `deploy::*`: the names of the procs that ran.
+fn ran_procs(extra: &[&str]) -> Vec<String> {
+    let dir = scratch("ran-procs");
+    let report = dir.join("report.json");
+    let report_arg = report.to_string_lossy().into_owned();
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--report",
+        &report_arg,
+        wasm::BUILD_DEPLOY,
+    ];
+    args.extend_from_slice(extra);
+    let o = host(&args);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).expect("a report")).expect("JSON");
+    let mut names: Vec<String> = report["procs"]
+        .as_array()
+        .expect("procs")
+        .iter()
+        .filter(|p| p["state"] != "IDLE")
+        .map(|p| p["name"].as_str().expect("a name").to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn graph_and_dry_run_list_exactly_the_procs_a_run_with_targets_runs_now_procs_included() {
+    let ran = ran_procs(&["deploy::*"]);
+    assert!(
+        ran.iter().any(|n| n == "lint"),
+        "the `now` proc runs: {ran:?}"
+    );
+    let o = host(&["graph", "--format", "json", wasm::BUILD_DEPLOY, "deploy::*"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let graph: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("graph JSON");
+    let mut shown: Vec<String> = graph["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .map(|n| n["name"].as_str().expect("a name").to_owned())
+        .collect();
+    shown.sort();
+    assert_eq!(shown, ran, "graph shows what runs");
+    let o = host(&["run", "--dry-run", wasm::BUILD_DEPLOY, "deploy::*"]);
+    let out = stdout(&o);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        out.contains(&format!("dry run: {} procs would run", ran.len())),
+        "{out}"
+    );
+    for name in &ran {
+        assert!(out.contains(name.as_str()), "dry run lists {name}:\n{out}");
+    }
+}

@@ -35,7 +35,7 @@ async fn session(parallel: usize, max_live: usize) -> Session {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[expect(
-    clippy::print_stderr,
+    clippy::disallowed_macros,
     reason = "the peak is a figure worth seeing with --nocapture"
 )]
 async fn five_hundred_parents_waiting_on_children_fit_in_16_live_stores() {

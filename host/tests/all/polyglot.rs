@@ -424,7 +424,7 @@ fn js_protos_globs_computed_deps_and_context_calls() {
 /// (the first may too, when another test compiled it already).
 #[test]
 #[expect(
-    clippy::print_stderr,
+    clippy::disallowed_macros,
     reason = "the load times are worth seeing with --nocapture"
 )]
 fn python_second_run_loads_the_compiled_module_from_the_cache() {

@@ -3,7 +3,7 @@
 //! hostile suite in one host process with its peak memory measured.
 
 #![expect(
-    clippy::print_stderr,
+    clippy::disallowed_macros,
     reason = "outputs and the peak memory go to the test output for the record"
 )]
 

@@ -40,6 +40,7 @@ impl Planner {
         args: &[(String, Value)],
         proc_name: Option<&str>,
     ) -> Result<Step<Vec<String>>, PlanError> {
+        self.new_in_call = 0;
         self.creating.clear();
         let r = self.create_inner(name, args, proc_name);
         self.creating.clear();
@@ -48,6 +49,29 @@ impl Planner {
             self.glob_resume.clear();
         }
         step(r)
+    }
+
+    /// [`Planner::create`] that registers at most `max_new` new procs (deps
+    /// included): the one that would pass it is refused with
+    /// [`PlanError::CreateLimit`] before it exists. See
+    /// [`Planner::created_in_last_call`] for how many a call registered.
+    pub fn create_at_most(
+        &mut self,
+        name: &str,
+        args: &[(String, Value)],
+        proc_name: Option<&str>,
+        max_new: usize,
+    ) -> Result<Step<Vec<String>>, PlanError> {
+        self.new_budget = Some((max_new, max_new));
+        let r = self.create(name, args, proc_name);
+        self.new_budget = None;
+        r
+    }
+
+    /// How many new procs the last create registered (also when it stopped
+    /// for a guest answer or failed). O(1).
+    pub fn created_in_last_call(&self) -> usize {
+        self.new_in_call
     }
 
     pub(super) fn create_inner(
@@ -405,6 +429,9 @@ impl Planner {
                 "dependencies nest more than {MAX_CREATE_DEPTH} levels deep while creating \"{name}\""
             )));
         }
+        if let Some((0, limit)) = self.new_budget {
+            return Err(Stop::Error(PlanError::CreateLimit(limit)));
+        }
         if self.procs.len() >= self.opts.max_procs {
             return Err(user(format!(
                 "cannot create \"{name}\": the run already has {} procs (the limit)",
@@ -499,6 +526,10 @@ impl Planner {
     ) -> ProcId {
         let id = ProcId(self.procs.len() as u32);
         self.counts.moved(None, ProcState::Idle);
+        self.new_in_call += 1;
+        if let Some((left, _)) = &mut self.new_budget {
+            *left = left.saturating_sub(1);
+        }
         self.procs.push(Proc {
             name: name.clone(),
             decl,

@@ -80,6 +80,10 @@ pub enum PlanError {
     /// A context wait that could never finish (the reason follows the prefix).
     #[error("wait can never finish: {0}")]
     WaitRefused(String),
+    /// A create would make more new procs than the caller allowed
+    /// ([`Planner::create_at_most`]); nothing past the limit was created.
+    #[error("creating would pass the limit of {0} new procs")]
+    CreateLimit(usize),
 }
 
 /// How a planner call that may need the guest ended: done, or stopped for an
@@ -260,6 +264,10 @@ pub struct Planner {
     counts: StateCounts,
     /// WANTED procs, in registration order (the live view names the first few).
     wanted: BTreeSet<ProcId>,
+    /// New procs the current create may still register, and its limit.
+    new_budget: Option<(usize, usize)>,
+    /// New procs the last create registered.
+    new_in_call: usize,
 }
 
 /// How many procs are in each state; kept as states change, so reading it is O(1).
@@ -343,6 +351,8 @@ impl Planner {
             nf_running: 0,
             counts: StateCounts::default(),
             wanted: BTreeSet::new(),
+            new_budget: None,
+            new_in_call: 0,
         };
         if p.opts.mode == Mode::Single {
             p.opts.parallel = 1;

@@ -1031,3 +1031,33 @@ fn state_counts_follow_every_change() {
         assert_eq!(count(&p, s), p.ids().filter(|&id| p.state(id) == s).count());
     }
 }
+
+#[test]
+fn create_at_most_refuses_the_proc_past_the_limit_before_it_exists() {
+    let mut p = planner(vec![proc_("setup", &[]), proto_("child::[i]", &["i"]), {
+        let mut b = proto_("build::[i]", &["i"]);
+        b.deps = vec![DepDecl::Name("child::[i]".into())];
+        b
+    }]);
+    let before = p.len();
+    assert_eq!(
+        p.create_at_most("child::1", &[], None, 1).done(),
+        ["child::1"]
+    );
+    assert_eq!(p.created_in_last_call(), 1);
+    // An existing proc is not new.
+    assert_eq!(
+        p.create_at_most("child::1", &[], None, 0).done(),
+        ["child::1"]
+    );
+    assert_eq!(p.created_in_last_call(), 0);
+    let err = p.create_at_most("build::2", &[], None, 0).unwrap_err();
+    assert_eq!(err, PlanError::CreateLimit(0));
+    assert_eq!(p.len(), before + 1, "nothing past the limit was created");
+    assert!(p.id("build::2").is_none());
+    assert_eq!(
+        p.create_at_most("build::2", &[], None, 5).done(),
+        ["build::2"]
+    );
+    assert_eq!(p.created_in_last_call(), p.len() - before - 1);
+}

@@ -2,11 +2,6 @@
 //! (S-EX-03) with every sleep scaled by 0.1 (the scenarios allow one common factor; only the
 //! ordering matters).
 
-#![allow(
-    clippy::print_stdout,
-    reason = "a proc's stdout is its log: the host captures it"
-)]
-
 use std::thread::sleep;
 use std::time::Duration;
 

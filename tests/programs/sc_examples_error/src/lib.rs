@@ -1,11 +1,6 @@
 //! Scenario fixture: parproc's `examples/error.py` (S-EX-02) with every sleep scaled by 0.1:
 //! two procs fail, the other three still run to the end.
 
-#![allow(
-    clippy::print_stdout,
-    reason = "a proc's stdout is its log: the host captures it"
-)]
-
 use std::thread::sleep;
 use std::time::Duration;
 

@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use super::{BudgetRules, DirGrant, Grants, LimitArg, NetAddr, Rules};
-use crate::cli::{parse_count, parse_duration, parse_size};
+use crate::policy::{BudgetRules, DirGrant, Grants, LimitArg, NetAddr, Rules};
 use crate::runtime::RuntimeConfig;
 use crate::session::SessionConfig;
+use crate::units::{parse_count, parse_duration, parse_size};
 
 /// Budgets, caps and grants (see the README's "Security model").
 #[derive(Debug, Clone, Args)]
@@ -58,15 +58,15 @@ pub struct SandboxArgs {
     /// Grant a host directory to the procs that declare its guest path:
     /// `HOST[::GUEST][:rw]` (GUEST defaults to HOST's absolute path; read-only
     /// unless it ends in `:rw`; repeatable).
-    #[arg(long, value_name = "HOST[::GUEST][:rw]", value_parser = super::parse_dir_grant)]
+    #[arg(long, value_name = "HOST[::GUEST][:rw]", value_parser = crate::policy::parse_dir_grant)]
     pub dir: Vec<DirGrant>,
     /// Grant an environment variable to the procs that declare it: `NAME`
     /// passes the host's value, `NAME=VALUE` sets one (repeatable).
-    #[arg(long, value_name = "NAME[=VALUE]", value_parser = super::parse_env_grant)]
+    #[arg(long, value_name = "NAME[=VALUE]", value_parser = crate::policy::parse_env_grant)]
     pub env: Vec<(String, String)>,
     /// Grant outgoing connections to `HOST:PORT` (an IP, `[IPv6]`, a DNS name or
     /// `*`; a port or `*`) to the procs that declare it (repeatable).
-    #[arg(long, value_name = "HOST:PORT", value_parser = super::parse_net_addr)]
+    #[arg(long, value_name = "HOST:PORT", value_parser = crate::policy::parse_net_addr)]
     pub allow_net: Vec<NetAddr>,
     /// Reproducible runs: every proc gets randomness seeded from its name and
     /// args, a clock that stands still (2000-01-01), and a results view holding
@@ -96,15 +96,15 @@ pub enum Total {
 }
 
 fn parse_fuel_arg(s: &str) -> Result<LimitArg<u64>, String> {
-    super::parse_limit_arg(s, parse_count)
+    crate::policy::parse_limit_arg(s, parse_count)
 }
 
 fn parse_timeout_arg(s: &str) -> Result<LimitArg<Duration>, String> {
-    super::parse_limit_arg(s, parse_duration)
+    crate::policy::parse_limit_arg(s, parse_duration)
 }
 
 fn parse_memory_arg(s: &str) -> Result<LimitArg<u64>, String> {
-    super::parse_limit_arg(s, parse_size)
+    crate::policy::parse_limit_arg(s, parse_size)
 }
 
 fn parse_total(s: &str) -> Result<Total, String> {

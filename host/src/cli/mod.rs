@@ -46,7 +46,8 @@ pub struct RunArgs {
     /// The job module (a WASI 0.2 component built for wasm32-wasip2).
     pub module: PathBuf,
     /// Procs to run: names, filled-out proto names (`build::prod`) or globs over
-    /// arg choices (`build::*`). Default: the module's targets and `now` procs.
+    /// arg choices (`build::*`) [default: the module's targets]. `now` procs run
+    /// whether or not targets are given.
     pub targets: Vec<String>,
     /// Most procs running at once [default: the module's, else 100].
     #[arg(long, short = 'p', value_name = "N")]
@@ -64,7 +65,7 @@ pub struct RunArgs {
     pub params: Vec<(String, serde_json::Value)>,
     /// Budgets, caps, capability grants, `--deterministic` and `--dry-run`.
     #[command(flatten)]
-    pub sandbox: crate::policy::SandboxArgs,
+    pub sandbox: SandboxArgs,
     /// Print the results map as JSON at the end.
     #[arg(long)]
     pub results: bool,
@@ -138,7 +139,8 @@ pub enum GraphFormat {
 pub struct GraphArgs {
     /// The job module.
     pub module: PathBuf,
-    /// Targets, as for `run` [default: the module's targets and `now` procs].
+    /// Targets, as for `run` [default: the module's targets]; `now` procs are
+    /// shown whether or not targets are given, since they run either way.
     pub targets: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
@@ -166,6 +168,10 @@ fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
 }
 
 pub use crate::units::{parse_count, parse_duration, parse_size};
+
+mod sandbox;
+
+pub use sandbox::{SandboxArgs, Total};
 
 #[cfg(test)]
 mod tests {
