@@ -79,6 +79,39 @@ impl HostState {
         check_size(&self.limits, call, bytes)
     }
 
+    /// `create`, or `run` (create then start): the size check, the request
+    /// with the proc's remaining creation budget, and the answer.
+    async fn create_or_run(
+        &mut self,
+        run: bool,
+        name: String,
+        args: Vec<wit::Arg>,
+        proc_name: Option<String>,
+    ) -> wasmtime::Result<Result<Vec<String>, String>> {
+        let call = if run { "run" } else { "create" };
+        let (channel, args) = match self.creating(call, &name, args, proc_name.as_deref())? {
+            Ok(prepared) => prepared,
+            Err(e) => return Ok(Err(e)),
+        };
+        let max_new = Some(self.may_create());
+        let request = match run {
+            false => ContextRequest::Create {
+                name,
+                args,
+                proc_name,
+                max_new,
+            },
+            true => ContextRequest::Run {
+                name,
+                args,
+                proc_name,
+                max_new,
+            },
+        };
+        let reply = channel.call(request).await;
+        self.created(reply)
+    }
+
     /// How many more new procs this proc may create.
     fn may_create(&self) -> usize {
         self.limits.max_created.saturating_sub(self.created)
@@ -197,18 +230,7 @@ impl Host for HostState {
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
     ) -> wasmtime::Result<Result<Vec<String>, String>> {
-        let (channel, args) = match self.creating("create", &name, args, proc_name.as_deref())? {
-            Ok(prepared) => prepared,
-            Err(e) => return Ok(Err(e)),
-        };
-        let request = ContextRequest::Create {
-            name,
-            args,
-            proc_name,
-            max_new: Some(self.may_create()),
-        };
-        let reply = channel.call(request).await;
-        self.created(reply)
+        self.create_or_run(false, name, args, proc_name).await
     }
 
     async fn start(&mut self, names: Vec<String>) -> wasmtime::Result<Result<(), String>> {
@@ -230,18 +252,7 @@ impl Host for HostState {
         args: Vec<wit::Arg>,
         proc_name: Option<String>,
     ) -> wasmtime::Result<Result<Vec<String>, String>> {
-        let (channel, args) = match self.creating("run", &name, args, proc_name.as_deref())? {
-            Ok(prepared) => prepared,
-            Err(e) => return Ok(Err(e)),
-        };
-        let request = ContextRequest::Run {
-            name,
-            args,
-            proc_name,
-            max_new: Some(self.may_create()),
-        };
-        let reply = channel.call(request).await;
-        self.created(reply)
+        self.create_or_run(true, name, args, proc_name).await
     }
 
     async fn wait(

@@ -25,12 +25,22 @@
 //!    [`Planner::request_resume`] when what it waited for is complete; resumes take
 //!    priority over new launches so nested waits cannot starve.
 //!
-//! ## Scheduling
+//! ## Scheduling and costs
 //!
 //! The ready set is ordered by registration, so single mode (a parallel limit of
-//! one) runs procs in a deterministic order. Finishing a proc touches only its
-//! dependents, and launching scans the ready set from its front, so a graph of N
-//! procs is planned in O(N + E) apart from procs held back by locks or waves.
+//! one) runs procs in a deterministic order. With N procs and E dep edges:
+//!
+//! - [`Planner::start`] costs O(procs scheduled + their edges), plus rdep
+//!   matching: O(rdep rules) per proc made WANTED.
+//! - [`Planner::finish`] touches only the proc's dependents: O(its out-degree).
+//! - [`Planner::next_ready`] scans the ready set from its front: O(log N) per
+//!   proc handed out, plus one step per ready proc held back by a lock, a wave
+//!   or the live-store limit.
+//! - While a `NO_FAILURES` proc is ready, a [`Planner::next_ready`] call that
+//!   reaches it checks [`Planner::no_failures_may_start`]: O(N + E).
+//! - [`Planner::counts`] is O(1); [`Planner::first_wanted`] O(n + log N).
+//!
+//! So a graph without `NO_FAILURES` procs is planned in O((N + E) log N).
 
 mod create;
 mod resolve;
@@ -824,38 +834,35 @@ impl Planner {
     /// finished, except those that cannot finish before it: its transitive
     /// dependents, procs waiting (transitively) on it, procs in a higher wave and
     /// other `NO_FAILURES` procs. So whether it runs does not depend on timing.
+    /// O(N + E): one pass over the procs and a walk over the reverse edges.
     pub fn no_failures_may_start(&self, p: ProcId) -> bool {
         let wave = self.decl_of(p).wave;
         let lower = |id: &ProcId| self.decl_of(*id).wave <= wave;
         if self.ready.iter().any(lower) {
             return false;
         }
-        // What waits for `p`, through pending deps and context waits.
-        let mut after: std::collections::HashSet<ProcId> = std::collections::HashSet::new();
-        after.insert(p);
-        loop {
-            let before = after.len();
-            for (i, q) in self.procs.iter().enumerate() {
-                let id = ProcId(i as u32);
-                if after.contains(&id) {
-                    continue;
-                }
-                let waits = match q.state {
-                    ProcState::Wanted => q
-                        .deps
-                        .iter()
-                        .any(|d| self.by_name.get(d).is_some_and(|x| after.contains(x))),
-                    ProcState::Running if q.blocked => {
-                        q.waiting_on.iter().any(|x| after.contains(x))
-                    }
-                    _ => false,
-                };
-                if waits {
-                    after.insert(id);
+        // What waits for `p`, through pending deps and context waits: a walk
+        // over the reverse edges (dependents, and blocked procs by target).
+        let mut waiters: HashMap<ProcId, Vec<ProcId>> = HashMap::new();
+        for (i, q) in self.procs.iter().enumerate() {
+            if q.state == ProcState::Running && q.blocked {
+                for &t in &q.waiting_on {
+                    waiters.entry(t).or_default().push(ProcId(i as u32));
                 }
             }
-            if after.len() == before {
-                break;
+        }
+        let mut after: std::collections::HashSet<ProcId> = std::collections::HashSet::new();
+        after.insert(p);
+        let mut stack = vec![p];
+        while let Some(x) = stack.pop() {
+            let wanted = self.dependents[x.ix()]
+                .iter()
+                .filter(|q| self.procs[q.ix()].state == ProcState::Wanted);
+            let blocked = waiters.get(&x).into_iter().flatten();
+            for &q in wanted.chain(blocked) {
+                if after.insert(q) {
+                    stack.push(q);
+                }
             }
         }
         self.procs.iter().enumerate().all(|(i, q)| {
