@@ -11,7 +11,7 @@
 //! the driver parks the call, asks the [`Resolver`] in a task of its own and
 //! retries the call when the answer arrives; other calls go on meanwhile.
 //!
-//! A proc's life, all in [`Driver`]: `launch` (RUNNING, a task), context calls
+//! A proc's life, all in the (private) `Driver`: `launch` (RUNNING, a task), context calls
 //! (`on_call`), a wait (`begin_wait` → the proc gives its slot back → `wake` →
 //! the planner resumes it → `end_wait`), and `finished` (its outcome recorded,
 //! dependents released, the reporter told).
