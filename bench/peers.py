@@ -92,7 +92,7 @@ Flags:
   --skip-after 60               skip larger sizes after a run slower than this
   --workdir DIR                 where run directories go (default: a fresh tempfile.mkdtemp())
   --keep                        keep the run directories
-  --venv DIR                    parproc virtual environment (default /work/main/.cache/bench-venv)
+  --venv DIR                    parproc virtual environment (default <repo>/.cache/bench-venv)
   --setup-only                  only create/check the venv, run nothing
   --no-gnu-time                 take peak RSS from wait4 on the peer directly (harness floor)
 

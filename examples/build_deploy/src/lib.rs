@@ -37,7 +37,7 @@ fn field(ctx: &Context, proc_name: &str, key: &str) -> Option<String> {
 fn setup(ctx: &Context) -> Result<Json, Error> {
     pause(100);
     let release: String = ctx.param("release").unwrap_or_else(|| "0.0.0".to_owned());
-    Ok(json!({ "workspace": "/work", "release": release }))
+    Ok(json!({ "workspace": "workspace", "release": release }))
 }
 
 /// Builds the artifact of one environment.

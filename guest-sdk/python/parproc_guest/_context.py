@@ -197,8 +197,8 @@ class DepProcContext:
 
 
 def call_with_dep_context(fn, dctx):
-    """parproc's calling convention for dependency lambdas and choices callables (spec
-    §8.3): the first positional parameter gets the `DepProcContext`, every further
+    """parproc's calling convention for dependency lambdas and choices callables (see
+    docs/planner.md §8.3): the first positional parameter gets the `DepProcContext`, every further
     parameter whose name is an arg gets that arg; a callable with no parameters gets none."""
     try:
         sig = inspect.signature(fn)

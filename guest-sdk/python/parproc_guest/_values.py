@@ -91,7 +91,7 @@ def wit_type(kind):
 
 def convert_annotated(value, annotation):
     """parproc's cast for an annotation that is not one of the four scalar types: try
-    `Type(value)`, keep the value when that fails (spec §6)."""
+    `Type(value)`, keep the value when that fails (as parproc casts proto args)."""
     if annotation is inspect.Parameter.empty or type_of_annotation(annotation) is not None:
         return value
     if not isinstance(annotation, type):

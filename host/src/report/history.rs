@@ -1,5 +1,5 @@
 //! How long procs took in earlier runs, for the live view's estimate of the
-//! time left (parproc's task DB durations, §24.9).
+//! time left (parproc's task DB durations).
 //!
 //! One small JSON file per module, in `$PARPROC_HISTORY_DIR`, `--history-dir`,
 //! or the per-user cache directory (`$XDG_CACHE_HOME/parproc/history`, else

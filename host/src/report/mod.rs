@@ -4,7 +4,7 @@
 //! reporter, [`RunReporter`], turns them into:
 //!
 //! - per-proc log files ([`logs`]) and the parts of them worth showing
-//!   ([`snippet`], parproc's §22 extraction);
+//!   ([`snippet`], parproc's snippet extraction);
 //! - terminal output ([`terminal`], the only module of the host that prints,
 //!   with the text built by [`render`]): static lines or a live view whose
 //!   estimate of the time left comes from earlier runs ([`history`]);

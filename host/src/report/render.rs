@@ -195,7 +195,7 @@ pub fn sanitize_log_line(line: &str, keep_colors: bool) -> String {
 
 pub use crate::units::fmt_secs as secs;
 
-/// parproc's suffix for a final state (§14.2): ` skipped`, ` dependency failed`,
+/// parproc's suffix for a final state (docs/planner.md §14): ` skipped`, ` dependency failed`,
 /// ` failed`, ` timeout`, …; empty for success.
 pub fn suffix(rec: &ProcRecord) -> String {
     match rec.state {
@@ -231,7 +231,7 @@ pub fn started_line(name: &str) -> String {
     format!("• {}", sanitize(name))
 }
 
-/// The line printed when a proc ends in static mode (parproc §23.1):
+/// The line printed when a proc ends in static mode (parproc's static output):
 /// `<icon> <name>[ - <info>]<suffix>`.
 pub fn static_line(rec: &ProcRecord, log: Option<&Path>, style: Style) -> String {
     let mut line = format!(

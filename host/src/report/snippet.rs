@@ -1,5 +1,5 @@
 //! Which lines of a proc's log the terminal shows: parproc's snippet extraction
-//! (parproc-spec.md §22.2), pure and line-exact.
+//! as parproc does it, pure and line-exact; the algorithm below is the reference.
 //!
 //! ## Algorithm
 //!
@@ -132,7 +132,7 @@ pub struct Extract {
     pub full_log: bool,
 }
 
-/// The chunks of `text` to show (parproc-spec.md §22.2; see the module docs).
+/// The chunks of `text` to show (see the module docs).
 pub fn extract(text: &str, how: Extract, rules: &IgnoreRules) -> Vec<Chunk> {
     let active = rules.active(how.succeeded);
     let ignored = |line: &str| active.iter().any(|re| re.is_match(line));

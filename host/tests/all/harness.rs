@@ -1,5 +1,6 @@
 //! The harness of the scenario tests (`scenarios_*`): parproc's acceptance scenarios
-//! (`/work/shared/parproc-scenarios.md`) run on real guest components through wasmtime.
+//! (ported from parproc's own tests, such as `tests/simple.py` and `tests/proto.py`, and from
+//! the behaviour `docs/planner.md` describes) run on real guest components through wasmtime.
 //!
 //! A [`Harness`] loads a fixture (`tests/programs/sc_*`) with [`Runtime::load`] and opens a
 //! [`Session`] over the procs and protos of one scenario only: the fixture's manifest is cut

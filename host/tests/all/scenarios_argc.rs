@@ -1,8 +1,8 @@
-//! parproc scenarios §3 (arg choices and globs) and the supplementary ones on globs
+//! parproc's arg-choice and glob scenarios (S-ARGC-*, from its `tests/arg_choices.py`) and the supplementary ones on globs
 //! (S-SUP-13's glob line, S-SUP-17, S-SUP-18), on `sc_argc` (and `sc_basic` for a proto
 //! without choices).
 //!
-//! §3's `foo::[x]::[y]` has different `arg_choices` in each scenario; `sc_argc` computes
+//! The S-ARGC scenarios' `foo::[x]::[y]` has different `arg_choices` in each scenario; `sc_argc` computes
 //! them in the guest from the param `ac`, which each test sets (see its module docs).
 
 use std::collections::BTreeSet;

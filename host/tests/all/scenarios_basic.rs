@@ -1,4 +1,5 @@
-//! parproc scenarios §1 (basics, states, results), §4 (options) and the supplementary
+//! parproc's scenarios on basics, states and results (S-BASIC-*,
+//! S-STATE-*, S-RES-*, S-API-*), options (S-OPT-*) and the supplementary
 //! scenarios about failures, NO_FAILURES, timeouts and plain procs, on `sc_basic`.
 //!
 //! parproc's `throw(msg)` is the guest's `Error::failed(msg)`: the proc ends FAILED with the

@@ -1,4 +1,4 @@
-//! parproc scenarios §2: protos, name patterns, proto deps of every kind and value
+//! parproc's proto scenarios (from its `tests/proto.py`): protos, name patterns, proto deps of every kind and value
 //! conversion (S-DEPS-*, S-PAT-*, S-CAST-01), on `sc_proto` … `sc_proto_f`.
 //!
 //! parproc's `create` + `start` + `wait` on the returned names is [`create_start_wait`].

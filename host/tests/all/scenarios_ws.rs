@@ -1,4 +1,4 @@
-//! parproc scenarios §8: conditional reverse dependencies, `WhenScheduled` (S-WS-*) and
+//! parproc's scenarios on conditional reverse dependencies, `WhenScheduled` (S-WS-*) and
 //! `WhenTargetScheduled` (S-WTS-*), and the wave error `WhenScheduled` can raise (S-SUP-10),
 //! on `sc_ws_a`, `sc_ws_b` and `sc_wts_a`. `a ≺ b` is checked on the host's record of when
 //! each body ran.

@@ -1,5 +1,5 @@
 //! Creating procs from protos: finding the proto, arg choices and globs,
-//! converting values, and resolving deps (spec §5–§8).
+//! converting values, and resolving deps (docs/planner.md §5–§8).
 
 use std::collections::HashSet;
 
@@ -30,7 +30,7 @@ type ArgList = Vec<(String, Value)>;
 type ProtoMatch = (DeclId, Vec<(String, String)>);
 
 impl Planner {
-    /// Create procs from a name (spec §5.1): an existing proc name returns itself; a
+    /// Create procs from a name (docs/planner.md §5.1): an existing proc name returns itself; a
     /// filled-out proto name, a glob over arg choices, or a pattern filled from
     /// `args` creates the procs that do not exist yet. `proc_name` names a single
     /// created proc. Returns the names, in order.
@@ -345,7 +345,7 @@ impl Planner {
         }
     }
 
-    /// Create one proc (spec §5.2). `all` holds every arg (defaults, captured
+    /// Create one proc (docs/planner.md §5.2). `all` holds every arg (defaults, captured
     /// values, choices); `texts` the text each placeholder had in the requested
     /// name, which the created name keeps.
     fn create_one(
@@ -467,7 +467,7 @@ impl Planner {
         Ok(name)
     }
 
-    /// Resolve a decl's deps for the proc `name` with args `all` (spec §8.2).
+    /// Resolve a decl's deps for the proc `name` with args `all` (docs/planner.md §8.1).
     fn resolve_deps(
         &mut self,
         decl: DeclId,

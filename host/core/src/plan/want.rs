@@ -1,5 +1,5 @@
 //! Scheduling: IDLE → WANTED, with deps, reverse deps and conditional reverse
-//! deps (spec §8.4, §9, §10, §11, §15.1).
+//! deps (docs/planner.md §8.2, §9, §10, §11, §15.1).
 //!
 //! Making procs wanted may create procs (a proto's rdep pattern supplies its
 //! placeholders), which may need guest answers. The work is therefore a resumable
@@ -156,7 +156,7 @@ impl Planner {
         Ok(())
     }
 
-    /// The procs to inject as deps of `t` when it becomes WANTED (spec §9):
+    /// The procs to inject as deps of `t` when it becomes WANTED (docs/planner.md §9):
     /// procs created from protos whose plain or `WhenTargetScheduled` rdep
     /// pattern matches `t`, existing procs whose rdep matches, and WANTED or
     /// RUNNING declarers of a `WhenScheduled` rule naming `t`.
@@ -241,7 +241,7 @@ impl Planner {
         r
     }
 
-    /// The targets of `d`'s conditional rdeps (spec §10), created from their
+    /// The targets of `d`'s conditional rdeps (docs/planner.md §10), created from their
     /// protos where needed, with the rule's name.
     fn conditional_targets(&mut self, d: ProcId) -> Result<Vec<(ProcId, &'static str)>, Stop> {
         let decl = self.procs[d.ix()].decl;
@@ -288,7 +288,7 @@ impl Planner {
     }
 
     /// Remember where a newly WANTED declarer's `WhenScheduled` rules point, so a
-    /// target scheduled later finds it (spec §9 step 3).
+    /// target scheduled later finds it (docs/planner.md §9 step 3).
     fn index_when_scheduled(&mut self, d: ProcId) {
         let decl = self.procs[d.ix()].decl;
         for rule in self.decls[decl.0 as usize].rdeps.clone() {

@@ -1,15 +1,15 @@
 //! Name patterns: literal runs and `[placeholder]`s, as in `build::[env]`.
 //!
 //! parproc uses one name syntax for three jobs, with two different matching rules
-//! (parproc-spec §4):
+//! (docs/planner.md §4):
 //!
-//! 1. **Proto names** ([`Pattern::parse_proto`], [`Pattern::match_proto`], §4.2). After every
+//! 1. **Proto names** ([`Pattern::parse_proto`], [`Pattern::match_proto`], docs/planner.md §4.2). After every
 //!    placeholder, the next literal must be exactly the separator, or there must be no literal
 //!    at all. A placeholder followed by a literal matches one or more characters and never
 //!    crosses a separator. A placeholder with no literal after it matches anything, including
 //!    the empty string and the separator: `foo::[x]::[y]` matches `foo::a::b::c` with
 //!    `y = "b::c"`.
-//! 2. **Rdep patterns** ([`Pattern::parse`], [`Pattern::match_rdep`], §4.4). There is no
+//! 2. **Rdep patterns** ([`Pattern::parse`], [`Pattern::match_rdep`], docs/planner.md §4.4). There is no
 //!    separator rule. The positionally last placeholder matches anything, and every other one
 //!    matches one or more characters without the separator. Literals match literally, including
 //!    after the last placeholder.
@@ -17,7 +17,7 @@
 //!    names and conditional-rdep targets.
 //!
 //! It also provides the shell-style globs used in argument values ([`is_glob`],
-//! [`glob_match`], §7.3).
+//! [`glob_match`], docs/planner.md §7.3).
 //!
 //! ## Matching
 //!
@@ -71,7 +71,7 @@ const MEMO_MAX_BITS: usize = 1 << 27;
 /// Why a name could not be parsed as a pattern, or a pattern could not be filled.
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum NameError {
-    /// A proto name breaks the separator rule of §4.2 (parproc's text).
+    /// A proto name breaks the separator rule of docs/planner.md §4.2 (parproc's text).
     #[error(
         "Pattern \"{pattern}\" must use the configured separator \"{sep}\" between placeholders; found \"{found}\""
     )]
@@ -143,7 +143,7 @@ struct Slot {
     /// For a repeated name, the occurrence (index into `Pattern::slots`) that captures first.
     repeat_of: Option<usize>,
     /// Index in `Pattern::parts` of the next literal after this placeholder, skipping
-    /// placeholders. `None` makes the placeholder open under the §4.2 rules.
+    /// placeholders. `None` makes the placeholder open under the rules of docs/planner.md §4.2.
     next_literal: Option<usize>,
 }
 
@@ -163,9 +163,9 @@ pub struct Pattern {
 /// Which of parproc's two rule sets a match uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rules {
-    /// §4.2: a placeholder is open iff no literal follows it.
+    /// docs/planner.md §4.2: a placeholder is open iff no literal follows it.
     Proto,
-    /// §4.4: only the positionally last placeholder is open.
+    /// docs/planner.md §4.4: only the positionally last placeholder is open.
     Rdep,
 }
 
@@ -177,7 +177,7 @@ struct Span {
 }
 
 impl Pattern {
-    /// Parses a proto name with parproc's rules (§4.1, §4.2).
+    /// Parses a proto name with parproc's rules (docs/planner.md §4.1, §4.2).
     ///
     /// A placeholder is `[`, one or more characters other than `]`, then `]`. Its name must be
     /// an identifier (an ASCII letter or `_`, then letters, digits or `_`), and no name may
@@ -237,7 +237,7 @@ impl Pattern {
         &self.raw[..self.prefix_len]
     }
 
-    /// Matches a name against a proto pattern (§4.2) and returns the captured values as
+    /// Matches a name against a proto pattern (docs/planner.md §4.2) and returns the captured values as
     /// `(placeholder, value)` pairs in placeholder order, or `None` if the name doesn't match.
     ///
     /// A placeholder followed by a literal matches one or more characters and never starts
@@ -249,7 +249,7 @@ impl Pattern {
         self.matches(name, sep, Rules::Proto)
     }
 
-    /// Matches a name against an rdep, `WhenScheduled` or `WhenTargetScheduled` pattern (§4.4).
+    /// Matches a name against an rdep, `WhenScheduled` or `WhenTargetScheduled` pattern (docs/planner.md §4.4).
     ///
     /// The positionally last placeholder matches any string, including the empty string and
     /// `sep`. Every other placeholder matches one or more characters without `sep`. Literals
@@ -684,7 +684,7 @@ pub fn has_placeholder(name: &str) -> bool {
     false
 }
 
-/// Whether an argument value is a glob: it contains `*` or `?` (§7.3). `[` is placeholder
+/// Whether an argument value is a glob: it contains `*` or `?` (docs/planner.md §7.3). `[` is placeholder
 /// syntax, not a glob character.
 pub fn is_glob(value: &str) -> bool {
     value.contains(['*', '?'])

@@ -1,7 +1,7 @@
 //! Scenario fixture: arg choices and globs (parproc's `tests/arg_choices.py`, S-SUP-13,
 //! S-SUP-17, S-SUP-18).
 //!
-//! The scenarios of §3 declare `foo::[x]::[y]` with a different `arg_choices` each; here its
+//! The arg-choice scenarios (S-ARGC-*) declare `foo::[x]::[y]` with a different `arg_choices` each; here its
 //! choices are computed by the guest from the global param `ac` (a JSON map from placeholder
 //! to allowed values) that each test sets, so one proto serves them all. `g::[x]::[y]`,
 //! `b::[env]` and `h::[x]::[y]` have fixed choices.
@@ -34,7 +34,7 @@ fn ac(d: &DepContext) -> Result<Vec<(String, Vec<Value>)>, String> {
     Ok(out)
 }
 
-// ---- §3's common proto, and S-ARGC-10's ------------------------------------------------------
+// ---- the S-ARGC common proto, and S-ARGC-10's ------------------------------------------------------
 
 #[proto(name = "foo::[x]::[y]", choices = ac)]
 fn foo(x: String, y: i64) -> Result<String, Error> {

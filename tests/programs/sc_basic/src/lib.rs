@@ -1,5 +1,5 @@
 //! Scenario fixture: the basics of parproc's `tests/simple.py`, the options tests and most
-//! supplementary scenarios (see `/work/shared/parproc-scenarios.md`).
+//! supplementary scenarios (the behaviour is described in `docs/planner.md`).
 //!
 //! Each test picks the procs and protos of its scenario from this module (the others are
 //! left out of its session), so names only have to be unique here, not across scenarios.

@@ -1,5 +1,5 @@
 //! Scenario fixture: protos, name patterns, every kind of proto dep and value conversion,
-//! from parproc's `tests/proto.py` (see `/work/shared/parproc-scenarios.md` §2).
+//! from parproc's `tests/proto.py`.
 //!
 //! Each test picks the protos of its scenario; the variants of `main::[value]` that other
 //! scenarios need live in `sc_proto_b` … `sc_proto_f`. parproc's dependency lambdas
@@ -37,7 +37,7 @@ fn raw_value(d: &DepContext) -> String {
     d.arg("value").unwrap_or_default().to_owned()
 }
 
-// ---- dep::[x]::[y] as most scenarios of §2 declare it -------------------------------------
+// ---- dep::[x]::[y] as most proto scenarios declare it -------------------------------------
 
 #[proto(name = "dep::[x]::[y]")]
 fn dep(x: String, y: i64) -> Result<String, Error> {
