@@ -40,13 +40,13 @@ impl Planner {
         args: &[(String, Value)],
         proc_name: Option<&str>,
     ) -> Result<Step<Vec<String>>, PlanError> {
-        self.new_in_call = 0;
-        self.creating.clear();
+        self.creation.new_in_call = 0;
+        self.creation.creating.clear();
         let r = self.create_inner(name, args, proc_name);
-        self.creating.clear();
+        self.creation.creating.clear();
         if !matches!(r, Err(Stop::Need(_))) {
             // Done (or failed for good): no expansion will resume.
-            self.glob_resume.clear();
+            self.creation.glob_resume.clear();
         }
         step(r)
     }
@@ -62,16 +62,16 @@ impl Planner {
         proc_name: Option<&str>,
         max_new: usize,
     ) -> Result<Step<Vec<String>>, PlanError> {
-        self.new_budget = Some((max_new, max_new));
+        self.creation.new_budget = Some((max_new, max_new));
         let r = self.create(name, args, proc_name);
-        self.new_budget = None;
+        self.creation.new_budget = None;
         r
     }
 
     /// How many new procs the last create registered (also when it stopped
     /// for a guest answer or failed). O(1).
     pub fn created_in_last_call(&self) -> usize {
-        self.new_in_call
+        self.creation.new_in_call
     }
 
     pub(super) fn create_inner(
@@ -87,30 +87,30 @@ impl Planner {
                 .map_err(|e| user(e.to_string()))?
                 .fill_partial(|k| lookup(args, k).map(|v| v.to_string()))
         };
-        if self.by_name.contains_key(&name) {
+        if self.graph.by_name.contains_key(&name) {
             return Ok(vec![name]);
         }
         if let Some(pn) = proc_name
-            && self.by_name.contains_key(pn)
+            && self.graph.by_name.contains_key(pn)
         {
             return Ok(vec![pn.to_owned()]);
         }
         // A plain proc declaration that is not registered yet (during `new`).
-        if let Some(&d) = self.decl_by_name.get(&name)
-            && self.decls[d.0 as usize].kind == DeclKind::Proc
+        if let Some(&d) = self.reg.decl_by_name.get(&name)
+            && self.reg.decls[d.0 as usize].kind == DeclKind::Proc
         {
-            let defaults = self.decls[d.0 as usize].defaults.clone();
+            let defaults = self.reg.decls[d.0 as usize].defaults.clone();
             return self
                 .create_one(d, &name, defaults, Vec::new(), None)
                 .map(|n| vec![n]);
         }
-        if let Some(progress) = self.glob_resume.remove(&name) {
+        if let Some(progress) = self.creation.glob_resume.remove(&name) {
             return self.expand_glob(&name, progress);
         }
         let Some((decl, captured)) = self.find_proto(&name)? else {
             return Err(user(format!("No proto found matching \"{name}\"")));
         };
-        let d = &self.decls[decl.0 as usize];
+        let d = &self.reg.decls[decl.0 as usize];
         let mut all: ArgList = d.defaults.clone();
         for (k, v) in &captured {
             set(&mut all, k, Value::Text(v.clone()));
@@ -191,7 +191,7 @@ impl Planner {
             let n = match self.create_one(p.decl, name, a, texts, None) {
                 Ok(n) => n,
                 Err(e @ Stop::Need(_)) => {
-                    self.glob_resume.insert(name.to_owned(), p);
+                    self.creation.glob_resume.insert(name.to_owned(), p);
                     return Err(e);
                 }
                 Err(e) => return Err(e),
@@ -218,16 +218,17 @@ impl Planner {
     /// The proto for a name: an exact proto name, else the one pattern that
     /// matches (with its captured values). More than one match is an error.
     fn find_proto(&self, name: &str) -> Result<Option<ProtoMatch>, Stop> {
-        if let Some(&d) = self.decl_by_name.get(name)
-            && self.decls[d.0 as usize].kind == DeclKind::Proto
+        if let Some(&d) = self.reg.decl_by_name.get(name)
+            && self.reg.decls[d.0 as usize].kind == DeclKind::Proto
         {
             return Ok(Some((d, Vec::new())));
         }
         let mut found: Option<ProtoMatch> = None;
         let mut all = Vec::new();
-        for &d in &self.protos {
-            if let Some(c) = self.patterns[d.0 as usize].match_proto(name, &self.opts.separator) {
-                all.push(self.decls[d.0 as usize].name.clone());
+        for &d in &self.reg.protos {
+            if let Some(c) = self.reg.patterns[d.0 as usize].match_proto(name, &self.opts.separator)
+            {
+                all.push(self.reg.decls[d.0 as usize].name.clone());
                 found.get_or_insert((d, c));
             }
         }
@@ -250,8 +251,8 @@ impl Planner {
         name: &str,
         all: &ArgList,
     ) -> Result<Vec<(String, Vec<Value>)>, Stop> {
-        let d = &self.decls[decl.0 as usize];
-        let pattern = &self.patterns[decl.0 as usize];
+        let d = &self.reg.decls[decl.0 as usize];
+        let pattern = &self.reg.patterns[decl.0 as usize];
         if d.choices_computed {
             let map = self.ask_choices(decl, None, name, all)?;
             for (k, _) in &map {
@@ -306,16 +307,16 @@ impl Planner {
         all: &ArgList,
     ) -> Result<Vec<(String, Vec<Value>)>, Stop> {
         let req = ResolveRequest::Choices {
-            decl: self.decls[decl.0 as usize].name.clone(),
+            decl: self.reg.decls[decl.0 as usize].name.clone(),
             param,
             ctx: self.dep_context(name, all),
         };
-        match self.answers.get(&req) {
+        match self.creation.answers.get(&req) {
             Some(ResolveAnswer::Choices(Ok(v))) => Ok(v.clone()),
             Some(ResolveAnswer::Choices(Err(e))) | Some(ResolveAnswer::Deps(Err(e))) => {
                 Err(Stop::Error(PlanError::Callback(format!(
                     "arg_choices of \"{}\" failed: {e}",
-                    self.decls[decl.0 as usize].name
+                    self.reg.decls[decl.0 as usize].name
                 ))))
             }
             Some(ResolveAnswer::Deps(Ok(_))) | None => Err(Stop::Need(req)),
@@ -330,11 +331,11 @@ impl Planner {
         all: &ArgList,
     ) -> Result<Vec<String>, Stop> {
         let req = ResolveRequest::Deps {
-            decl: self.decls[decl.0 as usize].name.clone(),
+            decl: self.reg.decls[decl.0 as usize].name.clone(),
             index,
             ctx: self.dep_context(name, all),
         };
-        match self.answers.get(&req) {
+        match self.creation.answers.get(&req) {
             Some(ResolveAnswer::Deps(Ok(v))) => Ok(v.clone()),
             Some(ResolveAnswer::Deps(Err(e))) | Some(ResolveAnswer::Choices(Err(e))) => {
                 Err(Stop::Error(PlanError::Callback(format!(
@@ -356,8 +357,8 @@ impl Planner {
         texts: Vec<(String, String)>,
         proc_name: Option<&str>,
     ) -> Result<String, Stop> {
-        let d = &self.decls[decl.0 as usize];
-        let pattern = &self.patterns[decl.0 as usize];
+        let d = &self.reg.decls[decl.0 as usize];
+        let pattern = &self.reg.patterns[decl.0 as usize];
         let mut args = Vec::new();
         for ph in pattern.placeholders() {
             let Some(v) = lookup(&all, ph) else {
@@ -408,12 +409,17 @@ impl Planner {
                 "Proc name \"{name}\" contains proto pattern placeholders. Proc names must be fully resolved (no [param] placeholders)."
             )));
         }
-        if self.by_name.contains_key(&name) {
+        if self.graph.by_name.contains_key(&name) {
             return Ok(name);
         }
-        if self.creating.contains(&name) {
-            let start = self.creating.iter().position(|n| *n == name).unwrap_or(0);
-            let mut cycle: Vec<String> = self.creating[start..].to_vec();
+        if self.creation.creating.contains(&name) {
+            let start = self
+                .creation
+                .creating
+                .iter()
+                .position(|n| *n == name)
+                .unwrap_or(0);
+            let mut cycle: Vec<String> = self.creation.creating[start..].to_vec();
             cycle.push(name.clone());
             return Err(user(format!(
                 "dependency cycle: {}",
@@ -424,26 +430,26 @@ impl Planner {
                     .join(" -> ")
             )));
         }
-        if self.creating.len() >= MAX_CREATE_DEPTH {
+        if self.creation.creating.len() >= MAX_CREATE_DEPTH {
             return Err(user(format!(
                 "dependencies nest more than {MAX_CREATE_DEPTH} levels deep while creating \"{name}\""
             )));
         }
-        if let Some((0, limit)) = self.new_budget {
+        if let Some((0, limit)) = self.creation.new_budget {
             return Err(Stop::Error(PlanError::CreateLimit(limit)));
         }
-        if self.procs.len() >= self.opts.max_procs {
+        if self.graph.procs.len() >= self.opts.max_procs {
             return Err(user(format!(
                 "cannot create \"{name}\": the run already has {} procs (the limit)",
                 self.opts.max_procs
             )));
         }
-        self.creating.push(name.clone());
+        self.creation.creating.push(name.clone());
         let deps = self.resolve_deps(decl, &name, &all);
-        self.creating.pop();
+        self.creation.creating.pop();
         let deps = deps?;
-        let no_failures = has_no_failures(&self.decls[decl.0 as usize]);
-        let placeholder_texts: Vec<(String, String)> = self.patterns[decl.0 as usize]
+        let no_failures = has_no_failures(&self.reg.decls[decl.0 as usize]);
+        let placeholder_texts: Vec<(String, String)> = self.reg.patterns[decl.0 as usize]
             .placeholders()
             .iter()
             .map(|ph| {
@@ -475,7 +481,7 @@ impl Planner {
         all: &ArgList,
     ) -> Result<Vec<String>, Stop> {
         let mut out = Vec::new();
-        let deps = self.decls[decl.0 as usize].deps.clone();
+        let deps = self.reg.decls[decl.0 as usize].deps.clone();
         for (i, dep) in deps.iter().enumerate() {
             let names = match dep {
                 DepDecl::NoFailures => continue,
@@ -500,11 +506,11 @@ impl Planner {
     /// A filled dep name: an existing proc, a name a proto creates, or a plain
     /// name that may be registered later (else missing when scheduled).
     fn resolve_dep_name(&mut self, name: String) -> Result<Vec<String>, Stop> {
-        if self.by_name.contains_key(&name) {
+        if self.graph.by_name.contains_key(&name) {
             return Ok(vec![name]);
         }
-        if let Some(&d) = self.decl_by_name.get(&name)
-            && self.decls[d.0 as usize].kind == DeclKind::Proc
+        if let Some(&d) = self.reg.decl_by_name.get(&name)
+            && self.reg.decls[d.0 as usize].kind == DeclKind::Proc
         {
             // A plain proc declared later in the module: registered in its turn.
             return Ok(vec![name]);
@@ -524,13 +530,13 @@ impl Planner {
         deps: Vec<String>,
         no_failures: bool,
     ) -> ProcId {
-        let id = ProcId(self.procs.len() as u32);
-        self.counts.moved(None, ProcState::Idle);
-        self.new_in_call += 1;
-        if let Some((left, _)) = &mut self.new_budget {
+        let id = ProcId(self.graph.procs.len() as u32);
+        self.gate.moved(id, None, ProcState::Idle);
+        self.creation.new_in_call += 1;
+        if let Some((left, _)) = &mut self.creation.new_budget {
             *left = left.saturating_sub(1);
         }
-        self.procs.push(Proc {
+        self.graph.procs.push(Proc {
             name: name.clone(),
             decl,
             args,
@@ -549,20 +555,20 @@ impl Planner {
             settled: false,
             awaited: false,
         });
-        self.dependents.push(Vec::new());
-        self.by_name.insert(name.clone(), id);
+        self.graph.dependents.push(Vec::new());
+        self.graph.by_name.insert(name.clone(), id);
         self.index_rdeps(id);
-        if self.decls[decl.0 as usize].now || self.missing_names.contains(&name) {
-            self.deferred.push(id);
+        if self.reg.decls[decl.0 as usize].now || self.graph.missing_names.contains(&name) {
+            self.work.deferred.push(id);
         }
         // WANTED procs that recorded this name as missing now wait on it.
-        if let Some(waiters) = self.missing_waiters.remove(&name) {
+        if let Some(waiters) = self.graph.missing_waiters.remove(&name) {
             for w in waiters {
-                let p = &mut self.procs[w.ix()];
+                let p = &mut self.graph.procs[w.ix()];
                 if p.state == ProcState::Wanted {
                     p.missing -= 1;
                     p.pending += 1;
-                    self.dependents[id.ix()].push(w);
+                    self.graph.dependents[id.ix()].push(w);
                 }
             }
         }

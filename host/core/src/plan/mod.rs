@@ -213,14 +213,41 @@ struct Proc {
 }
 
 /// The planner. See the module docs.
+///
+/// Its state is in cohesive parts, each changed by the module named beside it:
+/// the declarations ([`Registry`], read-only after [`Planner::new`]), the procs
+/// and their edges ([`Graph`]), the rdep indexes ([`RdepIndex`], `want.rs`),
+/// what may start ([`Gate`], `next_ready`/`finish`/`wait.rs`), the scheduling
+/// worklist ([`Worklist`], `want.rs`) and creation in progress ([`Creation`],
+/// `create.rs`).
 #[derive(Debug)]
 pub struct Planner {
+    reg: Registry,
+    graph: Graph,
+    rdeps: RdepIndex,
+    gate: Gate,
+    work: Worklist,
+    creation: Creation,
+    opts: PlanOptions,
+    params: Vec<(String, serde_json::Value)>,
+    /// Procs completed since the last [`Planner::drain_completed`].
+    completed: Vec<ProcId>,
+    any_failed: bool,
+    result_seq: u64,
+}
+
+/// The module's declarations, by index and by name.
+#[derive(Debug, Default)]
+struct Registry {
     decls: Vec<JobDecl>,
     patterns: Vec<Pattern>,
     decl_by_name: HashMap<String, DeclId>,
     protos: Vec<DeclId>,
-    opts: PlanOptions,
-    params: Vec<(String, serde_json::Value)>,
+}
+
+/// The procs, their names and their dep edges.
+#[derive(Debug, Default)]
+struct Graph {
     procs: Vec<Proc>,
     by_name: HashMap<String, ProcId>,
     /// Reverse dep edges: who waits (as a WANTED dependent) on each proc.
@@ -229,7 +256,26 @@ pub struct Planner {
     missing_waiters: HashMap<String, Vec<ProcId>>,
     /// Names once recorded as missing deps (registering one schedules it).
     missing_names: BTreeSet<String>,
-    deferred: Vec<ProcId>,
+    /// Procs that gained a dep after they were counted (cycle check roots).
+    edge_targets: Vec<ProcId>,
+}
+
+/// Who injects itself where (docs/planner.md §9, §10).
+#[derive(Debug, Default)]
+struct RdepIndex {
+    /// Protos with plain or `WhenTargetScheduled` rdeps.
+    rdep_protos: Vec<DeclId>,
+    /// Procs by the concrete name their rdep names.
+    rdep_exact: HashMap<String, Vec<ProcId>>,
+    /// Procs whose rdep still has placeholders.
+    rdep_patterns: Vec<(Pattern, ProcId)>,
+    /// WANTED declarers by their `WhenScheduled` target.
+    ws_exact: HashMap<String, Vec<ProcId>>,
+}
+
+/// What may start: the ready set, waves, locks, slots, stores and the counts.
+#[derive(Debug, Default)]
+struct Gate {
     ready: BTreeSet<ProcId>,
     /// Procs ready or running, per wave (the wave gate).
     active_waves: BTreeMap<i32, u32>,
@@ -240,33 +286,7 @@ pub struct Planner {
     peak_live: usize,
     /// Procs WANTED or RUNNING.
     active: usize,
-    /// Procs completed since the last [`Planner::drain_completed`].
-    completed: Vec<ProcId>,
     resume: VecDeque<ProcId>,
-    any_failed: bool,
-    result_seq: u64,
-    answers: HashMap<ResolveRequest, ResolveAnswer>,
-    /// Names being created up the current stack (cycle detection).
-    creating: Vec<String>,
-    /// Glob expansions interrupted by a guest question, by requested name, so
-    /// the retry resumes where it stopped instead of starting over.
-    glob_resume: std::collections::HashMap<String, create::GlobProgress>,
-    /// Scheduling worklist (see `want.rs`).
-    mark_queue: VecDeque<ProcId>,
-    want_queue: VecDeque<ProcId>,
-    unsettled: Vec<ProcId>,
-    /// Usage errors collected while scheduling.
-    errors: Vec<String>,
-    /// Protos with plain or `WhenTargetScheduled` rdeps.
-    rdep_protos: Vec<DeclId>,
-    /// Procs by the concrete name their rdep names.
-    rdep_exact: HashMap<String, Vec<ProcId>>,
-    /// Procs whose rdep still has placeholders.
-    rdep_patterns: Vec<(Pattern, ProcId)>,
-    /// WANTED declarers by their `WhenScheduled` target.
-    ws_exact: HashMap<String, Vec<ProcId>>,
-    /// Procs that gained a dep after they were counted (cycle check roots).
-    edge_targets: Vec<ProcId>,
     /// `NO_FAILURES` procs whose deps are complete.
     nf_ready: BTreeSet<ProcId>,
     nf_running: usize,
@@ -274,6 +294,67 @@ pub struct Planner {
     counts: StateCounts,
     /// WANTED procs, in registration order (the live view names the first few).
     wanted: BTreeSet<ProcId>,
+}
+
+impl Gate {
+    /// Live stores: procs running plus procs blocked in a wait. O(1).
+    fn live(&self) -> usize {
+        self.running + self.blocked
+    }
+
+    /// A proc of `wave` became ready or running. O(log waves).
+    fn enter_wave(&mut self, wave: i32) {
+        *self.active_waves.entry(wave).or_default() += 1;
+    }
+
+    /// A proc of `wave` stopped being ready or running. O(log waves).
+    fn leave_wave(&mut self, wave: i32) {
+        if let Some(n) = self.active_waves.get_mut(&wave) {
+            *n -= 1;
+            if *n == 0 {
+                self.active_waves.remove(&wave);
+            }
+        }
+    }
+
+    /// The lowest wave with a ready or running proc (the wave gate). O(log waves).
+    fn lowest_wave(&self) -> Option<i32> {
+        self.active_waves.keys().next().copied()
+    }
+
+    /// Keep the counts and the WANTED set as `id` moves from `from` to `to`. O(log N).
+    fn moved(&mut self, id: ProcId, from: Option<ProcState>, to: ProcState) {
+        self.counts.moved(from, to);
+        if from == Some(ProcState::Wanted) {
+            self.wanted.remove(&id);
+        }
+        if to == ProcState::Wanted {
+            self.wanted.insert(id);
+        }
+    }
+}
+
+/// The scheduling worklist (see `want.rs`).
+#[derive(Debug, Default)]
+struct Worklist {
+    /// Procs whose start was deferred (`now`, or once-missing names).
+    deferred: Vec<ProcId>,
+    mark_queue: VecDeque<ProcId>,
+    want_queue: VecDeque<ProcId>,
+    unsettled: Vec<ProcId>,
+    /// Usage errors collected while scheduling.
+    errors: Vec<String>,
+}
+
+/// Creation in progress (see `create.rs`).
+#[derive(Debug, Default)]
+struct Creation {
+    answers: HashMap<ResolveRequest, ResolveAnswer>,
+    /// Names being created up the current stack (cycle detection).
+    creating: Vec<String>,
+    /// Glob expansions interrupted by a guest question, by requested name, so
+    /// the retry resumes where it stopped instead of starting over.
+    glob_resume: HashMap<String, create::GlobProgress>,
     /// New procs the current create may still register, and its limit.
     new_budget: Option<(usize, usize)>,
     /// New procs the last create registered.
@@ -322,47 +403,17 @@ impl Planner {
     /// A planner for `manifest`, registering its plain procs in order.
     pub fn new(manifest: &Manifest, opts: PlanOptions) -> Result<Planner, PlanError> {
         let mut p = Planner {
-            decls: Vec::new(),
-            patterns: Vec::new(),
-            decl_by_name: HashMap::new(),
-            protos: Vec::new(),
+            reg: Registry::default(),
+            graph: Graph::default(),
+            rdeps: RdepIndex::default(),
+            gate: Gate::default(),
+            work: Worklist::default(),
+            creation: Creation::default(),
             params: manifest.params.clone(),
             opts,
-            procs: Vec::new(),
-            by_name: HashMap::new(),
-            dependents: Vec::new(),
-            missing_waiters: HashMap::new(),
-            missing_names: BTreeSet::new(),
-            deferred: Vec::new(),
-            ready: BTreeSet::new(),
-            active_waves: BTreeMap::new(),
-            locks: HashMap::new(),
-            running: 0,
-            blocked: 0,
-            peak_live: 0,
-            active: 0,
             completed: Vec::new(),
-            resume: VecDeque::new(),
             any_failed: false,
             result_seq: 0,
-            answers: HashMap::new(),
-            creating: Vec::new(),
-            glob_resume: std::collections::HashMap::new(),
-            mark_queue: VecDeque::new(),
-            want_queue: VecDeque::new(),
-            unsettled: Vec::new(),
-            errors: Vec::new(),
-            rdep_protos: Vec::new(),
-            rdep_exact: HashMap::new(),
-            rdep_patterns: Vec::new(),
-            ws_exact: HashMap::new(),
-            edge_targets: Vec::new(),
-            nf_ready: BTreeSet::new(),
-            nf_running: 0,
-            counts: StateCounts::default(),
-            wanted: BTreeSet::new(),
-            new_budget: None,
-            new_in_call: 0,
         };
         if p.opts.mode == Mode::Single {
             p.opts.parallel = 1;
@@ -380,9 +431,9 @@ impl Planner {
     /// guest answers, so this can stop with [`Step::Need`]; calling it again
     /// after [`Planner::provide`] continues (it is idempotent).
     pub fn register_procs(&mut self) -> Result<Step<()>, PlanError> {
-        for i in 0..self.decls.len() {
-            if self.decls[i].kind == DeclKind::Proc {
-                let name = self.decls[i].name.clone();
+        for i in 0..self.reg.decls.len() {
+            if self.reg.decls[i].kind == DeclKind::Proc {
+                let name = self.reg.decls[i].name.clone();
                 if let Step::Need(req) = self.create(&name, &[], None)? {
                     return Ok(Step::Need(req));
                 }
@@ -403,7 +454,7 @@ impl Planner {
                 decl.name
             )));
         }
-        if self.decl_by_name.contains_key(&decl.name) {
+        if self.reg.decl_by_name.contains_key(&decl.name) {
             let what = match decl.kind {
                 DeclKind::Proc => "Proc",
                 DeclKind::Proto => "Proto",
@@ -419,45 +470,39 @@ impl Planner {
                 )));
             }
         }
-        let id = DeclId(self.decls.len() as u32);
-        self.decl_by_name.insert(decl.name.clone(), id);
+        let id = DeclId(self.reg.decls.len() as u32);
+        self.reg.decl_by_name.insert(decl.name.clone(), id);
         if decl.kind == DeclKind::Proto {
-            self.protos.push(id);
+            self.reg.protos.push(id);
             if decl
                 .rdeps
                 .iter()
                 .any(|r| matches!(r, RdepDecl::Plain(_) | RdepDecl::WhenTargetScheduled(_)))
             {
-                self.rdep_protos.push(id);
+                self.rdeps.rdep_protos.push(id);
             }
         }
-        self.decls.push(decl);
-        self.patterns.push(pattern);
+        self.reg.decls.push(decl);
+        self.reg.patterns.push(pattern);
         Ok(())
     }
 
     /// Every state change goes through here, keeping [`StateCounts`] and the
     /// WANTED set. O(log N).
     fn set_state(&mut self, id: ProcId, state: ProcState) {
-        let p = &mut self.procs[id.ix()];
-        self.counts.moved(Some(p.state), state);
-        if p.state == ProcState::Wanted {
-            self.wanted.remove(&id);
-        }
-        if state == ProcState::Wanted {
-            self.wanted.insert(id);
-        }
+        let p = &mut self.graph.procs[id.ix()];
+        self.gate.moved(id, Some(p.state), state);
         p.state = state;
     }
 
     /// How many procs are in each state. O(1).
     pub fn counts(&self) -> StateCounts {
-        self.counts
+        self.gate.counts
     }
 
     /// The first `n` WANTED procs in registration order. O(n + log N).
     pub fn first_wanted(&self, n: usize) -> impl Iterator<Item = ProcId> + '_ {
-        self.wanted.iter().copied().take(n)
+        self.gate.wanted.iter().copied().take(n)
     }
 
     /// The options in force.
@@ -467,12 +512,12 @@ impl Planner {
 
     /// The declarations.
     pub fn decls(&self) -> &[JobDecl] {
-        &self.decls
+        &self.reg.decls
     }
 
     /// Store the guest's answer to a request.
     pub fn provide(&mut self, request: ResolveRequest, answer: ResolveAnswer) {
-        self.answers.insert(request, answer);
+        self.creation.answers.insert(request, answer);
     }
 
     /// Merge global params (`--param` and context `set-params`).
@@ -492,62 +537,62 @@ impl Planner {
 
     /// Look a proc up by name.
     pub fn id(&self, name: &str) -> Option<ProcId> {
-        self.by_name.get(name).copied()
+        self.graph.by_name.get(name).copied()
     }
 
     /// A proc's name.
     pub fn name(&self, id: ProcId) -> &str {
-        &self.procs[id.ix()].name
+        &self.graph.procs[id.ix()].name
     }
 
     /// A proc's state.
     pub fn state(&self, id: ProcId) -> ProcState {
-        self.procs[id.ix()].state
+        self.graph.procs[id.ix()].state
     }
 
     /// A proc's failure, if it failed.
     pub fn failure(&self, id: ProcId) -> Option<&Failure> {
-        self.procs[id.ix()].failure.as_ref()
+        self.graph.procs[id.ix()].failure.as_ref()
     }
 
     /// The declaration a proc was made from.
     pub fn decl_of(&self, id: ProcId) -> &JobDecl {
-        &self.decls[self.procs[id.ix()].decl.0 as usize]
+        &self.reg.decls[self.graph.procs[id.ix()].decl.0 as usize]
     }
 
     /// A proc's converted args.
     pub fn args(&self, id: ProcId) -> &[(String, Value)] {
-        &self.procs[id.ix()].args
+        &self.graph.procs[id.ix()].args
     }
 
     /// A proc's dep names.
     pub fn deps(&self, id: ProcId) -> &[String] {
-        &self.procs[id.ix()].deps
+        &self.graph.procs[id.ix()].deps
     }
 
     /// The deps that ran freshly before this proc launched.
     pub fn changed_deps(&self, id: ProcId) -> &[String] {
-        &self.procs[id.ix()].changed_deps
+        &self.graph.procs[id.ix()].changed_deps
     }
 
     /// Number of procs.
     pub fn len(&self) -> usize {
-        self.procs.len()
+        self.graph.procs.len()
     }
 
     /// True when no proc exists.
     pub fn is_empty(&self) -> bool {
-        self.procs.is_empty()
+        self.graph.procs.is_empty()
     }
 
     /// Every proc id in registration order.
     pub fn ids(&self) -> impl Iterator<Item = ProcId> + '_ {
-        (0..self.procs.len() as u32).map(ProcId)
+        (0..self.graph.procs.len() as u32).map(ProcId)
     }
 
     /// A proc's status as a wait reports it.
     pub fn status(&self, id: ProcId) -> ProcStatus {
-        let p = &self.procs[id.ix()];
+        let p = &self.graph.procs[id.ix()];
         ProcStatus {
             name: p.name.clone(),
             state: p.state,
@@ -563,7 +608,7 @@ impl Planner {
     /// The JSON result of `name` if it finished with one at or before `view`
     /// (a position in the results order; `u64::MAX` sees everything).
     pub fn result(&self, name: &str, view: u64) -> Option<&str> {
-        let p = &self.procs[self.id(name)?.ix()];
+        let p = &self.graph.procs[self.id(name)?.ix()];
         match p.result_seq {
             Some(seq) if seq <= view => p.result.as_deref(),
             _ => None,
@@ -573,7 +618,7 @@ impl Planner {
     /// Whether `name` has an entry (possibly null) in the results map within `view`.
     pub fn has_result(&self, name: &str, view: u64) -> bool {
         self.id(name)
-            .and_then(|id| self.procs[id.ix()].result_seq)
+            .and_then(|id| self.graph.procs[id.ix()].result_seq)
             .is_some_and(|seq| seq <= view)
     }
 
@@ -585,6 +630,7 @@ impl Planner {
     /// The results map in completion order: name and JSON (`None` = null).
     pub fn results(&self) -> Vec<(&str, Option<&str>)> {
         let mut out: Vec<(u64, &str, Option<&str>)> = self
+            .graph
             .procs
             .iter()
             .filter_map(|p| {
@@ -598,22 +644,22 @@ impl Planner {
 
     /// Procs running and not blocked.
     pub fn running(&self) -> usize {
-        self.running
+        self.gate.running
     }
 
     /// Live stores now: procs running plus procs blocked in a wait.
     pub fn live(&self) -> usize {
-        self.running + self.blocked
+        self.gate.live()
     }
 
     /// The most live stores at any moment so far.
     pub fn peak_live(&self) -> usize {
-        self.peak_live
+        self.gate.peak_live
     }
 
     /// True when nothing is wanted or running and no start is deferred.
     pub fn is_idle(&self) -> bool {
-        self.deferred.is_empty() && self.active == 0
+        self.work.deferred.is_empty() && self.gate.active == 0
     }
 
     /// Procs that completed (in any way) since the last call, in order.
@@ -627,29 +673,25 @@ impl Planner {
     }
 
     fn make_ready(&mut self, id: ProcId) {
-        if self.procs[id.ix()].no_failures {
-            self.nf_ready.insert(id);
+        if self.graph.procs[id.ix()].no_failures {
+            self.gate.nf_ready.insert(id);
         } else {
-            self.ready.insert(id);
+            self.gate.ready.insert(id);
         }
-        *self.active_waves.entry(self.decl_of(id).wave).or_default() += 1;
+        let wave = self.decl_of(id).wave;
+        self.gate.enter_wave(wave);
     }
 
     fn leave_active(&mut self, id: ProcId) {
         let wave = self.decl_of(id).wave;
-        if let Some(n) = self.active_waves.get_mut(&wave) {
-            *n -= 1;
-            if *n == 0 {
-                self.active_waves.remove(&wave);
-            }
-        }
+        self.gate.leave_wave(wave);
     }
 
     /// Mark a WANTED proc FAILED_DEP with parproc's message, and propagate.
     fn fail_dep(&mut self, id: ProcId) {
         let mut failure = Failure::new(FailureKind::DepFailed, "");
-        for d in &self.procs[id.ix()].deps {
-            match self.by_name.get(d) {
+        for d in &self.graph.procs[id.ix()].deps {
+            match self.graph.by_name.get(d) {
                 None => {
                     failure = Failure::new(
                         FailureKind::DepMissing,
@@ -657,7 +699,7 @@ impl Planner {
                     );
                     break;
                 }
-                Some(&dep) if self.procs[dep.ix()].state.is_failure() => {
+                Some(&dep) if self.graph.procs[dep.ix()].state.is_failure() => {
                     failure = Failure::new(
                         FailureKind::DepFailed,
                         format!("canceled due to failure of \"{d}\""),
@@ -677,14 +719,14 @@ impl Planner {
     }
 
     fn complete_without_running(&mut self, id: ProcId, state: ProcState, failure: Failure) {
-        if self.ready.remove(&id) | self.nf_ready.remove(&id) {
+        if self.gate.ready.remove(&id) | self.gate.nf_ready.remove(&id) {
             self.leave_active(id);
         }
-        if self.procs[id.ix()].state == ProcState::Wanted {
-            self.active -= 1;
+        if self.graph.procs[id.ix()].state == ProcState::Wanted {
+            self.gate.active -= 1;
         }
         self.set_state(id, state);
-        let p = &mut self.procs[id.ix()];
+        let p = &mut self.graph.procs[id.ix()];
         p.failure = Some(failure);
         self.any_failed = true;
         self.completed.push(id);
@@ -695,9 +737,9 @@ impl Planner {
     fn propagate(&mut self, done: ProcId) {
         let mut work = vec![done];
         while let Some(q) = work.pop() {
-            let failed = self.procs[q.ix()].state.is_failure();
-            for dep in std::mem::take(&mut self.dependents[q.ix()]) {
-                if self.procs[dep.ix()].state != ProcState::Wanted {
+            let failed = self.graph.procs[q.ix()].state.is_failure();
+            for dep in std::mem::take(&mut self.graph.dependents[q.ix()]) {
+                if self.graph.procs[dep.ix()].state != ProcState::Wanted {
                     continue;
                 }
                 if failed {
@@ -705,7 +747,7 @@ impl Planner {
                     work.push(dep);
                     continue;
                 }
-                let p = &mut self.procs[dep.ix()];
+                let p = &mut self.graph.procs[dep.ix()];
                 p.pending -= 1;
                 if p.pending == 0 {
                     if p.missing > 0 {
@@ -721,9 +763,9 @@ impl Planner {
 
     /// `fail_dep` without recursion into `propagate` (the caller's worklist does it).
     fn mark_failed_dep_quiet(&mut self, id: ProcId) {
-        let saved = std::mem::take(&mut self.dependents[id.ix()]);
+        let saved = std::mem::take(&mut self.graph.dependents[id.ix()]);
         self.fail_dep(id);
-        self.dependents[id.ix()] = saved;
+        self.graph.dependents[id.ix()] = saved;
     }
 
     // ----------------------------------------------------------------- launch
@@ -739,29 +781,29 @@ impl Planner {
     /// [`Planner::no_failures_may_start`]).
     pub fn next_ready(&mut self) -> Option<Next> {
         loop {
-            if self.running >= self.opts.parallel {
+            if self.gate.running >= self.opts.parallel {
                 return None;
             }
-            if let Some(id) = self.resume.pop_front() {
-                self.running += 1;
-                self.blocked -= 1;
-                self.procs[id.ix()].blocked = false;
+            if let Some(id) = self.gate.resume.pop_front() {
+                self.gate.running += 1;
+                self.gate.blocked -= 1;
+                self.graph.procs[id.ix()].blocked = false;
                 return Some(Next::Resume(id));
             }
             let live = self.live();
             let reserve = usize::from(self.opts.max_live > 1);
-            let lowest_wave = self.active_waves.keys().next().copied();
-            let mut cursor = self.ready.iter().next().copied();
+            let lowest_wave = self.gate.lowest_wave();
+            let mut cursor = self.gate.ready.iter().next().copied();
             let mut starved: Option<ProcId> = None;
             while let Some(id) = cursor {
-                cursor = self.ready.range(ProcId(id.0 + 1)..).next().copied();
+                cursor = self.gate.ready.range(ProcId(id.0 + 1)..).next().copied();
                 let decl = self.decl_of(id);
                 if lowest_wave.is_some_and(|w| w < decl.wave)
-                    || decl.locks.iter().any(|l| self.locks.contains_key(l))
+                    || decl.locks.iter().any(|l| self.gate.locks.contains_key(l))
                 {
                     continue;
                 }
-                let awaited = self.procs[id.ix()].awaited;
+                let awaited = self.graph.procs[id.ix()].awaited;
                 if live >= self.opts.max_live || (!awaited && live + reserve >= self.opts.max_live)
                 {
                     if awaited && starved.is_none() {
@@ -772,7 +814,7 @@ impl Planner {
                 return Some(self.launch(id));
             }
             if let Some(id) = starved
-                && self.running == 0
+                && self.gate.running == 0
             {
                 let max = self.opts.max_live;
                 self.fail_unrunnable(
@@ -784,9 +826,9 @@ impl Planner {
                 );
                 continue;
             }
-            let first_nf = self.nf_ready.iter().next().copied();
+            let first_nf = self.gate.nf_ready.iter().next().copied();
             if let Some(id) = first_nf
-                && self.nf_running == 0
+                && self.gate.nf_running == 0
                 && live < self.opts.max_live
                 && self.no_failures_may_start(id)
             {
@@ -798,8 +840,8 @@ impl Planner {
                     );
                     continue;
                 }
-                self.nf_ready.remove(&id);
-                self.nf_running += 1;
+                self.gate.nf_ready.remove(&id);
+                self.gate.nf_running += 1;
                 return Some(self.launch(id));
             }
             return None;
@@ -808,25 +850,26 @@ impl Planner {
 
     /// Mark a ready proc RUNNING: take its slot, its store and its locks.
     fn launch(&mut self, id: ProcId) -> Next {
-        self.ready.remove(&id);
+        self.gate.ready.remove(&id);
         for l in self.decl_of(id).locks.clone() {
-            self.locks.insert(l, id);
+            self.gate.locks.insert(l, id);
         }
-        let changed: Vec<String> = self.procs[id.ix()]
+        let changed: Vec<String> = self.graph.procs[id.ix()]
             .deps
             .iter()
             .filter(|d| {
-                self.by_name
+                self.graph
+                    .by_name
                     .get(*d)
-                    .is_some_and(|q| self.procs[q.ix()].state == ProcState::Succeeded)
+                    .is_some_and(|q| self.graph.procs[q.ix()].state == ProcState::Succeeded)
             })
             .cloned()
             .collect();
         self.set_state(id, ProcState::Running);
-        let p = &mut self.procs[id.ix()];
+        let p = &mut self.graph.procs[id.ix()];
         p.changed_deps = changed;
-        self.running += 1;
-        self.peak_live = self.peak_live.max(self.live());
+        self.gate.running += 1;
+        self.gate.peak_live = self.gate.peak_live.max(self.live());
         Next::Launch(id)
     }
 
@@ -838,13 +881,13 @@ impl Planner {
     pub fn no_failures_may_start(&self, p: ProcId) -> bool {
         let wave = self.decl_of(p).wave;
         let lower = |id: &ProcId| self.decl_of(*id).wave <= wave;
-        if self.ready.iter().any(lower) {
+        if self.gate.ready.iter().any(lower) {
             return false;
         }
         // What waits for `p`, through pending deps and context waits: a walk
         // over the reverse edges (dependents, and blocked procs by target).
         let mut waiters: HashMap<ProcId, Vec<ProcId>> = HashMap::new();
-        for (i, q) in self.procs.iter().enumerate() {
+        for (i, q) in self.graph.procs.iter().enumerate() {
             if q.state == ProcState::Running && q.blocked {
                 for &t in &q.waiting_on {
                     waiters.entry(t).or_default().push(ProcId(i as u32));
@@ -855,9 +898,9 @@ impl Planner {
         after.insert(p);
         let mut stack = vec![p];
         while let Some(x) = stack.pop() {
-            let wanted = self.dependents[x.ix()]
+            let wanted = self.graph.dependents[x.ix()]
                 .iter()
-                .filter(|q| self.procs[q.ix()].state == ProcState::Wanted);
+                .filter(|q| self.graph.procs[q.ix()].state == ProcState::Wanted);
             let blocked = waiters.get(&x).into_iter().flatten();
             for &q in wanted.chain(blocked) {
                 if after.insert(q) {
@@ -865,7 +908,7 @@ impl Planner {
                 }
             }
         }
-        self.procs.iter().enumerate().all(|(i, q)| {
+        self.graph.procs.iter().enumerate().all(|(i, q)| {
             let id = ProcId(i as u32);
             !matches!(q.state, ProcState::Wanted | ProcState::Running)
                 || after.contains(&id)
@@ -876,20 +919,20 @@ impl Planner {
 
     /// Record how a RUNNING proc ended. Ignored for a proc that is not running.
     pub fn finish(&mut self, id: ProcId, outcome: Outcome) {
-        if self.procs[id.ix()].state != ProcState::Running {
+        if self.graph.procs[id.ix()].state != ProcState::Running {
             return;
         }
-        let p = &mut self.procs[id.ix()];
+        let p = &mut self.graph.procs[id.ix()];
         if p.blocked {
             p.blocked = false;
             p.waiting_on.clear();
-            self.blocked -= 1;
-            self.resume.retain(|r| *r != id);
+            self.gate.blocked -= 1;
+            self.gate.resume.retain(|r| *r != id);
         } else {
-            self.running -= 1;
+            self.gate.running -= 1;
         }
         if p.no_failures {
-            self.nf_running -= 1;
+            self.gate.nf_running -= 1;
         }
         let (state, failure, result) = match outcome {
             Outcome::Succeeded(json) => (ProcState::Succeeded, None, Some(json)),
@@ -901,19 +944,19 @@ impl Planner {
         };
         self.result_seq += 1;
         self.set_state(id, state);
-        let p = &mut self.procs[id.ix()];
+        let p = &mut self.graph.procs[id.ix()];
         p.failure = failure;
         p.result = result;
         p.result_seq = Some(self.result_seq);
         if state.is_failure() {
             self.any_failed = true;
         }
-        self.active -= 1;
+        self.gate.active -= 1;
         self.completed.push(id);
-        let locks = &self.decls[self.procs[id.ix()].decl.0 as usize].locks;
+        let locks = &self.reg.decls[self.graph.procs[id.ix()].decl.0 as usize].locks;
         for l in locks {
-            if self.locks.get(l) == Some(&id) {
-                self.locks.remove(l);
+            if self.gate.locks.get(l) == Some(&id) {
+                self.gate.locks.remove(l);
             }
         }
         self.leave_active(id);
@@ -923,19 +966,19 @@ impl Planner {
     /// End every WANTED proc as CANCELLED (for an interrupted run). Running procs
     /// are finished by their owners.
     pub fn cancel_wanted(&mut self, reason: &str) {
-        for i in 0..self.procs.len() {
+        for i in 0..self.graph.procs.len() {
             let id = ProcId(i as u32);
-            if self.procs[i].state == ProcState::Wanted {
-                let saved = std::mem::take(&mut self.dependents[i]);
+            if self.graph.procs[i].state == ProcState::Wanted {
+                let saved = std::mem::take(&mut self.graph.dependents[i]);
                 self.complete_without_running(
                     id,
                     ProcState::Cancelled,
                     Failure::new(FailureKind::Cancelled, reason),
                 );
-                self.dependents[i] = saved;
+                self.graph.dependents[i] = saved;
             }
         }
-        self.deferred.clear();
+        self.work.deferred.clear();
     }
 }
 

@@ -12,31 +12,33 @@ impl Planner {
     /// itself, a target that waits (through deps or waits) on the waiter, a
     /// target that needs a lock the waiter holds, or a target in a higher wave.
     pub fn block(&mut self, waiter: ProcId, targets: &[ProcId]) -> Result<(), PlanError> {
-        if self.procs[waiter.ix()].state != ProcState::Running || self.procs[waiter.ix()].blocked {
+        if self.graph.procs[waiter.ix()].state != ProcState::Running
+            || self.graph.procs[waiter.ix()].blocked
+        {
             return Err(usage(format!(
                 "proc \"{}\" is not running",
-                self.procs[waiter.ix()].name
+                self.graph.procs[waiter.ix()].name
             )));
         }
         if let Some(reason) = self.wait_deadlock(waiter, targets) {
             return Err(PlanError::WaitRefused(reason));
         }
         self.mark_awaited(targets);
-        let p = &mut self.procs[waiter.ix()];
+        let p = &mut self.graph.procs[waiter.ix()];
         p.blocked = true;
         p.waiting_on = targets.to_vec();
-        self.running -= 1;
-        self.blocked += 1;
+        self.gate.running -= 1;
+        self.gate.blocked += 1;
         Ok(())
     }
 
     /// A blocked proc's wait is over; it resumes when
     /// [`Planner::next_ready`](super::Planner::next_ready) gives it a slot.
     pub fn request_resume(&mut self, id: ProcId) {
-        let p = &mut self.procs[id.ix()];
-        if p.state == ProcState::Running && p.blocked && !self.resume.contains(&id) {
+        let p = &mut self.graph.procs[id.ix()];
+        if p.state == ProcState::Running && p.blocked && !self.gate.resume.contains(&id) {
             p.waiting_on.clear();
-            self.resume.push_back(id);
+            self.gate.resume.push_back(id);
         }
     }
 
@@ -45,13 +47,13 @@ impl Planner {
     fn mark_awaited(&mut self, targets: &[ProcId]) {
         let mut stack: Vec<ProcId> = targets.to_vec();
         while let Some(x) = stack.pop() {
-            let p = &mut self.procs[x.ix()];
+            let p = &mut self.graph.procs[x.ix()];
             if p.awaited || p.state.is_complete() {
                 continue;
             }
             p.awaited = true;
             for d in p.deps.clone() {
-                if let Some(&q) = self.by_name.get(&d) {
+                if let Some(&q) = self.graph.by_name.get(&d) {
                     stack.push(q);
                 }
             }
@@ -60,8 +62,9 @@ impl Planner {
 
     /// Why a wait by `waiter` on `targets` could never finish, if it could not.
     fn wait_deadlock(&self, waiter: ProcId, targets: &[ProcId]) -> Option<String> {
-        let quote = |id: ProcId| format!("\"{}\"", self.procs[id.ix()].name);
+        let quote = |id: ProcId| format!("\"{}\"", self.graph.procs[id.ix()].name);
         let held: Vec<&String> = self
+            .gate
             .locks
             .iter()
             .filter(|(_, h)| **h == waiter)
@@ -74,7 +77,7 @@ impl Planner {
             if t == waiter {
                 return Some(format!("{} waits for itself", quote(waiter)));
             }
-            if !self.procs[t.ix()].state.is_complete() && parent.insert(t, waiter).is_none() {
+            if !self.graph.procs[t.ix()].state.is_complete() && parent.insert(t, waiter).is_none() {
                 queue.push_back(t);
             }
         }
@@ -92,7 +95,7 @@ impl Planner {
             chain
         };
         while let Some(x) = queue.pop_front() {
-            let p = &self.procs[x.ix()];
+            let p = &self.graph.procs[x.ix()];
             let decl = self.decl_of(x);
             if let Some(lock) = decl.locks.iter().find(|l| held.contains(l)) {
                 return Some(format!(
@@ -113,7 +116,7 @@ impl Planner {
                 ProcState::Wanted | ProcState::Idle => p
                     .deps
                     .iter()
-                    .filter_map(|d| self.by_name.get(d).copied())
+                    .filter_map(|d| self.graph.by_name.get(d).copied())
                     .collect(),
                 ProcState::Running if p.blocked => p.waiting_on.clone(),
                 _ => Vec::new(),
@@ -130,7 +133,7 @@ impl Planner {
                             .join(" waits for "),
                     );
                 }
-                if self.procs[y.ix()].state.is_complete() {
+                if self.graph.procs[y.ix()].state.is_complete() {
                     continue;
                 }
                 if let std::collections::hash_map::Entry::Vacant(e) = parent.entry(y) {

@@ -22,8 +22,8 @@ impl Planner {
     /// under a name that was once a missing dep), and finish any scheduling a
     /// previous call left for a guest answer.
     pub fn start_deferred(&mut self) -> Result<Step<()>, PlanError> {
-        let ids = std::mem::take(&mut self.deferred);
-        self.mark_queue.extend(ids);
+        let ids = std::mem::take(&mut self.work.deferred);
+        self.work.mark_queue.extend(ids);
         step(self.drain())
     }
 
@@ -38,7 +38,7 @@ impl Planner {
                 None => return Err(PlanError::Usage(self.unknown_proc(n))),
             }
         }
-        self.mark_queue.extend(ids);
+        self.work.mark_queue.extend(ids);
         step(self.drain())
     }
 
@@ -53,10 +53,11 @@ impl Planner {
     /// The closest existing proc or proto name, if one is close.
     pub fn suggest(&self, name: &str) -> Option<&str> {
         let candidates = self
+            .graph
             .procs
             .iter()
             .map(|p| p.name.as_str())
-            .chain(self.decls.iter().map(|d| d.name.as_str()));
+            .chain(self.reg.decls.iter().map(|d| d.name.as_str()));
         let mut best: Option<(f64, &str)> = None;
         for c in candidates {
             let score = strsim::jaro_winkler(name, c);
@@ -70,47 +71,49 @@ impl Planner {
     /// Run the scheduling worklist to the end.
     fn drain(&mut self) -> Result<(), Stop> {
         loop {
-            if let Some(&id) = self.mark_queue.front() {
-                if self.procs[id.ix()].state == ProcState::Idle {
+            if let Some(&id) = self.work.mark_queue.front() {
+                if self.graph.procs[id.ix()].state == ProcState::Idle {
                     self.mark_wanted(id)?;
                 }
-                self.mark_queue.pop_front();
+                self.work.mark_queue.pop_front();
                 continue;
             }
-            if let Some(&id) = self.want_queue.front() {
-                let deps = self.procs[id.ix()].deps.clone();
+            if let Some(&id) = self.work.want_queue.front() {
+                let deps = self.graph.procs[id.ix()].deps.clone();
                 for d in &deps {
-                    match self.by_name.get(d) {
-                        Some(&q) if self.procs[q.ix()].state == ProcState::Idle => {
+                    match self.graph.by_name.get(d) {
+                        Some(&q) if self.graph.procs[q.ix()].state == ProcState::Idle => {
                             self.mark_wanted(q)?;
                         }
                         Some(_) => {}
                         None if !self.opts.allow_missing_deps => {
-                            self.errors.push(format!(
+                            self.work.errors.push(format!(
                                 "Proc \"{}\" depends on \"{d}\" which does not exist. Set allow_missing_deps=True to allow missing dependencies.",
-                                self.procs[id.ix()].name
+                                self.graph.procs[id.ix()].name
                             ));
                         }
                         None => {}
                     }
                 }
-                self.want_queue.pop_front();
-                self.unsettled.push(id);
+                self.work.want_queue.pop_front();
+                self.work.unsettled.push(id);
                 continue;
             }
             break;
         }
-        let settled = std::mem::take(&mut self.unsettled);
+        let settled = std::mem::take(&mut self.work.unsettled);
         for &id in &settled {
-            if self.procs[id.ix()].state == ProcState::Wanted && !self.procs[id.ix()].settled {
+            if self.graph.procs[id.ix()].state == ProcState::Wanted
+                && !self.graph.procs[id.ix()].settled
+            {
                 self.settle_wanted(id);
             }
         }
         let mut roots = settled;
-        roots.append(&mut self.edge_targets);
+        roots.append(&mut self.graph.edge_targets);
         self.break_cycles(roots);
         // One edge can be checked twice (when added and when counted): say it once.
-        let mut errors = std::mem::take(&mut self.errors);
+        let mut errors = std::mem::take(&mut self.work.errors);
         let mut seen = std::collections::HashSet::new();
         errors.retain(|e| seen.insert(e.clone()));
         match errors.is_empty() {
@@ -126,20 +129,20 @@ impl Planner {
         let conditional = self.conditional_targets(id)?;
         // Nothing below can stop for a guest answer.
         self.set_state(id, ProcState::Wanted);
-        self.active += 1;
+        self.gate.active += 1;
         for d in injected {
-            if !self.procs[id.ix()].deps.contains(&d) {
-                self.procs[id.ix()].deps.push(d);
+            if !self.graph.procs[id.ix()].deps.contains(&d) {
+                self.graph.procs[id.ix()].deps.push(d);
             }
         }
         self.index_when_scheduled(id);
-        let me = self.procs[id.ix()].name.clone();
+        let me = self.graph.procs[id.ix()].name.clone();
         for (target, rule) in conditional {
-            let t = &self.procs[target.ix()];
+            let t = &self.graph.procs[target.ix()];
             let st = t.state;
             let tname = t.name.clone();
             if !matches!(st, ProcState::Idle | ProcState::Wanted) {
-                self.errors.push(format!(
+                self.work.errors.push(format!(
                     "Proc \"{me}\" has a {rule} rdep on \"{tname}\", but \"{tname}\" is already {st}. The ordering contract (run \"{me}\" before \"{tname}\") cannot be satisfied because \"{me}\" was scheduled too late."
                 ));
                 continue;
@@ -149,10 +152,10 @@ impl Planner {
             }
             self.add_dep(target, &me);
             if st == ProcState::Idle {
-                self.mark_queue.push_back(target);
+                self.work.mark_queue.push_back(target);
             }
         }
-        self.want_queue.push_back(id);
+        self.work.want_queue.push_back(id);
         Ok(())
     }
 
@@ -161,16 +164,16 @@ impl Planner {
     /// pattern matches `t`, existing procs whose rdep matches, and WANTED or
     /// RUNNING declarers of a `WhenScheduled` rule naming `t`.
     fn rdep_injections(&mut self, t: ProcId) -> Result<Vec<String>, Stop> {
-        let tname = self.procs[t.ix()].name.clone();
+        let tname = self.graph.procs[t.ix()].name.clone();
         let sep = self.opts.separator.clone();
         let mut out: Vec<String> = Vec::new();
         // Protos whose rdep pattern supplies their placeholders create a proc.
-        for &d in &self.rdep_protos.clone() {
-            let own = &self.patterns[d.0 as usize];
+        for &d in &self.rdeps.rdep_protos.clone() {
+            let own = &self.reg.patterns[d.0 as usize];
             if own.match_proto(&tname, &sep).is_some() {
                 continue;
             }
-            for rule in self.decls[d.0 as usize].rdeps.clone() {
+            for rule in self.reg.decls[d.0 as usize].rdeps.clone() {
                 let (RdepDecl::Plain(p) | RdepDecl::WhenTargetScheduled(p)) = &rule else {
                     continue;
                 };
@@ -178,7 +181,7 @@ impl Planner {
                 let Some(vals) = pat.match_rdep(&tname, &sep) else {
                     continue;
                 };
-                let own = &self.patterns[d.0 as usize];
+                let own = &self.reg.patterns[d.0 as usize];
                 if !own
                     .placeholders()
                     .iter()
@@ -198,7 +201,7 @@ impl Planner {
                         // The guest could not say what the injected proc needs, so
                         // it does not exist: `t` depends on the missing name and
                         // ends FAILED_DEP instead of running without it.
-                        self.errors.push(message);
+                        self.work.errors.push(message);
                         out.push(name);
                     }
                     // The name does not fit the proto (a value of the wrong type,
@@ -208,22 +211,22 @@ impl Planner {
             }
         }
         // Existing procs whose (own-args-filled) rdep names `t`.
-        if let Some(ids) = self.rdep_exact.get(&tname) {
-            out.extend(ids.iter().map(|&q| self.procs[q.ix()].name.clone()));
+        if let Some(ids) = self.rdeps.rdep_exact.get(&tname) {
+            out.extend(ids.iter().map(|&q| self.graph.procs[q.ix()].name.clone()));
         }
-        for (pat, q) in &self.rdep_patterns {
+        for (pat, q) in &self.rdeps.rdep_patterns {
             if pat.match_rdep(&tname, &sep).is_some() {
-                out.push(self.procs[q.ix()].name.clone());
+                out.push(self.graph.procs[q.ix()].name.clone());
             }
         }
         // WANTED/RUNNING declarers of a WhenScheduled on `t`.
-        if let Some(ids) = self.ws_exact.get(&tname) {
+        if let Some(ids) = self.rdeps.ws_exact.get(&tname) {
             for &q in ids {
                 if matches!(
-                    self.procs[q.ix()].state,
+                    self.graph.procs[q.ix()].state,
                     ProcState::Wanted | ProcState::Running
                 ) {
-                    out.push(self.procs[q.ix()].name.clone());
+                    out.push(self.graph.procs[q.ix()].name.clone());
                 }
             }
         }
@@ -235,18 +238,18 @@ impl Planner {
 
     /// Create `name` outside any ongoing creation (fresh cycle stack).
     fn create_inner_fresh(&mut self, name: &str) -> Result<Vec<String>, Stop> {
-        let saved = std::mem::take(&mut self.creating);
+        let saved = std::mem::take(&mut self.creation.creating);
         let r = self.create_inner(name, &[], None);
-        self.creating = saved;
+        self.creation.creating = saved;
         r
     }
 
     /// The targets of `d`'s conditional rdeps (docs/planner.md §10), created from their
     /// protos where needed, with the rule's name.
     fn conditional_targets(&mut self, d: ProcId) -> Result<Vec<(ProcId, &'static str)>, Stop> {
-        let decl = self.procs[d.ix()].decl;
+        let decl = self.graph.procs[d.ix()].decl;
         let mut out = Vec::new();
-        for rule in self.decls[decl.0 as usize].rdeps.clone() {
+        for rule in self.reg.decls[decl.0 as usize].rdeps.clone() {
             let (p, kind) = match &rule {
                 RdepDecl::WhenScheduled(p) => (p, "WhenScheduled"),
                 RdepDecl::WhenTargetScheduled(p) => (p, "WhenTargetScheduled"),
@@ -255,17 +258,17 @@ impl Planner {
             let Some(target) = self.fill_from_proc(d, p) else {
                 continue;
             };
-            let id = match self.by_name.get(&target) {
+            let id = match self.graph.by_name.get(&target) {
                 Some(&id) => id,
                 None if kind == "WhenTargetScheduled" => continue,
                 None => match self.create_inner_fresh(&target) {
-                    Ok(names) => match names.first().and_then(|n| self.by_name.get(n)) {
+                    Ok(names) => match names.first().and_then(|n| self.graph.by_name.get(n)) {
                         Some(&id) => id,
                         None => continue,
                     },
                     Err(Stop::Need(r)) => return Err(Stop::Need(r)),
                     Err(Stop::Error(PlanError::Callback(message))) => {
-                        self.errors.push(message);
+                        self.work.errors.push(message);
                         continue;
                     }
                     Err(Stop::Error(_)) => continue,
@@ -282,7 +285,7 @@ impl Planner {
     /// `None` if a placeholder stays unresolved.
     fn fill_from_proc(&self, d: ProcId, pattern: &str) -> Option<String> {
         let pat = Pattern::parse(pattern).ok()?;
-        let texts = &self.procs[d.ix()].texts;
+        let texts = &self.graph.procs[d.ix()].texts;
         pat.fill(|k| texts.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .ok()
     }
@@ -290,12 +293,12 @@ impl Planner {
     /// Remember where a newly WANTED declarer's `WhenScheduled` rules point, so a
     /// target scheduled later finds it (docs/planner.md §9 step 3).
     fn index_when_scheduled(&mut self, d: ProcId) {
-        let decl = self.procs[d.ix()].decl;
-        for rule in self.decls[decl.0 as usize].rdeps.clone() {
+        let decl = self.graph.procs[d.ix()].decl;
+        for rule in self.reg.decls[decl.0 as usize].rdeps.clone() {
             if let RdepDecl::WhenScheduled(p) = &rule
                 && let Some(t) = self.fill_from_proc(d, p)
             {
-                self.ws_exact.entry(t).or_default().push(d);
+                self.rdeps.ws_exact.entry(t).or_default().push(d);
             }
         }
     }
@@ -303,20 +306,20 @@ impl Planner {
     /// Index a newly registered proc's plain and `WhenTargetScheduled` rdeps,
     /// filled with its own values where it has them.
     pub(super) fn index_rdeps(&mut self, q: ProcId) {
-        let decl = self.procs[q.ix()].decl;
-        for rule in self.decls[decl.0 as usize].rdeps.clone() {
+        let decl = self.graph.procs[q.ix()].decl;
+        for rule in self.reg.decls[decl.0 as usize].rdeps.clone() {
             let (RdepDecl::Plain(p) | RdepDecl::WhenTargetScheduled(p)) = &rule else {
                 continue;
             };
             let Ok(pat) = Pattern::parse(p) else { continue };
-            let texts = &self.procs[q.ix()].texts;
+            let texts = &self.graph.procs[q.ix()].texts;
             let filled =
                 pat.fill_partial(|k| texts.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()));
             match Pattern::parse(&filled) {
                 Ok(f) if !f.has_placeholders() => {
-                    self.rdep_exact.entry(filled).or_default().push(q);
+                    self.rdeps.rdep_exact.entry(filled).or_default().push(q);
                 }
-                Ok(f) => self.rdep_patterns.push((f, q)),
+                Ok(f) => self.rdeps.rdep_patterns.push((f, q)),
                 Err(_) => {}
             }
         }
@@ -324,29 +327,29 @@ impl Planner {
 
     /// Add `dep` to `target`'s deps; if `target` was already counted, count it in.
     fn add_dep(&mut self, target: ProcId, dep: &str) {
-        if self.procs[target.ix()].deps.iter().any(|d| d == dep) {
+        if self.graph.procs[target.ix()].deps.iter().any(|d| d == dep) {
             return;
         }
-        self.procs[target.ix()].deps.push(dep.to_owned());
-        let Some(&q) = self.by_name.get(dep) else {
+        self.graph.procs[target.ix()].deps.push(dep.to_owned());
+        let Some(&q) = self.graph.by_name.get(dep) else {
             return;
         };
         self.check_wave(target, q);
-        let t = &self.procs[target.ix()];
+        let t = &self.graph.procs[target.ix()];
         if !(t.settled && t.state == ProcState::Wanted) {
             return;
         }
-        self.edge_targets.push(target);
-        let qs = self.procs[q.ix()].state;
+        self.graph.edge_targets.push(target);
+        let qs = self.graph.procs[q.ix()].state;
         if qs.is_failure() {
             self.fail_dep(target);
         } else if !qs.is_complete() {
-            self.procs[target.ix()].pending += 1;
-            self.dependents[q.ix()].push(target);
-            if self.ready.remove(&target) {
+            self.graph.procs[target.ix()].pending += 1;
+            self.graph.dependents[q.ix()].push(target);
+            if self.gate.ready.remove(&target) {
                 self.leave_active(target);
             }
-            self.nf_ready.remove(&target);
+            self.gate.nf_ready.remove(&target);
         }
     }
 
@@ -354,10 +357,10 @@ impl Planner {
     fn check_wave(&mut self, p: ProcId, dep: ProcId) {
         let (pw, dw) = (self.decl_of(p).wave, self.decl_of(dep).wave);
         if dw > pw {
-            self.errors.push(format!(
+            self.work.errors.push(format!(
                 "Proc \"{}\" (wave {pw}) cannot depend on proc \"{}\" (wave {dw}). Dependencies must have equal or lower wave number to avoid deadlock.",
-                self.procs[p.ix()].name,
-                self.procs[dep.ix()].name
+                self.graph.procs[p.ix()].name,
+                self.graph.procs[dep.ix()].name
             ));
         }
     }
@@ -365,7 +368,7 @@ impl Planner {
     /// Count a newly WANTED proc's incomplete deps and place it: ready, waiting,
     /// or FAILED_DEP at once.
     fn settle_wanted(&mut self, id: ProcId) {
-        let deps = self.procs[id.ix()].deps.clone();
+        let deps = self.graph.procs[id.ix()].deps.clone();
         let mut pending = 0;
         let mut missing = 0;
         let mut failed = false;
@@ -374,25 +377,29 @@ impl Planner {
             if !counted.insert(d.as_str()) {
                 continue;
             }
-            match self.by_name.get(d) {
+            match self.graph.by_name.get(d) {
                 Some(&dep) => {
                     self.check_wave(id, dep);
-                    let st = self.procs[dep.ix()].state;
+                    let st = self.graph.procs[dep.ix()].state;
                     if st.is_failure() {
                         failed = true;
                     } else if !st.is_complete() {
                         pending += 1;
-                        self.dependents[dep.ix()].push(id);
+                        self.graph.dependents[dep.ix()].push(id);
                     }
                 }
                 None => {
                     missing += 1;
-                    self.missing_names.insert(d.clone());
-                    self.missing_waiters.entry(d.clone()).or_default().push(id);
+                    self.graph.missing_names.insert(d.clone());
+                    self.graph
+                        .missing_waiters
+                        .entry(d.clone())
+                        .or_default()
+                        .push(id);
                 }
             }
         }
-        let p = &mut self.procs[id.ix()];
+        let p = &mut self.graph.procs[id.ix()];
         p.pending = pending;
         p.missing = missing;
         p.settled = true;
@@ -422,7 +429,7 @@ impl Planner {
         let mut cycles: Vec<Vec<ProcId>> = Vec::new();
         for root in roots {
             if mark.get(&root).copied().unwrap_or(Mark::New) != Mark::New
-                || self.procs[root.ix()].state != ProcState::Wanted
+                || self.graph.procs[root.ix()].state != ProcState::Wanted
             {
                 continue;
             }
@@ -430,7 +437,7 @@ impl Planner {
             let mut stack: Vec<(ProcId, usize)> = vec![(root, 0)];
             mark.insert(root, Mark::OnPath);
             while let Some(&mut (node, ref mut next)) = stack.last_mut() {
-                let deps = &self.procs[node.ix()].deps;
+                let deps = &self.graph.procs[node.ix()].deps;
                 if *next >= deps.len() {
                     mark.insert(node, Mark::Done);
                     stack.pop();
@@ -438,10 +445,10 @@ impl Planner {
                 }
                 let dep = deps[*next].clone();
                 *next += 1;
-                let Some(&q) = self.by_name.get(&dep) else {
+                let Some(&q) = self.graph.by_name.get(&dep) else {
                     continue;
                 };
-                if self.procs[q.ix()].state != ProcState::Wanted {
+                if self.graph.procs[q.ix()].state != ProcState::Wanted {
                     continue;
                 }
                 match mark.get(&q).copied().unwrap_or(Mark::New) {
@@ -460,26 +467,26 @@ impl Planner {
         for cycle in cycles {
             if cycle
                 .iter()
-                .any(|id| self.procs[id.ix()].state != ProcState::Wanted)
+                .any(|id| self.graph.procs[id.ix()].state != ProcState::Wanted)
             {
                 continue;
             }
             let mut names: Vec<String> = cycle
                 .iter()
-                .map(|id| format!("\"{}\"", self.procs[id.ix()].name))
+                .map(|id| format!("\"{}\"", self.graph.procs[id.ix()].name))
                 .collect();
             names.push(names[0].clone());
             let message = format!("dependency cycle: {}", names.join(" -> "));
-            self.errors.push(message.clone());
+            self.work.errors.push(message.clone());
             for id in cycle {
-                if self.procs[id.ix()].state == ProcState::Wanted {
-                    let saved = std::mem::take(&mut self.dependents[id.ix()]);
+                if self.graph.procs[id.ix()].state == ProcState::Wanted {
+                    let saved = std::mem::take(&mut self.graph.dependents[id.ix()]);
                     self.complete_without_running(
                         id,
                         ProcState::FailedDep,
                         Failure::new(FailureKind::Deadlock, message.clone()),
                     );
-                    self.dependents[id.ix()] = saved;
+                    self.graph.dependents[id.ix()] = saved;
                     self.propagate(id);
                 }
             }
