@@ -18,4 +18,11 @@ if git grep --untracked -n -I -E 'parproc-spec|parproc-scenarios|shared/(style|t
     echo "check-tree: citations of documents outside the repository above; cite docs/ instead" >&2
     status=1
 fi
+# Only the runtime names wasmtime: outside host/src/runtime no code line (comments aside)
+# may use a wasmtime crate. The core crate's purity is a dependency fact (see docs/architecture.md).
+if git grep --untracked -n -I -E '^[^/]*\b(wasmtime|wasmtime_wasi|wasmtime_wasi_io)::' \
+    -- 'host/src' ':!host/src/runtime'; then
+    echo "check-tree: code outside host/src/runtime names wasmtime above; move it into the runtime" >&2
+    status=1
+fi
 exit $status
