@@ -3,8 +3,8 @@
 //! Plans a graph of about 10,000 procs made from protos with pattern deps,
 //! computed deps answered by a fake resolver, and rdeps, then runs it to the end
 //! through `next_ready` / `finish` with a no-op runner. Then measures the real
-//! guest-callback cost on the `build_deploy` example (computed choices) when its
-//! component has been built.
+//! guest-callback cost on the `build_deploy` example (computed choices), built
+//! by `tests/artifacts` like every fixture.
 //!
 //! ```text
 //! cargo bench -p parproc-host --bench plan
@@ -122,14 +122,16 @@ fn guest_callbacks() {
     use parproc_host::exec::Resolver;
     use parproc_host::plan::DepContext;
     use parproc_host::runtime::{Runtime, RuntimeConfig};
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/wasm32-wasip2/release/build_deploy.wasm");
-    let Ok((runtime, _)) = Runtime::load(&path, RuntimeConfig::default()) else {
-        println!(
-            "guest callbacks: skipped ({} not built; run `cargo build --release --target wasm32-wasip2 -p build_deploy`)",
-            path.display()
-        );
-        return;
+    let path = std::path::Path::new(parproc_test_artifacts::BUILD_DEPLOY);
+    let (runtime, _) = match Runtime::load(path, RuntimeConfig::default()) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            println!(
+                "guest callbacks: skipped ({} did not load: {e:#})",
+                path.display()
+            );
+            return;
+        }
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
