@@ -25,7 +25,8 @@
 //! (WIT ↔ host types, with bounds), `trap` (how a call ended), `runner` (one
 //! proc), `decls` (the declarations instance), `sandbox` (the WASI context:
 //! grants, deterministic randomness and clocks), `pool` (the host-wide memory
-//! total).
+//! total), `wasifs` (`wasi:filesystem` through the host: observed calls and a
+//! cap on open descriptors, delegating to wasmtime-wasi).
 
 mod bindings;
 mod cache;
@@ -39,6 +40,7 @@ mod runner;
 mod sandbox;
 mod state;
 mod trap;
+mod wasifs;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

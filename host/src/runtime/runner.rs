@@ -38,10 +38,11 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A linker with WASI 0.2 and the `context` import.
+    /// A linker with WASI 0.2 (its filesystem through `wasifs`) and the
+    /// `context` import.
     pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         let mut linker = Linker::new(engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        super::wasifs::add_to_linker(&mut linker, HostState::fs_view)?;
         super::bindings::Jobs::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
             &mut linker,
             |state| state,

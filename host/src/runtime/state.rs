@@ -8,9 +8,11 @@
 
 use wasmtime::component::ResourceTable;
 use wasmtime::{ResourceLimiter, Store};
+use wasmtime_wasi::filesystem::WasiFilesystemCtxView;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::pool::Admission;
+use super::wasifs::{FsState, FsView};
 use crate::exec::ProcChannel;
 use crate::logsink::LogSink;
 use crate::spec::Value;
@@ -65,6 +67,8 @@ pub(crate) struct HostState {
     pub(crate) created: usize,
     /// The host refused a wait of this proc that could never finish.
     pub(crate) refused_wait: bool,
+    /// The filesystem layer's state: its observer and descriptor cap.
+    pub(crate) fs: FsState,
     /// The store's share of the host-wide memory total, given back on drop.
     _admission: Option<Admission>,
 }
@@ -88,6 +92,7 @@ impl HostState {
             limits,
             created: 0,
             refused_wait: false,
+            fs: FsState::default(),
             _admission: admission,
         }
     }
@@ -97,6 +102,16 @@ impl HostState {
         let mut store = Store::new(engine, self);
         store.limiter(|state| &mut state.limiter);
         store
+    }
+
+    /// The view of the `wasi:filesystem` layer: WASI's filesystem and table,
+    /// and [`HostState::fs`].
+    pub(crate) fn fs_view(&mut self) -> FsView<'_> {
+        let wasi = WasiFilesystemCtxView {
+            ctx: self.wasi.filesystem(),
+            table: &mut self.table,
+        };
+        FsView::new(wasi, &mut self.fs)
     }
 }
 
