@@ -215,10 +215,10 @@ struct Proc {
 /// The planner. See the module docs.
 ///
 /// Its state is in cohesive parts, each changed by the module named beside it:
-/// the declarations ([`Registry`], read-only after [`Planner::new`]), the procs
-/// and their edges ([`Graph`]), the rdep indexes ([`RdepIndex`], `want.rs`),
-/// what may start ([`Gate`], `next_ready`/`finish`/`wait.rs`), the scheduling
-/// worklist ([`Worklist`], `want.rs`) and creation in progress ([`Creation`],
+/// the declarations (`Registry`, read-only after [`Planner::new`]), the procs
+/// and their edges (`Graph`), the rdep indexes (`RdepIndex`, `want.rs`),
+/// what may start (`Gate`, `next_ready`/`finish`/`wait.rs`), the scheduling
+/// worklist (`Worklist`, `want.rs`) and creation in progress (`Creation`,
 /// `create.rs`).
 #[derive(Debug)]
 pub struct Planner {
