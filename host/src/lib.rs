@@ -13,6 +13,8 @@
 //!   limits) and capability grants; what `--dry-run` prints.
 //! - [`runtime`]: the only module that names wasmtime.
 //! - [`logsink`]: the bounded per-proc log.
+//! - [`store`]: the state store of incremental runs (SQLite and a
+//!   content-addressed blob directory).
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
 //!   module that prints.
 //! - [`cli`] and [`main_with`]: the command line.
@@ -27,9 +29,11 @@ mod commands;
 pub mod exec;
 pub mod logsink;
 pub mod policy;
+mod privdir;
 pub mod report;
 pub mod runtime;
 pub mod session;
+pub mod store;
 
 pub use parproc_core::{budget, outcome, plan, spec, units};
 

@@ -27,13 +27,14 @@
 
 use std::fmt;
 use std::fs::{self, File};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use wasmtime::Engine;
 use wasmtime::component::Component;
+
+use crate::privdir::{check_private, open_no_follow, prepare_dir, write_file};
 
 /// The first bytes of every record.
 const MAGIC: &[u8; 8] = b"PPCMETA\x02";
@@ -223,7 +224,10 @@ pub(crate) fn component(
     let Some(dir) = cache.dir() else {
         return Ok((compile(engine, &read(path)?)?, CacheUse::Off));
     };
-    if let Err(reason) = prepare_dir(dir) {
+    if let Err(reason) = prepare_dir(
+        dir,
+        "use a directory only you can write (`chmod go-w`), or set PARPROC_CACHE_DIR",
+    ) {
         return Ok((compile(engine, &read(path)?)?, CacheUse::Refused { reason }));
     }
     let t = std::time::Instant::now();
@@ -288,60 +292,6 @@ pub(crate) fn component(
         },
     };
     Ok((component, used))
-}
-
-/// Create `dir` private to this user when missing; refuse it when it is not a
-/// directory, not ours, or writable by others.
-fn prepare_dir(dir: &Path) -> Result<(), String> {
-    let shown = dir.display();
-    if !dir.exists() {
-        create_private_dir(dir).map_err(|e| format!("cannot create `{shown}`: {e}"))?;
-    }
-    let meta = fs::metadata(dir).map_err(|e| format!("cannot read `{shown}`: {e}"))?;
-    if !meta.is_dir() {
-        return Err(format!("`{shown}` is not a directory"));
-    }
-    check_private(&meta).map_err(|why| {
-        format!("`{shown}` {why}; use a directory only you can write (`chmod go-w`), or set PARPROC_CACHE_DIR")
-    })
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)
-}
-
-/// Owned by this user and not writable by group or others.
-#[cfg(unix)]
-fn check_private(meta: &fs::Metadata) -> Result<(), String> {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: `geteuid` has no preconditions and cannot fail.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me {
-        return Err(format!(
-            "is owned by user {}, not by you ({me})",
-            meta.uid()
-        ));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(format!("is writable by others (mode {mode:o})"));
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_private(_meta: &fs::Metadata) -> Result<(), String> {
-    Ok(())
 }
 
 /// Check the entry `code` + `meta`: `Ok(false)` when there is none (or only
@@ -412,20 +362,6 @@ fn checked(file: &File) -> Result<u64, String> {
     Ok(meta.len())
 }
 
-#[cfg(unix)]
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn open_no_follow(path: &Path) -> std::io::Result<File> {
-    File::open(path)
-}
-
 /// Write the entry: the code, then its record, each through a private
 /// temporary file renamed into place (a reader that sees the record sees the
 /// code it describes).
@@ -443,50 +379,10 @@ fn write_entry(
     };
     let record = bincode::encode_to_vec(&record, bincode::config::standard())
         .map_err(|e| format!("cannot encode the record: {e}"))?;
-    write_file(dir, code, &[payload])?;
-    write_file(dir, meta, &[MAGIC.as_slice(), &record])
-}
-
-/// Write `parts` to `path` through a private temporary file in `dir`.
-fn write_file(dir: &Path, path: &Path, parts: &[&[u8]]) -> Result<(), String> {
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        path.file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let write = || -> std::io::Result<()> {
-        let mut f = create_private_file(&tmp)?;
-        for part in parts {
-            f.write_all(part)?;
-        }
-        // No fsync: after a crash a short or empty file fails verification
-        // and is recompiled.
-        drop(f);
-        fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = fs::remove_file(&tmp);
-        format!("cannot write `{}`: {e}", path.display())
-    })
-}
-
-#[cfg(unix)]
-fn create_private_file(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    File::options()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_private_file(path: &Path) -> std::io::Result<File> {
-    File::options().write(true).create_new(true).open(path)
+    // No fsync: after a crash a short or empty file fails verification and
+    // is recompiled.
+    write_file(dir, code, &[payload], false)?;
+    write_file(dir, meta, &[MAGIC.as_slice(), &record], false)
 }
 
 /// Mark an entry as just used (its modification time orders eviction).
