@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::{Context as _, bail};
 
-use crate::cli::{CacheArgs, Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs};
+use crate::cli::{
+    CacheArgs, Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs, StateArgs,
+};
 use crate::plan::PlanOptions;
 use crate::policy::{Grants, PlanRow, render_dry_run};
 use crate::report::graph::Graph;
@@ -14,7 +16,7 @@ use crate::report::json::HostStats;
 use crate::report::terminal;
 use crate::report::{NullReporter, RunReporter};
 use crate::runtime::{CacheUse, LoadInfo, Runtime, RuntimeConfig};
-use crate::session::{Session, SessionConfig};
+use crate::session::{Memo, Session, SessionConfig};
 use crate::spec::{ChoiceSource, DeclKind, DepDecl, Manifest, Mode, RdepDecl};
 
 /// How a run ended, as an exit status.
@@ -109,6 +111,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let runtime = Arc::new(runtime);
     let config = args.sandbox.session_config(SessionConfig {
         input: args.input,
+        memo: memo(&args.module, &args.state)?,
         ..SessionConfig::default()
     });
     let reporter = Arc::new(RunReporter::new(&args.module, args.quiet, &args.report)?);
@@ -240,6 +243,26 @@ async fn plan(
 }
 
 /// The module's params with the command line's overriding them.
+/// The incremental run the flags ask for: the state store opened (checked
+/// private, never the compile cache) and the module's digest, which every key
+/// starts with.
+fn memo(module: &std::path::Path, state: &StateArgs) -> anyhow::Result<Option<Memo>> {
+    let Some(dir) = state.dir() else {
+        return Ok(None);
+    };
+    let store = crate::store::StateStore::open(&dir, state.sync)?;
+    let mut hasher = blake3::Hasher::new();
+    hasher
+        .update_mmap(module)
+        .with_context(|| format!("cannot read `{}`", module.display()))?;
+    let digest = crate::store::Digest(*hasher.finalize().as_bytes());
+    Ok(Some(Memo {
+        cache: Arc::new(crate::store::StoreCache::new(Arc::new(store), digest)),
+        module: digest.to_hex(),
+        full: state.full,
+    }))
+}
+
 fn with_params(mut manifest: Manifest, params: &[(String, serde_json::Value)]) -> Manifest {
     for (k, v) in params {
         match manifest.params.iter_mut().find(|(n, _)| n == k) {

@@ -255,3 +255,27 @@ pub trait Resolver: Send + Sync + 'static {
     /// Answer one request. A trap or exhausted budget is an `Err` answer, never a panic.
     fn resolve(&self, request: ResolveRequest) -> BoxFuture<'_, ResolveAnswer>;
 }
+
+/// What incremental runs remember between runs: the state store behind a seam
+/// (docs/incremental.md). The driver computes each proc's key and decides
+/// what may be cached; an implementation only stores and finds outcomes.
+pub trait ResultCache: Send + Sync + 'static {
+    /// The outcome recorded under `key`, as [`Outcome::UpToDate`] with the
+    /// result restored; `Ok(None)` when there is none. A damaged entry is an
+    /// `Err` (the driver then runs the proc).
+    fn lookup(&self, key: Key) -> BoxFuture<'static, Result<Option<Outcome>, String>>;
+    /// Remember `outcome` (a success) of the proc `proc` under `key`. It is
+    /// durable when the future completes: the driver releases dependents only
+    /// after that.
+    fn record(
+        &self,
+        key: Key,
+        proc: String,
+        outcome: Outcome,
+        duration_ms: i64,
+    ) -> BoxFuture<'static, Result<(), String>>;
+}
+
+/// A proc's cache key: the BLAKE3 digest of everything that can change its
+/// outcome (docs/incremental.md, "What the key covers").
+pub type Key = crate::store::Digest;

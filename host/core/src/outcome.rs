@@ -97,6 +97,9 @@ pub enum Outcome {
     },
     /// Failed.
     Failed(Failure),
+    /// Did not run: the state store held an outcome for exactly these inputs,
+    /// and its JSON result was restored (docs/incremental.md).
+    UpToDate(String),
 }
 
 /// A proc's state.
@@ -118,6 +121,8 @@ pub enum ProcState {
     Skipped,
     /// Stopped by the host.
     Cancelled,
+    /// Did not run: its cached outcome was restored (parproc's `UP_TO_DATE`).
+    UpToDate,
 }
 
 impl ProcState {
@@ -131,7 +136,10 @@ impl ProcState {
 
     /// True for states dependents treat as success.
     pub fn is_success(self) -> bool {
-        matches!(self, ProcState::Succeeded | ProcState::Skipped)
+        matches!(
+            self,
+            ProcState::Succeeded | ProcState::Skipped | ProcState::UpToDate
+        )
     }
 
     /// True for states dependents treat as failure.
@@ -153,6 +161,7 @@ impl ProcState {
             ProcState::FailedDep => "FAILED_DEP",
             ProcState::Skipped => "SKIPPED",
             ProcState::Cancelled => "CANCELLED",
+            ProcState::UpToDate => "UP_TO_DATE",
         }
     }
 }

@@ -78,6 +78,9 @@ pub struct RunArgs {
     /// The compile cache.
     #[command(flatten)]
     pub cache: CacheArgs,
+    /// The state store of incremental runs.
+    #[command(flatten)]
+    pub state: StateArgs,
     /// Let procs ask for interactive input on this terminal.
     #[arg(long)]
     pub input: bool,
@@ -95,6 +98,40 @@ pub struct ListArgs {
     /// The compile cache.
     #[command(flatten)]
     pub cache: CacheArgs,
+}
+
+/// Incremental runs: where outcomes are remembered between runs.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StateArgs {
+    /// Remember outcomes in DIR and restore the procs whose inputs did not
+    /// change (UP_TO_DATE) [env: PARPROC_STATE_DIR]. It must be writable only
+    /// by you; it is created private when missing.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Shorthand for `--state-dir .parproc` (in the current directory).
+    #[arg(long, conflicts_with = "state_dir")]
+    pub incremental: bool,
+    /// Run every proc and remember nothing (parproc's `full` flag).
+    #[arg(long)]
+    pub full: bool,
+    /// Flush every remembered outcome to the disk before going on (durable
+    /// against power loss, not only against a crash of the host).
+    #[arg(long)]
+    pub sync: bool,
+}
+
+impl StateArgs {
+    /// The state directory these flags (and the environment) select, if any.
+    pub fn dir(&self) -> Option<PathBuf> {
+        if self.incremental {
+            return Some(PathBuf::from(".parproc"));
+        }
+        self.state_dir.clone().or_else(|| {
+            std::env::var_os("PARPROC_STATE_DIR")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+    }
 }
 
 /// Where compiled modules are kept between runs (shared by every command).

@@ -16,7 +16,7 @@ use super::clock::rfc3339;
 use crate::outcome::{FailureKind, ProcState};
 
 /// The version of the report's schema.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The JSON Schema of the report.
 pub const SCHEMA: &str = include_str!("report.schema.json");
@@ -108,6 +108,7 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
         "failed_dep",
         "skipped",
         "cancelled",
+        "up_to_date",
         "not_run",
     ]
     .iter()
@@ -120,6 +121,7 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
             ProcState::FailedDep => "failed_dep",
             ProcState::Skipped => "skipped",
             ProcState::Cancelled => "cancelled",
+            ProcState::UpToDate => "up_to_date",
             _ => "not_run",
         };
         if let Some(slot) = totals.iter_mut().find(|(k, _)| *k == key) {
@@ -253,7 +255,7 @@ mod tests {
             },
             &records,
         );
-        assert_eq!(r["schema_version"], 1);
+        assert_eq!(r["schema_version"], 2);
         assert_eq!(r["started_at"], "2023-11-14T22:13:20.000Z");
         assert_eq!(r["ended_at"], "2023-11-14T22:13:22.000Z");
         assert_eq!(r["ok"], false);

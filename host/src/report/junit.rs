@@ -74,7 +74,10 @@ pub fn junit(
         .filter(|r| {
             matches!(
                 r.state,
-                ProcState::FailedDep | ProcState::Skipped | ProcState::Cancelled
+                ProcState::FailedDep
+                    | ProcState::Skipped
+                    | ProcState::Cancelled
+                    | ProcState::UpToDate
             )
         })
         .count();
@@ -136,6 +139,7 @@ pub fn junit(
                 );
             }
             ProcState::Skipped => body.push_str("      <skipped message=\"skipped\"/>\n"),
+            ProcState::UpToDate => body.push_str("      <skipped message=\"up-to-date\"/>\n"),
             ProcState::Wanted | ProcState::Running => {
                 let _ = writeln!(
                     body,

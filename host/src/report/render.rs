@@ -110,6 +110,7 @@ pub fn icon(state: ProcState) -> &'static str {
         ProcState::FailedDep => "🚫",
         ProcState::Skipped => "⊘",
         ProcState::Cancelled => "⊗",
+        ProcState::UpToDate => "↷",
         _ => "•",
     }
 }
@@ -202,6 +203,7 @@ pub fn suffix(rec: &ProcRecord) -> String {
         ProcState::Skipped => " skipped".into(),
         ProcState::FailedDep => " dependency failed".into(),
         ProcState::Cancelled => " cancelled".into(),
+        ProcState::UpToDate => " up-to-date".into(),
         ProcState::Failed => match rec.failure.as_ref().map(|f| f.kind) {
             Some(FailureKind::TimedOut) => " timeout".into(),
             Some(kind) => format!(" {}", kind.label()),
@@ -500,6 +502,7 @@ pub fn totals(shown: &[&ProcRecord], elapsed: Duration) -> String {
         (ProcState::FailedDep, "dependency failed"),
         (ProcState::Skipped, "skipped"),
         (ProcState::Cancelled, "cancelled"),
+        (ProcState::UpToDate, "up-to-date"),
         (ProcState::Wanted, "not run"),
         (ProcState::Running, "still running"),
     ] {

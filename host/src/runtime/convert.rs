@@ -174,6 +174,9 @@ pub(crate) fn state_to_wit(state: ProcState) -> wit::ProcState {
         ProcState::FailedDep => wit::ProcState::FailedDep,
         ProcState::Skipped => wit::ProcState::Skipped,
         ProcState::Cancelled => wit::ProcState::Cancelled,
+        // `parproc:jobs@0.1.0` has no `up-to-date`: a restored outcome is a
+        // success with its result, which is what a waiting guest needs to know.
+        ProcState::UpToDate => wit::ProcState::Succeeded,
     }
 }
 

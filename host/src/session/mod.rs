@@ -52,6 +52,29 @@ pub struct SessionConfig {
     /// Deterministic results view: a proc sees only the results of its deps and
     /// of the procs it waited for (`--deterministic`).
     pub deterministic: bool,
+    /// The state store of an incremental run, if any.
+    pub memo: Option<Memo>,
+}
+
+/// An incremental run: where outcomes are remembered and what every key starts with.
+#[derive(Clone)]
+pub struct Memo {
+    /// The store.
+    pub cache: Arc<dyn crate::exec::ResultCache>,
+    /// The component's BLAKE3 digest, in hex (in every key: any rebuild of the
+    /// module re-runs every proc).
+    pub module: String,
+    /// parproc's `full` flag (`--full`): run everything, cache nothing.
+    pub full: bool,
+}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Memo")
+            .field("module", &self.module)
+            .field("full", &self.full)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for SessionConfig {
@@ -64,6 +87,7 @@ impl Default for SessionConfig {
             input: false,
             rules: crate::budget::BudgetRules::default(),
             deterministic: false,
+            memo: None,
         }
     }
 }
@@ -74,6 +98,8 @@ pub const DEFAULT_FUEL: u64 = 1_000_000_000_000;
 pub const DEFAULT_MEMORY: u64 = 256 << 20;
 /// Default log bytes kept per proc: 1 MiB.
 pub const DEFAULT_LOG_LIMIT: usize = 1 << 20;
+/// The version of what a cache key covers; bump it when that changes.
+const KEY_VERSION: u32 = 1;
 /// How many guest answers one call may need before the session gives up.
 const MAX_RESOLUTIONS: usize = 10_000_000;
 /// How many WANTED names the live view gets (its time estimate uses them).
@@ -181,6 +207,10 @@ enum Ctl {
     WaitAll(oneshot::Sender<bool>),
     Query(Query),
     Finished(ProcId, RunReport),
+    /// The state store answered the lookup of a proc about to launch.
+    Looked(ProcId, crate::exec::Key, Option<Outcome>),
+    /// A proc's outcome is durable in the state store.
+    Recorded(ProcId, RunReport),
     Answer(ResolveRequest, ResolveAnswer),
 }
 
@@ -445,6 +475,11 @@ struct Slot {
     /// The procs this proc waited for (the deterministic view shows only these
     /// and its deps).
     awaited: HashSet<String>,
+    /// Its cache key, when the run is incremental and the proc may be cached.
+    key: Option<crate::exec::Key>,
+    /// Nothing it asked the context for makes its outcome depend on more than
+    /// its key (see `Driver::on_call`).
+    cacheable: bool,
 }
 
 /// A wait in progress.
@@ -540,7 +575,9 @@ impl Driver {
             Ctl::Cancel(reason) => self.planner.cancel_wanted(&reason),
             Ctl::WaitAll(tx) => self.idle_waiters.push(tx),
             Ctl::Query(q) => q(self),
-            Ctl::Finished(id, report) => self.finished(id, report),
+            Ctl::Finished(id, report) => self.ended(id, report),
+            Ctl::Looked(id, key, hit) => self.looked(id, key, hit),
+            Ctl::Recorded(id, report) => self.finished(id, report),
             Ctl::Answer(req, answer) => {
                 self.planner.provide(req.clone(), answer);
                 for p in self.parked.remove(&req).unwrap_or_default() {
@@ -710,6 +747,7 @@ impl Driver {
             request,
             reply,
         } = c;
+        self.note_call(id, &request);
         match request {
             ContextRequest::Params => {
                 let params = self
@@ -886,7 +924,8 @@ impl Driver {
                 .get(id.0 as usize)
                 .is_none_or(|t| t.started.is_none())
             {
-                // Completed without running (FAILED_DEP, cancelled while wanted).
+                // Completed without running (FAILED_DEP, UP_TO_DATE, cancelled
+                // while wanted).
                 let rec = self.record(id);
                 self.reporter.event(Event::Finished(&rec));
             }
@@ -956,8 +995,152 @@ impl Driver {
         }
     }
 
-    /// Start a RUNNING proc's task.
+    /// A proc the planner made RUNNING: in an incremental run, look its key up
+    /// first (`looked`); otherwise start its task.
     fn launch(&mut self, id: ProcId) {
+        let key = self.cache_key(id);
+        self.slots.insert(
+            id,
+            Slot {
+                view: self.planner.result_view(),
+                awaited: HashSet::new(),
+                key,
+                cacheable: key.is_some(),
+            },
+        );
+        let (Some(key), Some(memo), Some(ctl)) = (key, &self.config.memo, self.ctl.upgrade())
+        else {
+            self.start_task(id);
+            return;
+        };
+        self.tasks += 1;
+        let lookup = memo.cache.lookup(key);
+        tokio::spawn(async move {
+            let hit = match lookup.await {
+                Ok(hit) => hit,
+                Err(e) => {
+                    tracing::warn!("{e}; the proc runs");
+                    None
+                }
+            };
+            let _ = ctl.send(Ctl::Looked(id, key, hit));
+        });
+    }
+
+    /// The state store answered: restore the outcome, or run the proc.
+    fn looked(&mut self, id: ProcId, key: crate::exec::Key, hit: Option<Outcome>) {
+        self.tasks -= 1;
+        match hit {
+            Some(outcome) => {
+                // Reported by `notify`, as every proc completed without running.
+                self.planner.finish(id, outcome);
+                self.slots.remove(&id);
+            }
+            None => {
+                debug_assert_eq!(self.slots.get(&id).and_then(|s| s.key), Some(key));
+                self.start_task(id);
+            }
+        }
+    }
+
+    /// The key of a proc that may be cached, or `None` (docs/incremental.md):
+    /// only in an incremental run without `--full`, and only for procs granted
+    /// no directory, environment variable, network address or input, since
+    /// what they could read is not traced yet.
+    fn cache_key(&self, id: ProcId) -> Option<crate::exec::Key> {
+        let memo = self.config.memo.as_ref()?;
+        let planner = &self.planner;
+        let decl = planner.decl_of(id);
+        let needs = &decl.needs;
+        if memo.full
+            || !needs.dirs.is_empty()
+            || !needs.env.is_empty()
+            || !needs.network.is_empty()
+            || needs.input
+        {
+            return None;
+        }
+        let view = planner.result_view();
+        let deps: Vec<(&str, Option<String>)> = planner
+            .deps(id)
+            .iter()
+            .map(|d| {
+                let digest = planner
+                    .result(d, view)
+                    .map(|r| crate::store::Digest::of(r.as_bytes()).to_hex());
+                (d.as_str(), digest)
+            })
+            .collect();
+        let material = serde_json::json!({
+            "key": KEY_VERSION,
+            "module": memo.module,
+            "decl": decl.name,
+            "proc": planner.name(id),
+            "args": planner.args(id),
+            "params": planner.params(),
+            "budget": self.budget(id),
+            "deterministic": self.config.deterministic,
+            "deps": deps,
+        });
+        Some(crate::store::Digest::of(material.to_string().as_bytes()))
+    }
+
+    /// A context call that makes the proc's outcome depend on more than its
+    /// key makes it not cacheable: creating, starting or waiting for procs,
+    /// input, and reading results other than its deps' (all of which the
+    /// deterministic view hides anyway).
+    fn note_call(&mut self, id: ProcId, request: &ContextRequest) {
+        let keyed = match request {
+            ContextRequest::Params => true,
+            ContextRequest::Result { name } => {
+                self.config.deterministic || self.planner.deps(id).iter().any(|d| d == name)
+            }
+            ContextRequest::ResultNames => self.config.deterministic,
+            _ => false,
+        };
+        if !keyed && let Some(slot) = self.slots.get_mut(&id) {
+            slot.cacheable = false;
+        }
+    }
+
+    /// A proc's task ended: in an incremental run, make a cacheable success
+    /// durable first (`Ctl::Recorded`), then finish it.
+    fn ended(&mut self, id: ProcId, report: RunReport) {
+        let slot = self.slots.get(&id);
+        let key = slot.filter(|s| s.cacheable).and_then(|s| s.key);
+        let success = matches!(
+            report.outcome,
+            Outcome::Succeeded(_) | Outcome::Skipped { .. }
+        );
+        let (Some(key), true, Some(memo), Some(ctl)) =
+            (key, success, &self.config.memo, self.ctl.upgrade())
+        else {
+            self.finished(id, report);
+            return;
+        };
+        let duration_ms = self
+            .timing
+            .get(id.0 as usize)
+            .and_then(|t| t.started)
+            .map_or(0, |s| {
+                i64::try_from(s.elapsed().as_millis()).unwrap_or(i64::MAX)
+            });
+        let record = memo.cache.record(
+            key,
+            self.planner.name(id).to_owned(),
+            report.outcome.clone(),
+            duration_ms,
+        );
+        tokio::spawn(async move {
+            if let Err(e) = record.await {
+                tracing::warn!("{e}; the outcome is not remembered");
+            }
+            let _ = ctl.send(Ctl::Recorded(id, report));
+        });
+    }
+
+    /// Start a RUNNING proc's task.
+    fn start_task(&mut self, id: ProcId) {
         let planner = &self.planner;
         let decl = planner.decl_of(id);
         let launch = Launch {
@@ -968,13 +1151,6 @@ impl Driver {
             needs: decl.needs.clone(),
             changed_deps: planner.changed_deps(id).to_vec(),
         };
-        self.slots.insert(
-            id,
-            Slot {
-                view: planner.result_view(),
-                awaited: HashSet::new(),
-            },
-        );
         let ix = id.0 as usize;
         if self.timing.len() <= ix {
             self.timing.resize_with(ix + 1, Timing::default);

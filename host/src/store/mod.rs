@@ -32,6 +32,7 @@
 //!   against its digest; [`StateStore::gc`] bounds the store by age and size.
 
 mod blobs;
+mod cache;
 #[cfg(test)]
 mod tests;
 
@@ -43,6 +44,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use blobs::Blobs;
 pub use blobs::Digest;
+pub use cache::StoreCache;
 
 /// The schema this host writes. A store with a newer one is refused.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -199,6 +201,12 @@ impl StateStore {
         )
         .map_err(dir_err)?;
         let blobs = Blobs::open(dir.join("blobs"), sync).map_err(dir_err)?;
+        // Created private (SQLite gives its journal files the database's mode).
+        match crate::privdir::create_private_file(&db_path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(dir_err(format!("cannot create `{DB_FILE}`: {e}"))),
+        }
         let db = Connection::open(&db_path).map_err(|source| StoreError::Db {
             dir: dir.to_owned(),
             what: "cannot open the database",

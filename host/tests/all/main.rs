@@ -12,6 +12,7 @@ pub fn test_cache_dir() -> &'static std::path::Path {
 mod cli;
 mod harness;
 mod hostile;
+mod incremental;
 mod live;
 mod polyglot;
 mod report;

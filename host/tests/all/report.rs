@@ -525,7 +525,7 @@ fn the_json_report_matches_its_schema() {
     bad["procs"][0]["state"] = "DONE".into();
     assert!(!validator.is_valid(&bad));
 
-    assert_eq!(r["schema_version"], 1);
+    assert_eq!(r["schema_version"], 2);
     assert_eq!(r["ok"], false);
     assert_eq!(r["totals"]["procs"], 9);
     assert_eq!(r["totals"]["succeeded"], 4);

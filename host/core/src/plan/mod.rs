@@ -364,7 +364,7 @@ struct Creation {
 /// How many procs are in each state; kept as states change, so reading it is O(1).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct StateCounts {
-    by_state: [usize; 8],
+    by_state: [usize; 9],
 }
 
 impl StateCounts {
@@ -378,6 +378,7 @@ impl StateCounts {
             ProcState::FailedDep => 5,
             ProcState::Skipped => 6,
             ProcState::Cancelled => 7,
+            ProcState::UpToDate => 8,
         }
     }
 
@@ -937,6 +938,7 @@ impl Planner {
         let (state, failure, result) = match outcome {
             Outcome::Succeeded(json) => (ProcState::Succeeded, None, Some(json)),
             Outcome::Skipped { .. } => (ProcState::Skipped, None, None),
+            Outcome::UpToDate(json) => (ProcState::UpToDate, None, Some(json)),
             Outcome::Failed(f) if f.kind == FailureKind::Cancelled => {
                 (ProcState::Cancelled, Some(f), None)
             }

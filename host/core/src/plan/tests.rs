@@ -1061,3 +1061,26 @@ fn create_at_most_refuses_the_proc_past_the_limit_before_it_exists() {
     );
     assert_eq!(p.created_in_last_call(), p.len() - before - 1);
 }
+
+#[test]
+fn an_up_to_date_proc_counts_as_success_keeps_its_result_and_is_not_a_changed_dep() {
+    let mut p = planner(vec![
+        proc_("cached", &[]),
+        proc_("fresh", &[]),
+        proc_("both", &["cached", "fresh"]),
+    ]);
+    p.start(&["both".into()]).done();
+    let id = |p: &Planner, n: &str| p.id(n).expect("proc");
+    let mut launched = Vec::new();
+    while let Some(Next::Launch(l)) = p.next_ready() {
+        launched.push(l);
+    }
+    assert_eq!(launched, [id(&p, "cached"), id(&p, "fresh")]);
+    p.finish(id(&p, "cached"), Outcome::UpToDate("41".into()));
+    p.finish(id(&p, "fresh"), Outcome::Succeeded("1".into()));
+    assert_eq!(p.state(id(&p, "cached")), ProcState::UpToDate);
+    assert_eq!(p.counts().get(ProcState::UpToDate), 1);
+    assert_eq!(p.next_ready(), Some(Next::Launch(id(&p, "both"))));
+    assert_eq!(p.changed_deps(id(&p, "both")), ["fresh"]);
+    assert_eq!(p.result("cached", p.result_view()), Some("41"));
+}
