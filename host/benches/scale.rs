@@ -144,6 +144,7 @@ impl ProcRunner for NoopRunner {
                 outcome: Outcome::Succeeded("null".into()),
                 fuel_used: None,
                 peak_memory: None,
+                trace: parproc_host::trace::Traced::No,
             }
         })
     }

@@ -69,6 +69,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::Run(args) => run_cmd(args).await,
         Command::List(args) => list_cmd(args),
         Command::Graph(args) => graph_cmd(args).await,
+        Command::State(cmd) => crate::store::cli::state_cmd(cmd).await,
     }
 }
 
@@ -111,7 +112,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let runtime = Arc::new(runtime);
     let config = args.sandbox.session_config(SessionConfig {
         input: args.input,
-        memo: memo(&args.module, &args.state)?,
+        memo: memo(&args.module, &args.state, &grants)?,
         ..SessionConfig::default()
     });
     let reporter = Arc::new(RunReporter::new(&args.module, args.quiet, &args.report)?);
@@ -246,7 +247,11 @@ async fn plan(
 /// The incremental run the flags ask for: the state store opened (checked
 /// private, never the compile cache) and the module's digest, which every key
 /// starts with.
-fn memo(module: &std::path::Path, state: &StateArgs) -> anyhow::Result<Option<Memo>> {
+fn memo(
+    module: &std::path::Path,
+    state: &StateArgs,
+    grants: &Grants,
+) -> anyhow::Result<Option<Memo>> {
     let Some(dir) = state.dir() else {
         return Ok(None);
     };
@@ -260,6 +265,12 @@ fn memo(module: &std::path::Path, state: &StateArgs) -> anyhow::Result<Option<Me
         cache: Arc::new(crate::store::StoreCache::new(Arc::new(store), digest)),
         module: digest.to_hex(),
         full: state.full,
+        grants: grants
+            .dirs
+            .iter()
+            .map(|d| (d.guest.clone(), d.host.display().to_string(), d.writable))
+            .collect(),
+        env: grants.env.clone(),
     }))
 }
 

@@ -40,6 +40,10 @@ pub struct Launch {
     pub needs: Needs,
     /// The deps that ran freshly (not skipped) before this launch.
     pub changed_deps: Vec<String>,
+    /// Record what the proc sees of its granted directories (an incremental
+    /// run that may cache it).
+    #[serde(default)]
+    pub trace: bool,
 }
 
 /// What a runner reports for one proc.
@@ -51,6 +55,9 @@ pub struct RunReport {
     pub fuel_used: Option<u64>,
     /// Peak memory of the store in bytes, when known.
     pub peak_memory: Option<u64>,
+    /// What it saw of its granted directories, when [`Launch::trace`] asked.
+    #[serde(default)]
+    pub trace: crate::trace::Traced,
 }
 
 /// A context call of a running proc that the driver answers (`proc-name`,
@@ -261,7 +268,8 @@ pub trait Resolver: Send + Sync + 'static {
 /// what may be cached; an implementation only stores and finds outcomes.
 pub trait ResultCache: Send + Sync + 'static {
     /// The outcome recorded under `key`, as [`Outcome::UpToDate`] with the
-    /// result restored; `Ok(None)` when there is none. A damaged entry is an
+    /// result restored, from an entry without a trace or whose trace still
+    /// holds on the disk; `Ok(None)` when there is none. A damaged entry is an
     /// `Err` (the driver then runs the proc).
     fn lookup(&self, key: Key) -> BoxFuture<'static, Result<Option<Outcome>, String>>;
     /// Remember `outcome` (a success) of the proc `proc` under `key`. It is
@@ -272,6 +280,7 @@ pub trait ResultCache: Send + Sync + 'static {
         key: Key,
         proc: String,
         outcome: Outcome,
+        trace: Option<crate::trace::Trace>,
         duration_ms: i64,
     ) -> BoxFuture<'static, Result<(), String>>;
 }

@@ -14,7 +14,8 @@
 //! - [`runtime`]: the only module that names wasmtime.
 //! - [`logsink`]: the bounded per-proc log.
 //! - [`store`]: the state store of incremental runs (SQLite and a
-//!   content-addressed blob directory).
+//!   content-addressed blob directory); [`trace`]: what a proc saw of its
+//!   granted directories, checked again against the disk.
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
 //!   module that prints.
 //! - [`cli`] and [`main_with`]: the command line.
@@ -34,6 +35,7 @@ pub mod report;
 pub mod runtime;
 pub mod session;
 pub mod store;
+pub mod trace;
 
 pub use parproc_core::{budget, outcome, plan, spec, units};
 

@@ -22,7 +22,8 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Parse a duration: `30s`, `1.5s`, `500ms`, `2m`, `1h`; a bare number is seconds.
+/// Parse a duration: `30s`, `1.5s`, `500ms`, `2m`, `1h`, `30d`; a bare number
+/// is seconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();
     let split = t
@@ -37,9 +38,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         "ms" => n / 1000.0,
         "m" | "min" | "mins" => n * 60.0,
         "h" | "hr" | "hrs" => n * 3600.0,
+        "d" | "day" | "days" => n * 86_400.0,
         other => {
             return Err(format!(
-                "unknown unit `{other}` in `{s}`; use ms, s, m or h"
+                "unknown unit `{other}` in `{s}`; use ms, s, m, h or d"
             ));
         }
     };
@@ -139,6 +141,19 @@ mod tests {
         assert_eq!(parse_duration("3"), Ok(Duration::from_secs(3)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("3 weeks").is_err());
+    }
+
+    #[test]
+    fn durations_may_be_days() {
+        assert_eq!(parse_duration("30d"), Ok(Duration::from_secs(30 * 86_400)));
+        assert_eq!(parse_duration("1.5d"), Ok(Duration::from_secs(129_600)));
+        assert_eq!(
+            parse_duration("2 days"),
+            Ok(Duration::from_secs(2 * 86_400))
+        );
+        assert_eq!(parse_duration("0d"), Ok(Duration::ZERO));
+        let err = parse_duration("3w").unwrap_err();
+        assert!(err.contains("use ms, s, m, h or d"), "{err}");
     }
 
     #[test]

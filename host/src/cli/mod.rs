@@ -29,6 +29,10 @@ pub enum Command {
     List(ListArgs),
     /// Print the planned graph of a run (nothing runs): DOT, Mermaid or JSON.
     Graph(GraphArgs),
+    /// Look into the state store of incremental runs: check it, trim it, show
+    /// a proc's last record.
+    #[command(subcommand)]
+    State(StateCmd),
 }
 
 /// Execution mode on the command line.
@@ -134,6 +138,87 @@ impl StateArgs {
     }
 }
 
+/// `parproc-host state`.
+#[derive(Debug, Subcommand)]
+pub enum StateCmd {
+    /// Check the store: the database, every blob, every entry's blobs.
+    ///
+    /// Checks the database's integrity, every blob against its digest, and
+    /// that every blob an entry names is there. Exit status 1 when something
+    /// is wrong.
+    Verify(StateVerifyArgs),
+    /// Trim the store by age and size.
+    ///
+    /// Removes the entries not used within `--max-age`, then the least
+    /// recently used while the blobs take more than `--max-size`, then every
+    /// blob no entry names. Blobs written within the last hour are kept: a run
+    /// may be about to commit the entry that names them.
+    Gc(StateGcArgs),
+    /// Show the last record of a proc.
+    ///
+    /// Prints its state, when it finished, how long it ran, its key and module
+    /// digests and its result. Exit status 1 when there is none.
+    Show(StateShowArgs),
+}
+
+/// The state store a `state` command looks into: selected as for `run`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StateDirArgs {
+    /// The state store (a directory a `run --state-dir` filled) [env:
+    /// PARPROC_STATE_DIR].
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Shorthand for `--state-dir .parproc` (in the current directory).
+    #[arg(long, conflicts_with = "state_dir")]
+    pub incremental: bool,
+}
+
+impl StateDirArgs {
+    /// The state directory these flags (and the environment) select, if any:
+    /// the same choice [`StateArgs::dir`] makes for `run`.
+    pub fn dir(&self) -> Option<PathBuf> {
+        StateArgs {
+            state_dir: self.state_dir.clone(),
+            incremental: self.incremental,
+            ..StateArgs::default()
+        }
+        .dir()
+    }
+}
+
+/// `parproc-host state verify`.
+#[derive(Debug, Args)]
+pub struct StateVerifyArgs {
+    /// The state store.
+    #[command(flatten)]
+    pub store: StateDirArgs,
+}
+
+/// `parproc-host state gc`.
+#[derive(Debug, Args)]
+pub struct StateGcArgs {
+    /// The state store.
+    #[command(flatten)]
+    pub store: StateDirArgs,
+    /// The most bytes the blobs may take; the least recently used entries go
+    /// first.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "2GiB")]
+    pub max_size: u64,
+    /// Remove the entries no run has used for this long.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "30d")]
+    pub max_age: std::time::Duration,
+}
+
+/// `parproc-host state show`.
+#[derive(Debug, Args)]
+pub struct StateShowArgs {
+    /// The proc's name (a filled-out proto name like `build::prod` too).
+    pub name: String,
+    /// The state store.
+    #[command(flatten)]
+    pub store: StateDirArgs,
+}
+
 /// Where compiled modules are kept between runs (shared by every command).
 #[derive(Debug, Clone, Default, Args)]
 pub struct CacheArgs {
@@ -222,5 +307,33 @@ mod tests {
             Ok(("env".into(), serde_json::json!("prod")))
         );
         assert!(parse_param("novalue").is_err());
+    }
+
+    #[test]
+    fn state_gc_keeps_two_gib_for_thirty_days_by_default() {
+        let cli = Cli::try_parse_from(["parproc-host", "state", "gc", "--state-dir", "s"])
+            .expect("parses");
+        let Command::State(StateCmd::Gc(gc)) = cli.command else {
+            panic!("not `state gc`: {:?}", cli.command);
+        };
+        assert_eq!(gc.max_size, 2 << 30);
+        assert_eq!(gc.max_age, std::time::Duration::from_secs(30 * 86_400));
+        assert_eq!(gc.store.dir(), Some(PathBuf::from("s")));
+        let cli = Cli::try_parse_from(["parproc-host", "state", "show", "a::b", "--incremental"])
+            .expect("parses");
+        let Command::State(StateCmd::Show(show)) = cli.command else {
+            panic!("not `state show`: {:?}", cli.command);
+        };
+        assert_eq!(show.name, "a::b");
+        assert_eq!(show.store.dir(), Some(PathBuf::from(".parproc")));
+        let both = [
+            "parproc-host",
+            "state",
+            "verify",
+            "--incremental",
+            "--state-dir",
+            "s",
+        ];
+        assert!(Cli::try_parse_from(both).is_err());
     }
 }

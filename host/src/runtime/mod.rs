@@ -36,6 +36,7 @@ mod decls;
 mod engine;
 mod logpipe;
 mod pool;
+mod recorder;
 mod runner;
 mod sandbox;
 mod state;

@@ -67,6 +67,7 @@ fn not_run(failure: Failure) -> RunReport {
         outcome: Outcome::Failed(failure),
         fuel_used: None,
         peak_memory: None,
+        trace: crate::trace::Traced::No,
     }
 }
 
@@ -109,7 +110,19 @@ pub(crate) async fn run(
         args: launch.args.clone(),
         changed_deps: launch.changed_deps.clone(),
     });
-    let state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
+    let recorder = (launch.trace && !granted.dirs.is_empty()).then(|| {
+        super::recorder::Recorder::new(crate::trace::Roots(
+            granted
+                .dirs
+                .iter()
+                .map(|d| (d.guest.clone(), d.host.clone()))
+                .collect(),
+        ))
+    });
+    let mut state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
+    if let Some(r) = &recorder {
+        state.fs.set_observer(Some(Box::new(r.clone())));
+    }
     let mut store = match shared.store(state, fuel) {
         Ok(store) => store,
         Err(e) => {
@@ -159,10 +172,15 @@ pub(crate) async fn run(
             Outcome::Failed(trap::classify(&e, fuel, limiter, &log))
         }
     };
+    let trace = match &recorder {
+        Some(r) => r.finish(),
+        None => crate::trace::Traced::No,
+    };
     RunReport {
         outcome,
         fuel_used,
         peak_memory: Some(limiter.peak()),
+        trace,
     }
 }
 

@@ -66,6 +66,12 @@ pub struct Memo {
     pub module: String,
     /// parproc's `full` flag (`--full`): run everything, cache nothing.
     pub full: bool,
+    /// The run's directory grants (guest path, canonical host path, writable),
+    /// in every key: a trace is only reused with the directories it was made in.
+    pub grants: Vec<(String, String, bool)>,
+    /// The environment variables granted (`--env`): name and value. A proc's
+    /// key covers the values of those it declares.
+    pub env: Vec<(String, String)>,
 }
 
 impl std::fmt::Debug for Memo {
@@ -1045,19 +1051,15 @@ impl Driver {
 
     /// The key of a proc that may be cached, or `None` (docs/incremental.md):
     /// only in an incremental run without `--full`, and only for procs granted
-    /// no directory, environment variable, network address or input, since
-    /// what they could read is not traced yet.
+    /// no network address or input (what a proc reads of its directories is
+    /// traced and checked on lookup; the values of its environment variables
+    /// are in the key).
     fn cache_key(&self, id: ProcId) -> Option<crate::exec::Key> {
         let memo = self.config.memo.as_ref()?;
         let planner = &self.planner;
         let decl = planner.decl_of(id);
         let needs = &decl.needs;
-        if memo.full
-            || !needs.dirs.is_empty()
-            || !needs.env.is_empty()
-            || !needs.network.is_empty()
-            || needs.input
-        {
+        if memo.full || !needs.network.is_empty() || needs.input {
             return None;
         }
         let view = planner.result_view();
@@ -1081,6 +1083,12 @@ impl Driver {
             "budget": self.budget(id),
             "deterministic": self.config.deterministic,
             "deps": deps,
+            "grants": memo.grants,
+            "env": needs
+                .env
+                .iter()
+                .map(|n| (n, memo.env.iter().find(|(g, _)| g == n).map(|(_, v)| v)))
+                .collect::<Vec<_>>(),
         });
         Some(crate::store::Digest::of(material.to_string().as_bytes()))
     }
@@ -1112,8 +1120,20 @@ impl Driver {
             report.outcome,
             Outcome::Succeeded(_) | Outcome::Skipped { .. }
         );
-        let (Some(key), true, Some(memo), Some(ctl)) =
-            (key, success, &self.config.memo, self.ctl.upgrade())
+        let traced = !self.planner.decl_of(id).needs.dirs.is_empty();
+        let trace = match (&report.trace, traced) {
+            (crate::trace::Traced::Yes(t), true) => Some(Some(t.clone())),
+            (crate::trace::Traced::No, false) => Some(None),
+            (crate::trace::Traced::Unusable(why), _) => {
+                tracing::debug!(proc = self.planner.name(id), "not cached: {why}");
+                None
+            }
+            // A granted proc without a trace (or a trace of a proc granted
+            // nothing) is not what this run asked for: do not cache it.
+            _ => None,
+        };
+        let (Some(key), true, Some(memo), Some(ctl), Some(trace)) =
+            (key, success, &self.config.memo, self.ctl.upgrade(), trace)
         else {
             self.finished(id, report);
             return;
@@ -1129,6 +1149,7 @@ impl Driver {
             key,
             self.planner.name(id).to_owned(),
             report.outcome.clone(),
+            trace,
             duration_ms,
         );
         tokio::spawn(async move {
@@ -1150,6 +1171,7 @@ impl Driver {
             budget: self.budget(id),
             needs: decl.needs.clone(),
             changed_deps: planner.changed_deps(id).to_vec(),
+            trace: self.slots.get(&id).is_some_and(|s| s.key.is_some()),
         };
         let ix = id.0 as usize;
         if self.timing.len() <= ix {
@@ -1246,6 +1268,7 @@ fn not_run(failure: Failure) -> RunReport {
         outcome: Outcome::Failed(failure),
         fuel_used: None,
         peak_memory: None,
+        trace: crate::trace::Traced::No,
     }
 }
 

@@ -146,6 +146,7 @@ impl ProcRunner for FakeRunner {
                 outcome,
                 fuel_used: Some(7),
                 peak_memory: None,
+                trace: crate::trace::Traced::No,
             })
         })
     }

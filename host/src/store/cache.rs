@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::{Digest, Entry, StateStore, now_ms};
 use crate::exec::{BoxFuture, Key, ResultCache};
 use crate::outcome::Outcome;
+use crate::trace::Trace;
 
 /// A [`ResultCache`] over a [`StateStore`], for one module. Every call runs on
 /// tokio's blocking threads.
@@ -36,13 +37,22 @@ impl ResultCache for StoreCache {
         key: Key,
         proc: String,
         outcome: Outcome,
+        trace: Option<Trace>,
         duration_ms: i64,
     ) -> BoxFuture<'static, Result<(), String>> {
         let store = self.store.clone();
         let module = self.module;
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                record(&store, key, module, proc, &outcome, duration_ms)
+                record(
+                    &store,
+                    key,
+                    module,
+                    proc,
+                    &outcome,
+                    trace.as_ref(),
+                    duration_ms,
+                )
             })
             .await
             .map_err(|e| format!("state store write: {e}"))?
@@ -51,11 +61,24 @@ impl ResultCache for StoreCache {
 }
 
 /// The newest restorable entry under `key`: a success whose result blob is
-/// whole. Entries with a trace are for traced procs (not restored here).
+/// whole and whose trace, if it has one, still holds on the disk (the
+/// constructive-trace lookup: the key finds candidates, each candidate's
+/// recorded reads are checked).
 fn lookup(store: &StateStore, key: &Digest) -> Result<Option<Outcome>, String> {
     for entry in store.candidates(key).map_err(|e| e.to_string())? {
-        if entry.trace.is_some() || !matches!(entry.state.as_str(), "SUCCEEDED" | "SKIPPED") {
+        if !matches!(entry.state.as_str(), "SUCCEEDED" | "SKIPPED") {
             continue;
+        }
+        if let Some(t) = entry.trace {
+            let Some(bytes) = store.blob(&t).map_err(|e| e.to_string())? else {
+                continue;
+            };
+            let trace: Trace = serde_json::from_slice(&bytes)
+                .map_err(|e| format!("state store: trace blob {t} does not parse: {e}"))?;
+            if let Err(why) = crate::trace::check(&trace) {
+                tracing::debug!(proc = entry.proc, "{why}");
+                continue;
+            }
         }
         let result = match entry.result {
             None => "null".to_owned(),
@@ -65,7 +88,9 @@ fn lookup(store: &StateStore, key: &Digest) -> Result<Option<Outcome>, String> {
                 None => continue,
             },
         };
-        store.touch(key, None).map_err(|e| e.to_string())?;
+        store
+            .touch(key, entry.trace.as_ref())
+            .map_err(|e| e.to_string())?;
         return Ok(Some(Outcome::UpToDate(result)));
     }
     Ok(None)
@@ -77,6 +102,7 @@ fn record(
     module: Digest,
     proc: String,
     outcome: &Outcome,
+    trace: Option<&Trace>,
     duration_ms: i64,
 ) -> Result<(), String> {
     let (state, result) = match outcome {
@@ -90,10 +116,16 @@ fn record(
         .map(|r| store.put_blob(r.as_bytes()))
         .transpose()
         .map_err(|e| e.to_string())?;
+    let trace = trace
+        .map(|t| {
+            let bytes = serde_json::to_vec(t).map_err(|e| format!("cannot encode a trace: {e}"))?;
+            store.put_blob(&bytes).map_err(|e| e.to_string())
+        })
+        .transpose()?;
     store
         .record(&Entry {
             key,
-            trace: None,
+            trace,
             proc,
             module,
             state: state.to_owned(),

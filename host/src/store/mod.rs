@@ -33,6 +33,7 @@
 
 mod blobs;
 mod cache;
+pub mod cli;
 #[cfg(test)]
 mod tests;
 

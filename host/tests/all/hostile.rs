@@ -650,6 +650,7 @@ fn memory_launch(memory: u64) -> Launch {
         },
         needs: Needs::default(),
         changed_deps: Vec::new(),
+        trace: false,
     }
 }
 

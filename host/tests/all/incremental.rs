@@ -274,3 +274,167 @@ fn a_host_killed_mid_run_loses_nothing_it_recorded_and_the_rerun_finishes_the_re
     );
     assert!(again.values().all(|(s, _)| s == "UP_TO_DATE"));
 }
+
+/// A granted directory for the `reads` fixture, with every file its procs look at.
+fn data_dir(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(data.join("sub")).expect("sub");
+    std::fs::create_dir_all(data.join("list")).expect("list");
+    std::fs::write(data.join("a.txt"), "alpha").expect("a");
+    std::fs::write(data.join("sub/f.txt"), "nested").expect("f");
+    std::fs::write(data.join("list/one"), "1").expect("one");
+    std::fs::write(data.join("big.bin"), vec![0u8; 4096]).expect("big");
+    std::fs::write(data.join("target1.txt"), "first").expect("t1");
+    std::fs::write(data.join("target2.txt"), "second").expect("t2");
+    std::fs::write(data.join("slow.txt"), "slow").expect("slow");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("target1.txt", data.join("link.txt")).expect("link");
+    data
+}
+
+/// Run `procs` of the `reads` fixture with `data` granted at `/data`.
+fn reads(dir: &Path, data: &Path, procs: &[&str]) -> BTreeMap<String, (String, serde_json::Value)> {
+    let grant = format!("{}::/data:rw", data.display());
+    let mut args = vec!["--dir", grant.as_str(), wasm::READS];
+    args.extend(procs);
+    let (o, procs) = run(dir, &args);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    procs
+}
+
+fn state_of<'a>(procs: &'a BTreeMap<String, (String, serde_json::Value)>, name: &str) -> &'a str {
+    &procs[name].0
+}
+
+#[test]
+fn a_traced_read_is_checked_again_and_a_changed_file_reruns_only_its_reader() {
+    let dir = scratch("traced");
+    let data = data_dir(&dir);
+    let all = ["cat", "upper", "nested", "probe", "list", "size", "linked"];
+    let first = reads(&dir, &data, &all);
+    assert!(
+        all.iter().all(|p| state_of(&first, p) == "SUCCEEDED"),
+        "{first:?}"
+    );
+    assert_eq!(first["upper"].1, "ALPHA");
+    let second = reads(&dir, &data, &all);
+    assert!(
+        all.iter().all(|p| state_of(&second, p) == "UP_TO_DATE"),
+        "{second:?}"
+    );
+
+    // The same bytes with a new mtime: still up to date.
+    std::fs::write(data.join("a.txt"), "alpha").expect("rewrite");
+    let same = reads(&dir, &data, &all);
+    assert_eq!(state_of(&same, "cat"), "UP_TO_DATE", "{same:?}");
+
+    // An undeclared input changes: its reader and the dependent of its result
+    // run again; nothing else does.
+    std::fs::write(data.join("a.txt"), "beta").expect("change");
+    let changed = reads(&dir, &data, &all);
+    assert_eq!(state_of(&changed, "cat"), "SUCCEEDED", "{changed:?}");
+    assert_eq!(changed["cat"].1, "beta");
+    assert_eq!(state_of(&changed, "upper"), "SUCCEEDED", "{changed:?}");
+    assert_eq!(changed["upper"].1, "BETA");
+    for p in ["nested", "probe", "list", "size", "linked"] {
+        assert_eq!(state_of(&changed, p), "UP_TO_DATE", "{p}: {changed:?}");
+    }
+
+    // A file below a subdirectory.
+    std::fs::write(data.join("sub/f.txt"), "deeper").expect("nested");
+    let r = reads(&dir, &data, &["nested"]);
+    assert_eq!(r["nested"], ("SUCCEEDED".to_owned(), "deeper".into()));
+
+    // A file it looked for and did not find appears.
+    std::fs::write(data.join("maybe.txt"), "here").expect("maybe");
+    let r = reads(&dir, &data, &["probe"]);
+    assert_eq!(r["probe"], ("SUCCEEDED".to_owned(), true.into()));
+
+    // A new entry in a directory it only listed.
+    std::fs::write(data.join("list/two"), "2").expect("two");
+    let r = reads(&dir, &data, &["list"]);
+    assert_eq!(
+        r["list"],
+        ("SUCCEEDED".to_owned(), serde_json::json!(["one", "two"]))
+    );
+
+    // A size-only stat: same size, new bytes → up to date; new size → runs.
+    std::fs::write(data.join("big.bin"), vec![1u8; 4096]).expect("same size");
+    let r = reads(&dir, &data, &["size"]);
+    assert_eq!(state_of(&r, "size"), "UP_TO_DATE", "{r:?}");
+    std::fs::write(data.join("big.bin"), vec![1u8; 10]).expect("new size");
+    let r = reads(&dir, &data, &["size"]);
+    assert_eq!(r["size"], ("SUCCEEDED".to_owned(), 10.into()));
+
+    // A symlink retargeted.
+    #[cfg(unix)]
+    {
+        std::fs::remove_file(data.join("link.txt")).expect("unlink");
+        std::os::unix::fs::symlink("target2.txt", data.join("link.txt")).expect("relink");
+        let r = reads(&dir, &data, &["linked"]);
+        assert_eq!(r["linked"], ("SUCCEEDED".to_owned(), "second".into()));
+    }
+
+    // An unrelated file changes: nothing runs.
+    std::fs::write(data.join("unrelated.txt"), "noise").expect("unrelated");
+    let r = reads(&dir, &data, &all);
+    assert!(all.iter().all(|p| state_of(&r, p) == "UP_TO_DATE"), "{r:?}");
+}
+
+#[test]
+fn a_proc_that_writes_or_whose_input_changed_while_it_ran_is_not_cached() {
+    let dir = scratch("untraceable");
+    let data = data_dir(&dir);
+    let _ = reads(&dir, &data, &["write_out"]);
+    let r = reads(&dir, &data, &["write_out"]);
+    assert_eq!(state_of(&r, "write_out"), "SUCCEEDED", "{r:?}");
+
+    // Change the file while `slow_cat` sleeps after reading it.
+    // The grant as `reads` gives it (the grants are in the key).
+    let grant = format!("{}::/data:rw", data.display());
+    let state = dir.join("state");
+    let child = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args([
+            "run",
+            "-q",
+            "--results",
+            "--state-dir",
+            state.to_str().expect("utf-8"),
+        ])
+        .args(["--dir", grant.as_str(), wasm::READS, "slow_cat"])
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .env_remove("PARPROC_STATE_DIR")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    // Same size, so only the bytes tell the difference.
+    std::fs::write(data.join("slow.txt"), "SLOW").expect("change");
+    let o = child.wait_with_output().expect("wait");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(out(&o).contains("\"SLOW\""), "{}", out(&o));
+    // It read the new bytes, although the file held the old ones when it was
+    // opened. Put the old ones back: a trace recorded at the open would now
+    // hold and restore "SLOW"; the run must not have been cached.
+    std::fs::write(data.join("slow.txt"), "slow").expect("revert");
+    let r = reads(&dir, &data, &["slow_cat"]);
+    assert_eq!(
+        r["slow_cat"],
+        ("SUCCEEDED".to_owned(), "slow".into()),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn a_granted_environment_value_is_in_the_key() {
+    let dir = scratch("env");
+    let token = |v: &str| {
+        let grant = format!("PARPROC_TOKEN={v}");
+        let (o, procs) = run(&dir, &["--env", grant.as_str(), wasm::READS, "token"]);
+        assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+        procs["token"].clone()
+    };
+    assert_eq!(token("a"), ("SUCCEEDED".to_owned(), "a".into()));
+    assert_eq!(token("a"), ("UP_TO_DATE".to_owned(), "a".into()));
+    assert_eq!(token("b"), ("SUCCEEDED".to_owned(), "b".into()));
+}

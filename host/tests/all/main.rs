@@ -27,3 +27,4 @@ mod scenarios_locks;
 mod scenarios_proto;
 mod scenarios_rdeps;
 mod scenarios_ws;
+mod state_cli;

@@ -64,6 +64,7 @@ fn launch(name: &str) -> Launch {
         },
         needs: Needs::default(),
         changed_deps: Vec::new(),
+        trace: false,
     }
 }
 

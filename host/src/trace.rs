@@ -1,0 +1,287 @@
+//! What a proc saw of its granted directories: the observations the runtime
+//! records through the host's `wasi:filesystem` layer, and their check
+//! against the disk when a later run looks the proc up (docs/incremental.md,
+//! "Traced reads").
+//!
+//! A path is kept as the guest gave it, one `open-at` at a time
+//! ([`At::path`]), never simplified as text (`a/../b` is not `b` when `a` is a
+//! symlink). The check resolves it again from the same granted directory with
+//! cap-std, as wasmtime-wasi does, so symlinks are followed as the guest's
+//! were and nothing outside the grant is reachable.
+//!
+//! What counts: a file's type and the digest of its bytes; a stat's type and
+//! size (not its times or inode); a listing's sorted (name, type) pairs; a
+//! failed open or stat and its error ("absent" is an input).
+
+use std::path::{Path, PathBuf};
+
+use cap_std::ambient_authority;
+use cap_std::fs::Dir;
+use serde::{Deserialize, Serialize};
+
+/// Where an observation was made: a granted directory (by its guest path) and
+/// the paths of the `open-at` calls that led there, as given.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct At {
+    /// The guest path of the granted directory (`/data`).
+    pub root: String,
+    /// Each path the guest passed, from the root down (`["sub", "f.txt"]`).
+    pub path: Vec<String>,
+    /// Whether a symlink at the end was followed.
+    pub follow: bool,
+}
+
+impl At {
+    /// The place `path` names relative to this one (a descriptor opened here).
+    pub fn join(&self, path: &str, follow: bool) -> At {
+        let mut p = self.path.clone();
+        p.push(path.to_owned());
+        At {
+            root: self.root.clone(),
+            path: p,
+            follow,
+        }
+    }
+
+    /// For messages: `/data/sub/f.txt` (joined as text, for people only).
+    pub fn shown(&self) -> String {
+        let mut s = self.root.trim_end_matches('/').to_owned();
+        for p in &self.path {
+            s.push('/');
+            s.push_str(p);
+        }
+        s
+    }
+}
+
+/// A file's type, as far as the trace cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Kind {
+    /// A regular file.
+    File,
+    /// A directory.
+    Dir,
+    /// A symlink (not followed).
+    Symlink,
+    /// Anything else.
+    Other,
+}
+
+/// One thing the proc saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Seen {
+    /// A file it opened for reading, and the BLAKE3 digest of its bytes.
+    File {
+        /// Where.
+        at: At,
+        /// The digest, in hex.
+        digest: String,
+    },
+    /// A directory it opened.
+    Dir {
+        /// Where.
+        at: At,
+    },
+    /// The type and size a stat gave.
+    Stat {
+        /// Where.
+        at: At,
+        /// The type.
+        kind: Kind,
+        /// The size in bytes.
+        size: u64,
+    },
+    /// A directory it listed: the sorted names and types.
+    Listing {
+        /// Where.
+        at: At,
+        /// The entries.
+        entries: Vec<(String, Kind)>,
+    },
+    /// An open or stat that failed, and how (`no-entry`, `not-permitted`, …).
+    Missing {
+        /// Where.
+        at: At,
+        /// The error, as `wasi:filesystem` names it.
+        code: String,
+    },
+}
+
+impl Seen {
+    /// Where the observation was made.
+    pub fn at(&self) -> &At {
+        match self {
+            Seen::File { at, .. }
+            | Seen::Dir { at }
+            | Seen::Stat { at, .. }
+            | Seen::Listing { at, .. }
+            | Seen::Missing { at, .. } => at,
+        }
+    }
+}
+
+/// Everything a proc saw, in the order it saw it (duplicates removed), and the
+/// directories it was granted. The key of the proc covers the run's grants, so
+/// a trace found under it was made with the same directories.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Trace {
+    /// The granted directories the observations are relative to.
+    pub roots: Roots,
+    /// The observations.
+    pub seen: Vec<Seen>,
+}
+
+/// How a run's trace ended up.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Traced {
+    /// Nothing was traced (the proc was granted no directory, or the run is
+    /// not incremental).
+    #[default]
+    No,
+    /// What the proc saw.
+    Yes(Trace),
+    /// The proc did something the trace cannot stand for (wrote a file, read a
+    /// link, …), or an input changed while it ran: its outcome is not cached.
+    Unusable(String),
+}
+
+/// The granted directories: guest path → host path.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Roots(pub Vec<(String, PathBuf)>);
+
+impl Roots {
+    /// The host directory granted at `guest`.
+    pub fn host(&self, guest: &str) -> Option<&Path> {
+        self.0
+            .iter()
+            .find(|(g, _)| g == guest)
+            .map(|(_, h)| h.as_path())
+    }
+}
+
+/// What is at `at` now, resolved from the grant: the directory holding the
+/// last path, and that path.
+fn resolve<'a>(roots: &Roots, at: &'a At) -> std::io::Result<(Dir, &'a str)> {
+    let host = roots
+        .host(&at.root)
+        .ok_or_else(|| std::io::Error::other(format!("`{}` is no longer granted", at.root)))?;
+    let mut dir = Dir::open_ambient_dir(host, ambient_authority())?;
+    let Some((last, parents)) = at.path.split_last() else {
+        return Ok((dir, "."));
+    };
+    for p in parents {
+        dir = dir.open_dir(p)?;
+    }
+    Ok((dir, last.as_str()))
+}
+
+fn kind_of(t: cap_std::fs::FileType) -> Kind {
+    if t.is_symlink() {
+        Kind::Symlink
+    } else if t.is_dir() {
+        Kind::Dir
+    } else if t.is_file() {
+        Kind::File
+    } else {
+        Kind::Other
+    }
+}
+
+fn metadata(dir: &Dir, path: &str, follow: bool) -> std::io::Result<cap_std::fs::Metadata> {
+    if follow {
+        dir.metadata(path)
+    } else {
+        dir.symlink_metadata(path)
+    }
+}
+
+/// The BLAKE3 digest (hex) of the file at `at` now.
+pub fn file_digest(roots: &Roots, at: &At) -> std::io::Result<String> {
+    let (dir, last) = resolve(roots, at)?;
+    if !at.follow && dir.symlink_metadata(last)?.file_type().is_symlink() {
+        return Err(std::io::Error::other("a symlink, not followed"));
+    }
+    let mut file = dir.open(last)?.into_std();
+    let mut hasher = blake3::Hasher::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finalize().to_hex().to_string())
+}
+
+/// The type and size at `at` now.
+pub fn stat(roots: &Roots, at: &At) -> std::io::Result<(Kind, u64)> {
+    let (dir, last) = resolve(roots, at)?;
+    let m = metadata(&dir, last, at.follow)?;
+    Ok((kind_of(m.file_type()), m.len()))
+}
+
+/// The sorted (name, type) pairs of the directory at `at` now.
+pub fn listing(roots: &Roots, at: &At) -> std::io::Result<Vec<(String, Kind)>> {
+    let (dir, last) = resolve(roots, at)?;
+    let sub = if last == "." {
+        dir
+    } else {
+        dir.open_dir(last)?
+    };
+    let mut entries = Vec::new();
+    for e in sub.entries()? {
+        let e = e?;
+        entries.push((
+            e.file_name().to_string_lossy().into_owned(),
+            kind_of(e.file_type()?),
+        ));
+    }
+    entries.sort();
+    Ok(entries)
+}
+
+/// How `wasi:filesystem` would name `e` (only the codes a failed open or stat
+/// of an unchanged tree gives again; anything else is `other`).
+pub fn code_of(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "no-entry",
+        K::PermissionDenied => "not-permitted",
+        K::NotADirectory => "not-directory",
+        K::IsADirectory => "is-directory",
+        _ => match e.raw_os_error() {
+            Some(libc::ELOOP) => "loop",
+            Some(libc::EACCES) => "access",
+            _ => "other",
+        },
+    }
+}
+
+/// Check every observation against the disk: `Ok` when the proc would see the
+/// same, else what differs (``input `/data/a.txt` changed``).
+pub fn check(trace: &Trace) -> Result<(), String> {
+    let roots = &trace.roots;
+    for seen in &trace.seen {
+        let at = seen.at();
+        let changed = || format!("input `{}` changed", at.shown());
+        match seen {
+            Seen::File { digest, .. } => match file_digest(roots, at) {
+                Ok(d) if d == *digest => {}
+                Ok(_) => return Err(changed()),
+                Err(_) => return Err(format!("input `{}` is gone", at.shown())),
+            },
+            Seen::Dir { .. } => match stat(roots, at) {
+                Ok((Kind::Dir, _)) => {}
+                _ => return Err(changed()),
+            },
+            Seen::Stat { kind, size, .. } => match stat(roots, at) {
+                Ok((k, s)) if k == *kind && s == *size => {}
+                _ => return Err(changed()),
+            },
+            Seen::Listing { entries, .. } => match listing(roots, at) {
+                Ok(now) if now == *entries => {}
+                _ => return Err(format!("the listing of `{}` changed", at.shown())),
+            },
+            Seen::Missing { code, .. } => match stat(roots, at) {
+                Ok(_) => return Err(format!("input `{}` appeared", at.shown())),
+                Err(e) if code_of(&e) == code => {}
+                Err(_) => return Err(changed()),
+            },
+        }
+    }
+    Ok(())
+}
