@@ -271,18 +271,39 @@ pub trait ResultCache: Send + Sync + 'static {
     /// result restored, from an entry without a trace or whose trace still
     /// holds on the disk; `Ok(None)` when there is none. A damaged entry is an
     /// `Err` (the driver then runs the proc).
-    fn lookup(&self, key: Key) -> BoxFuture<'static, Result<Option<Outcome>, String>>;
+    fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<Found, String>>;
     /// Remember `outcome` (a success) of the proc `proc` under `key`. It is
     /// durable when the future completes: the driver releases dependents only
     /// after that.
     fn record(
         &self,
-        key: Key,
-        proc: String,
+        ask: Lookup,
         outcome: Outcome,
         trace: Option<crate::trace::Trace>,
         duration_ms: i64,
     ) -> BoxFuture<'static, Result<(), String>>;
+}
+
+/// A proc's key and what it was made of, for a lookup or a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lookup {
+    /// The key.
+    pub key: Key,
+    /// The proc's name.
+    pub proc: String,
+    /// What the key is the digest of (a JSON object), kept with the record so
+    /// a later miss can say what changed (`--explain`).
+    pub material: String,
+}
+
+/// What a lookup found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Found {
+    /// A recorded outcome whose inputs still hold, restored
+    /// ([`Outcome::UpToDate`]).
+    Hit(Outcome),
+    /// None: why the proc runs (`first run`, ``input `/data/a.txt` changed``, …).
+    Miss(String),
 }
 
 /// A proc's cache key: the BLAKE3 digest of everything that can change its

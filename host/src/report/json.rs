@@ -150,6 +150,7 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
             "result": result,
             "deps": r.deps,
             "log_path": info.logs.get(&r.name).map(|p| path(p)),
+            "why": r.why,
         }));
     }
     let mut t = serde_json::Map::new();
@@ -211,6 +212,7 @@ mod tests {
                 result: Some("{\"x\":1}".into()),
                 log: None,
                 log_ignore: vec![],
+                why: None,
             },
             ProcRecord {
                 name: "b".into(),
@@ -227,6 +229,7 @@ mod tests {
                 result: None,
                 log: None,
                 log_ignore: vec![],
+                why: None,
             },
             ProcRecord {
                 name: "idle".into(),
@@ -240,6 +243,7 @@ mod tests {
                 result: None,
                 log: None,
                 log_ignore: vec![],
+                why: None,
             },
         ];
         let logs = HashMap::from([("a".to_owned(), PathBuf::from("/l/a.log"))]);

@@ -59,6 +59,8 @@ pub struct ProcRecord {
     pub log: Option<LogSink>,
     /// The log-ignore rules of its declaration (they only affect what is shown).
     pub log_ignore: Vec<LogIgnore>,
+    /// In an incremental run, why it ran, or was not remembered (`--explain`).
+    pub why: Option<String>,
 }
 
 /// Something that happened in a run.

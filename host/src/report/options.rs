@@ -43,6 +43,10 @@ pub struct ReportArgs {
     /// Show a failed proc's whole log instead of the lines around its errors.
     #[arg(long)]
     pub full_log_on_failure: bool,
+    /// In an incremental run, say under each proc why it ran or was not
+    /// remembered (`first run`, ``input `src/a.txt` changed``, …).
+    #[arg(long)]
+    pub explain: bool,
     /// Where to keep per-proc logs; each run gets a directory inside
     /// [default: `$PARPROC_LOG_DIR`, else `parproc-logs-$USER` in the temp dir].
     #[arg(long, value_name = "DIR")]

@@ -233,6 +233,12 @@ pub fn started_line(name: &str) -> String {
     format!("• {}", sanitize(name))
 }
 
+/// `  why: input `/data/a.txt` changed` under a proc's line, when `--explain`
+/// left its reason in the record (guest text escaped).
+pub fn why_line(rec: &ProcRecord) -> Option<String> {
+    rec.why.as_ref().map(|w| format!("  why: {}", sanitize(w)))
+}
+
 /// The line printed when a proc ends in static mode (parproc's static output):
 /// `<icon> <name>[ - <info>]<suffix>`.
 pub fn static_line(rec: &ProcRecord, log: Option<&Path>, style: Style) -> String {
@@ -651,6 +657,7 @@ mod tests {
             result: None,
             log: None,
             log_ignore: Vec::new(),
+            why: None,
         }
     }
 

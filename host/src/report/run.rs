@@ -27,6 +27,8 @@ pub struct RunReporter {
     logs: LogDir,
     history: Mutex<History>,
     full_log: bool,
+    /// `--explain`: show why each proc ran.
+    explain: bool,
     style: Style,
     started: SystemTime,
     module: PathBuf,
@@ -91,6 +93,7 @@ impl RunReporter {
             ),
             history: Mutex::new(history),
             full_log: args.full_log_on_failure,
+            explain: args.explain,
             style,
             started,
             module: module.to_path_buf(),
@@ -256,7 +259,15 @@ impl Reporter for RunReporter {
                     .as_deref()
                     .map(|t| render::chunks_for(rec, t, self.full_log))
                     .unwrap_or_default();
-                self.term.finished(rec, path.as_deref(), &chunks);
+                if self.explain || rec.why.is_none() {
+                    self.term.finished(rec, path.as_deref(), &chunks);
+                } else {
+                    let quiet = ProcRecord {
+                        why: None,
+                        ..rec.clone()
+                    };
+                    self.term.finished(&quiet, path.as_deref(), &chunks);
+                }
             }
         }
     }

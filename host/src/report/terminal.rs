@@ -255,6 +255,10 @@ impl StaticOut {
         }
         let mut text = render::static_line(rec, log, self.style);
         text.push('\n');
+        if let Some(why) = render::why_line(rec) {
+            text.push_str(&why);
+            text.push('\n');
+        }
         for l in render::chunk_lines(chunks, "  ", self.style) {
             text.push_str(&l);
             text.push('\n');
@@ -515,6 +519,7 @@ impl LiveView {
     fn finished(&self, rec: &ProcRecord, log: Option<&Path>, chunks: &[Chunk]) {
         let s = &self.shared;
         let mut lines = vec![render::dynamic_line(rec, log, s.style)];
+        lines.extend(render::why_line(rec));
         if !chunks.is_empty() && rec.state != ProcState::Skipped {
             lines.extend(render::panel(rec, chunks, log, s.style));
         }

@@ -214,7 +214,7 @@ enum Ctl {
     Query(Query),
     Finished(ProcId, RunReport),
     /// The state store answered the lookup of a proc about to launch.
-    Looked(ProcId, crate::exec::Key, Option<Outcome>),
+    Looked(ProcId, crate::exec::Found),
     /// A proc's outcome is durable in the state store.
     Recorded(ProcId, RunReport),
     Answer(ResolveRequest, ResolveAnswer),
@@ -261,6 +261,7 @@ impl Session {
             parked: HashMap::new(),
             deferred_parked: false,
             names_published: None,
+            why: HashMap::new(),
         };
         tokio::spawn(driver.drive(ctl_rx, calls_rx));
         let session = Session {
@@ -482,10 +483,10 @@ struct Slot {
     /// and its deps).
     awaited: HashSet<String>,
     /// Its cache key, when the run is incremental and the proc may be cached.
-    key: Option<crate::exec::Key>,
-    /// Nothing it asked the context for makes its outcome depend on more than
-    /// its key (see `Driver::on_call`).
-    cacheable: bool,
+    ask: Option<crate::exec::Lookup>,
+    /// Why its outcome may depend on more than its key (the first context
+    /// call that made it so; see `Driver::note_call`).
+    uncacheable: Option<String>,
 }
 
 /// A wait in progress.
@@ -542,6 +543,8 @@ struct Driver {
     deferred_parked: bool,
     /// When the live view's names were last refreshed.
     names_published: Option<Instant>,
+    /// In an incremental run, why each proc ran or was not remembered.
+    why: HashMap<ProcId, String>,
 }
 
 impl Driver {
@@ -582,7 +585,7 @@ impl Driver {
             Ctl::WaitAll(tx) => self.idle_waiters.push(tx),
             Ctl::Query(q) => q(self),
             Ctl::Finished(id, report) => self.ended(id, report),
-            Ctl::Looked(id, key, hit) => self.looked(id, key, hit),
+            Ctl::Looked(id, found) => self.looked(id, found),
             Ctl::Recorded(id, report) => self.finished(id, report),
             Ctl::Answer(req, answer) => {
                 self.planner.provide(req.clone(), answer);
@@ -998,69 +1001,84 @@ impl Driver {
                 .map(str::to_owned),
             log: t.and_then(|t| t.log.clone()),
             log_ignore: self.planner.decl_of(id).log_ignore.clone(),
+            why: self.why.get(&id).cloned(),
         }
     }
 
     /// A proc the planner made RUNNING: in an incremental run, look its key up
     /// first (`looked`); otherwise start its task.
     fn launch(&mut self, id: ProcId) {
-        let key = self.cache_key(id);
+        let ask = match self.cache_key(id) {
+            Some(Ok(ask)) => Some(ask),
+            Some(Err(why)) => {
+                self.why.insert(id, why);
+                None
+            }
+            None => None,
+        };
         self.slots.insert(
             id,
             Slot {
                 view: self.planner.result_view(),
                 awaited: HashSet::new(),
-                key,
-                cacheable: key.is_some(),
+                uncacheable: None,
+                ask: ask.clone(),
             },
         );
-        let (Some(key), Some(memo), Some(ctl)) = (key, &self.config.memo, self.ctl.upgrade())
+        let (Some(ask), Some(memo), Some(ctl)) = (ask, &self.config.memo, self.ctl.upgrade())
         else {
             self.start_task(id);
             return;
         };
         self.tasks += 1;
-        let lookup = memo.cache.lookup(key);
+        let lookup = memo.cache.lookup(ask);
         tokio::spawn(async move {
-            let hit = match lookup.await {
-                Ok(hit) => hit,
+            let found = match lookup.await {
+                Ok(found) => found,
                 Err(e) => {
                     tracing::warn!("{e}; the proc runs");
-                    None
+                    crate::exec::Found::Miss(e)
                 }
             };
-            let _ = ctl.send(Ctl::Looked(id, key, hit));
+            let _ = ctl.send(Ctl::Looked(id, found));
         });
     }
 
     /// The state store answered: restore the outcome, or run the proc.
-    fn looked(&mut self, id: ProcId, key: crate::exec::Key, hit: Option<Outcome>) {
+    fn looked(&mut self, id: ProcId, found: crate::exec::Found) {
         self.tasks -= 1;
-        match hit {
-            Some(outcome) => {
+        match found {
+            crate::exec::Found::Hit(outcome) => {
                 // Reported by `notify`, as every proc completed without running.
                 self.planner.finish(id, outcome);
                 self.slots.remove(&id);
             }
-            None => {
-                debug_assert_eq!(self.slots.get(&id).and_then(|s| s.key), Some(key));
+            crate::exec::Found::Miss(why) => {
+                self.why.insert(id, why);
                 self.start_task(id);
             }
         }
     }
 
-    /// The key of a proc that may be cached, or `None` (docs/incremental.md):
-    /// only in an incremental run without `--full`, and only for procs granted
-    /// no network address or input (what a proc reads of its directories is
-    /// traced and checked on lookup; the values of its environment variables
-    /// are in the key).
-    fn cache_key(&self, id: ProcId) -> Option<crate::exec::Key> {
+    /// The key of a proc that may be cached (`Some(Ok)`), why it may not
+    /// (`Some(Err)`), or `None` outside an incremental run
+    /// (docs/incremental.md): never under `--full`, and never for procs
+    /// granted a network address or input (what a proc reads of its
+    /// directories is traced and checked on lookup; the values of its
+    /// environment variables are in the key).
+    fn cache_key(&self, id: ProcId) -> Option<Result<crate::exec::Lookup, String>> {
         let memo = self.config.memo.as_ref()?;
         let planner = &self.planner;
         let decl = planner.decl_of(id);
         let needs = &decl.needs;
-        if memo.full || !needs.network.is_empty() || needs.input {
-            return None;
+        if memo.full {
+            return Some(Err("--full".into()));
+        }
+        if !needs.network.is_empty() {
+            return Some(Err("not cacheable: it is granted the network".into()));
+        }
+        if needs.input {
+            return Some(Err("not cacheable: it is granted input".into()));
         }
         let view = planner.result_view();
         let deps: Vec<(&str, Option<String>)> = planner
@@ -1089,8 +1107,13 @@ impl Driver {
                 .iter()
                 .map(|n| (n, memo.env.iter().find(|(g, _)| g == n).map(|(_, v)| v)))
                 .collect::<Vec<_>>(),
-        });
-        Some(crate::store::Digest::of(material.to_string().as_bytes()))
+        })
+        .to_string();
+        Some(Ok(crate::exec::Lookup {
+            key: crate::store::Digest::of(material.as_bytes()),
+            proc: planner.name(id).to_owned(),
+            material,
+        }))
     }
 
     /// A context call that makes the proc's outcome depend on more than its
@@ -1098,43 +1121,69 @@ impl Driver {
     /// input, and reading results other than its deps' (all of which the
     /// deterministic view hides anyway).
     fn note_call(&mut self, id: ProcId, request: &ContextRequest) {
-        let keyed = match request {
-            ContextRequest::Params => true,
-            ContextRequest::Result { name } => {
-                self.config.deterministic || self.planner.deps(id).iter().any(|d| d == name)
+        let why = match request {
+            ContextRequest::Params => return,
+            ContextRequest::Result { name }
+                if self.config.deterministic || self.planner.deps(id).iter().any(|d| d == name) =>
+            {
+                return;
             }
-            ContextRequest::ResultNames => self.config.deterministic,
-            _ => false,
+            ContextRequest::ResultNames if self.config.deterministic => return,
+            ContextRequest::Result { name } => format!("it read the result of `{name}`, not a dep"),
+            ContextRequest::ResultNames => "it listed the results".to_owned(),
+            ContextRequest::Create { .. } | ContextRequest::Run { .. } => {
+                "it created procs".to_owned()
+            }
+            ContextRequest::Start { .. } => "it started procs".to_owned(),
+            ContextRequest::Wait { .. } => "it waited for procs".to_owned(),
+            ContextRequest::Input { .. } => "it asked for input".to_owned(),
         };
-        if !keyed && let Some(slot) = self.slots.get_mut(&id) {
-            slot.cacheable = false;
+        if let Some(slot) = self.slots.get_mut(&id) {
+            slot.uncacheable.get_or_insert(why);
         }
     }
 
     /// A proc's task ended: in an incremental run, make a cacheable success
     /// durable first (`Ctl::Recorded`), then finish it.
     fn ended(&mut self, id: ProcId, report: RunReport) {
-        let slot = self.slots.get(&id);
-        let key = slot.filter(|s| s.cacheable).and_then(|s| s.key);
-        let success = matches!(
-            report.outcome,
-            Outcome::Succeeded(_) | Outcome::Skipped { .. }
-        );
+        let Some(slot) = self.slots.get(&id) else {
+            self.finished(id, report);
+            return;
+        };
+        let (Some(ask), Some(memo)) = (slot.ask.clone(), &self.config.memo) else {
+            self.finished(id, report);
+            return;
+        };
         let traced = !self.planner.decl_of(id).needs.dirs.is_empty();
         let trace = match (&report.trace, traced) {
-            (crate::trace::Traced::Yes(t), true) => Some(Some(t.clone())),
-            (crate::trace::Traced::No, false) => Some(None),
-            (crate::trace::Traced::Unusable(why), _) => {
-                tracing::debug!(proc = self.planner.name(id), "not cached: {why}");
-                None
+            _ if !matches!(
+                report.outcome,
+                Outcome::Succeeded(_) | Outcome::Skipped { .. }
+            ) =>
+            {
+                Err("failures are not remembered".to_owned())
             }
+            _ if slot.uncacheable.is_some() => Err(slot.uncacheable.clone().unwrap_or_default()),
+            (crate::trace::Traced::Yes(t), true) => Ok(Some(t.clone())),
+            (crate::trace::Traced::No, false) => Ok(None),
+            (crate::trace::Traced::Unusable(why), _) => Err(why.clone()),
             // A granted proc without a trace (or a trace of a proc granted
-            // nothing) is not what this run asked for: do not cache it.
-            _ => None,
+            // nothing) is not what this run asked for.
+            _ => Err("its trace is missing".to_owned()),
         };
-        let (Some(key), true, Some(memo), Some(ctl), Some(trace)) =
-            (key, success, &self.config.memo, self.ctl.upgrade(), trace)
-        else {
+        let trace = match trace {
+            Ok(t) => t,
+            Err(why) => {
+                let line = match self.why.remove(&id) {
+                    Some(ran) => format!("{ran}; not remembered: {why}"),
+                    None => format!("not remembered: {why}"),
+                };
+                self.why.insert(id, line);
+                self.finished(id, report);
+                return;
+            }
+        };
+        let Some(ctl) = self.ctl.upgrade() else {
             self.finished(id, report);
             return;
         };
@@ -1145,13 +1194,9 @@ impl Driver {
             .map_or(0, |s| {
                 i64::try_from(s.elapsed().as_millis()).unwrap_or(i64::MAX)
             });
-        let record = memo.cache.record(
-            key,
-            self.planner.name(id).to_owned(),
-            report.outcome.clone(),
-            trace,
-            duration_ms,
-        );
+        let record = memo
+            .cache
+            .record(ask, report.outcome.clone(), trace, duration_ms);
         tokio::spawn(async move {
             if let Err(e) = record.await {
                 tracing::warn!("{e}; the outcome is not remembered");
@@ -1171,7 +1216,7 @@ impl Driver {
             budget: self.budget(id),
             needs: decl.needs.clone(),
             changed_deps: planner.changed_deps(id).to_vec(),
-            trace: self.slots.get(&id).is_some_and(|s| s.key.is_some()),
+            trace: self.slots.get(&id).is_some_and(|s| s.ask.is_some()),
         };
         let ix = id.0 as usize;
         if self.timing.len() <= ix {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::{Digest, Entry, StateStore, now_ms};
-use crate::exec::{BoxFuture, Key, ResultCache};
+use crate::exec::{BoxFuture, Found, Lookup, ResultCache};
 use crate::outcome::Outcome;
 use crate::trace::Trace;
 
@@ -23,10 +23,11 @@ impl StoreCache {
 }
 
 impl ResultCache for StoreCache {
-    fn lookup(&self, key: Key) -> BoxFuture<'static, Result<Option<Outcome>, String>> {
+    fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<Found, String>> {
         let store = self.store.clone();
+        let module = self.module;
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || lookup(&store, &key))
+            tokio::task::spawn_blocking(move || lookup(&store, module, &ask))
                 .await
                 .map_err(|e| format!("state store lookup: {e}"))?
         })
@@ -34,8 +35,7 @@ impl ResultCache for StoreCache {
 
     fn record(
         &self,
-        key: Key,
-        proc: String,
+        ask: Lookup,
         outcome: Outcome,
         trace: Option<Trace>,
         duration_ms: i64,
@@ -44,15 +44,7 @@ impl ResultCache for StoreCache {
         let module = self.module;
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                record(
-                    &store,
-                    key,
-                    module,
-                    proc,
-                    &outcome,
-                    trace.as_ref(),
-                    duration_ms,
-                )
+                record(&store, module, &ask, &outcome, trace.as_ref(), duration_ms)
             })
             .await
             .map_err(|e| format!("state store write: {e}"))?
@@ -60,23 +52,25 @@ impl ResultCache for StoreCache {
     }
 }
 
-/// The newest restorable entry under `key`: a success whose result blob is
-/// whole and whose trace, if it has one, still holds on the disk (the
-/// constructive-trace lookup: the key finds candidates, each candidate's
-/// recorded reads are checked).
-fn lookup(store: &StateStore, key: &Digest) -> Result<Option<Outcome>, String> {
-    for entry in store.candidates(key).map_err(|e| e.to_string())? {
+/// The newest restorable entry under the key: a success whose result blob is
+/// whole and whose trace, if it has one, still holds on the disk (the key
+/// finds candidates, each candidate's recorded reads are checked). On a miss,
+/// why.
+fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, String> {
+    let mut why = None;
+    for entry in store.candidates(&ask.key).map_err(|e| e.to_string())? {
         if !matches!(entry.state.as_str(), "SUCCEEDED" | "SKIPPED") {
             continue;
         }
         if let Some(t) = entry.trace {
             let Some(bytes) = store.blob(&t).map_err(|e| e.to_string())? else {
+                why.get_or_insert_with(|| "its recorded trace is gone".to_owned());
                 continue;
             };
             let trace: Trace = serde_json::from_slice(&bytes)
                 .map_err(|e| format!("state store: trace blob {t} does not parse: {e}"))?;
-            if let Err(why) = crate::trace::check(&trace) {
-                tracing::debug!(proc = entry.proc, "{why}");
+            if let Err(changed) = crate::trace::check(&trace) {
+                why.get_or_insert(changed);
                 continue;
             }
         }
@@ -85,22 +79,105 @@ fn lookup(store: &StateStore, key: &Digest) -> Result<Option<Outcome>, String> {
             Some(d) => match store.blob(&d).map_err(|e| e.to_string())? {
                 Some(bytes) => String::from_utf8(bytes)
                     .map_err(|_| format!("state store: result blob {d} is not UTF-8"))?,
-                None => continue,
+                None => {
+                    why.get_or_insert_with(|| "its recorded result is gone".to_owned());
+                    continue;
+                }
             },
         };
         store
-            .touch(key, entry.trace.as_ref())
+            .touch(&ask.key, entry.trace.as_ref())
             .map_err(|e| e.to_string())?;
-        return Ok(Some(Outcome::UpToDate(result)));
+        return Ok(Found::Hit(Outcome::UpToDate(result)));
     }
-    Ok(None)
+    if let Some(why) = why {
+        return Ok(Found::Miss(why));
+    }
+    Ok(Found::Miss(what_changed(store, module, ask)?))
+}
+
+/// Why no entry has this key: the proc's last record against what the key is
+/// made of now, part by part.
+fn what_changed(store: &StateStore, module: Digest, ask: &Lookup) -> Result<String, String> {
+    let Some(last) = store.last(&ask.proc).map_err(|e| e.to_string())? else {
+        return Ok("first run".into());
+    };
+    if last.module != module {
+        return Ok("the module changed".into());
+    }
+    let before = match last.material {
+        Some(d) => store.blob(&d).map_err(|e| e.to_string())?,
+        None => None,
+    };
+    let (Some(before), Ok(now)) = (
+        before.and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()),
+        serde_json::from_str::<serde_json::Value>(&ask.material),
+    ) else {
+        return Ok("its inputs changed".into());
+    };
+    Ok(diff(&before, &now))
+}
+
+/// The first part of the key material that differs, in words.
+fn diff(before: &serde_json::Value, now: &serde_json::Value) -> String {
+    use serde_json::Value;
+    let part = |k: &str| {
+        (
+            before.get(k).unwrap_or(&Value::Null),
+            now.get(k).unwrap_or(&Value::Null),
+        )
+    };
+    let (b, n) = part("params");
+    if b != n {
+        let names = |v: &Value| -> Vec<(String, Value)> {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        };
+        let (b, n) = (names(b), names(n));
+        for (k, v) in &n {
+            if b.iter().find(|(bk, _)| bk == k).map(|(_, bv)| bv) != Some(v) {
+                return format!("param `{k}` changed");
+            }
+        }
+        if let Some((k, _)) = b.iter().find(|(k, _)| !n.iter().any(|(nk, _)| nk == k)) {
+            return format!("param `{k}` is gone");
+        }
+    }
+    let (b, n) = part("deps");
+    if b != n {
+        let deps = |v: &Value| -> Vec<(String, Option<String>)> {
+            serde_json::from_value(v.clone()).unwrap_or_default()
+        };
+        let (b, n) = (deps(b), deps(n));
+        for (d, digest) in &n {
+            match b.iter().find(|(bd, _)| bd == d) {
+                Some((_, before)) if before == digest => {}
+                Some(_) => return format!("dep `{d}` gave another result"),
+                None => return format!("dep `{d}` is new"),
+            }
+        }
+        return "its deps changed".into();
+    }
+    for (k, words) in [
+        ("args", "its arguments changed"),
+        ("budget", "its budget changed"),
+        ("env", "a granted environment value changed"),
+        ("grants", "the directory grants changed"),
+        ("deterministic", "--deterministic changed"),
+        ("decl", "its declaration changed"),
+        ("key", "the host keys differently now"),
+    ] {
+        let (b, n) = part(k);
+        if b != n {
+            return words.into();
+        }
+    }
+    "its inputs changed".into()
 }
 
 fn record(
     store: &StateStore,
-    key: Digest,
     module: Digest,
-    proc: String,
+    ask: &Lookup,
     outcome: &Outcome,
     trace: Option<&Trace>,
     duration_ms: i64,
@@ -112,28 +189,62 @@ fn record(
         // outcome is already there.
         Outcome::Failed(_) | Outcome::UpToDate(_) => return Ok(()),
     };
-    let result = result
-        .map(|r| store.put_blob(r.as_bytes()))
-        .transpose()
-        .map_err(|e| e.to_string())?;
+    let put = |bytes: &[u8]| store.put_blob(bytes).map_err(|e| e.to_string());
+    let result = result.map(|r| put(r.as_bytes())).transpose()?;
     let trace = trace
         .map(|t| {
             let bytes = serde_json::to_vec(t).map_err(|e| format!("cannot encode a trace: {e}"))?;
-            store.put_blob(&bytes).map_err(|e| e.to_string())
+            put(&bytes)
         })
         .transpose()?;
+    let material = Some(put(ask.material.as_bytes())?);
     store
         .record(&Entry {
-            key,
+            key: ask.key,
             trace,
-            proc,
+            proc: ask.proc.clone(),
             module,
             state: state.to_owned(),
             result,
             outputs: None,
+            material,
             blobs: Vec::new(),
             finished_at_ms: now_ms(),
             duration_ms,
         })
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::diff;
+    use serde_json::json;
+
+    #[test]
+    fn a_miss_names_the_part_of_the_key_that_changed() {
+        let base = json!({"key": 1, "params": [["a", 1]], "deps": [["x", "d1"]], "args": [], "budget": {}});
+        let with = |k: &str, v: serde_json::Value| {
+            let mut m = base.clone();
+            m[k] = v;
+            m
+        };
+        assert_eq!(
+            diff(&base, &with("params", json!([["a", 2]]))),
+            "param `a` changed"
+        );
+        assert_eq!(diff(&base, &with("params", json!([]))), "param `a` is gone");
+        assert_eq!(
+            diff(&base, &with("deps", json!([["x", "d2"]]))),
+            "dep `x` gave another result"
+        );
+        assert_eq!(
+            diff(&base, &with("args", json!([["i", 1]]))),
+            "its arguments changed"
+        );
+        assert_eq!(
+            diff(&base, &with("budget", json!({"fuel": 1}))),
+            "its budget changed"
+        );
+        assert_eq!(diff(&base, &base), "its inputs changed");
+    }
 }

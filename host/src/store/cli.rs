@@ -385,6 +385,7 @@ mod tests {
             .into(),
             result,
             outputs: None,
+            material: None,
             blobs: Vec::new(),
             finished_at_ms: 1_700_000_000_000,
             duration_ms: 1500,

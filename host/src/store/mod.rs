@@ -115,6 +115,9 @@ pub struct Entry {
     pub result: Option<Digest>,
     /// The digest of the outputs manifest blob, if the proc wrote files.
     pub outputs: Option<Digest>,
+    /// The digest of what the key was made of (a JSON blob), so a later miss
+    /// can say what changed.
+    pub material: Option<Digest>,
     /// Every other blob the entry needs (output files named by the manifest).
     pub blobs: Vec<Digest>,
     /// When the proc finished, in milliseconds since the Unix epoch.
@@ -130,6 +133,7 @@ impl Entry {
             .iter()
             .chain(self.result.iter())
             .chain(self.outputs.iter())
+            .chain(self.material.iter())
             .chain(self.blobs.iter())
             .copied()
     }
@@ -278,6 +282,7 @@ impl StateStore {
                  state TEXT NOT NULL,
                  result BLOB,
                  outputs BLOB,
+                 material BLOB,
                  finished_at INTEGER NOT NULL,
                  duration_ms INTEGER NOT NULL,
                  used_at INTEGER NOT NULL,
@@ -352,8 +357,8 @@ impl StateStore {
         .map_err(self.db_err("cannot replace an entry"))?;
         tx.execute(
             "INSERT INTO entries(key, trace, proc, module, state, result, outputs,
-                                 finished_at, duration_ms, used_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8)",
+                                 finished_at, duration_ms, used_at, material)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10)",
             params![
                 entry.key.0.as_slice(),
                 trace,
@@ -364,6 +369,7 @@ impl StateStore {
                 entry.outputs.map(|d| d.0.to_vec()),
                 entry.finished_at_ms,
                 entry.duration_ms,
+                entry.material.map(|d| d.0.to_vec()),
             ],
         )
         .map_err(self.db_err("cannot write an entry"))?;
@@ -411,7 +417,8 @@ impl StateStore {
     ) -> Result<Vec<Entry>, StoreError> {
         let conn = self.conn();
         let sql = format!(
-            "SELECT id, key, trace, proc, module, state, result, outputs, finished_at, duration_ms
+            "SELECT id, key, trace, proc, module, state, result, outputs, finished_at, duration_ms,
+                    material
              FROM entries WHERE {cond} ORDER BY finished_at DESC, id DESC"
         );
         let mut stmt = conn
@@ -432,6 +439,7 @@ impl StateStore {
                         blobs: Vec::new(),
                         finished_at_ms: r.get(8)?,
                         duration_ms: r.get(9)?,
+                        material: opt_digest_col(r, 10)?,
                     },
                 ))
             })

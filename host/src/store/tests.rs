@@ -29,6 +29,7 @@ fn entry(store: &StateStore, proc: &str, result: &str, extra: &[&[u8]]) -> Entry
         state: "SUCCEEDED".into(),
         result: Some(result),
         outputs: None,
+        material: None,
         blobs,
         finished_at_ms: now_ms(),
         duration_ms: 12,

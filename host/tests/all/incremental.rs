@@ -438,3 +438,83 @@ fn a_granted_environment_value_is_in_the_key() {
     assert_eq!(token("a"), ("UP_TO_DATE".to_owned(), "a".into()));
     assert_eq!(token("b"), ("SUCCEEDED".to_owned(), "b".into()));
 }
+
+/// Each proc's `why` in the report of the last `run` in `dir`.
+fn whys(dir: &Path) -> BTreeMap<String, Option<String>> {
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).expect("report")).expect("JSON");
+    r["procs"]
+        .as_array()
+        .expect("procs")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name").to_owned(),
+                p["why"].as_str().map(str::to_owned),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn explain_says_why_each_proc_ran_or_was_not_remembered() {
+    let dir = scratch("explain");
+    let data = data_dir(&dir);
+    let _ = reads(&dir, &data, &["cat", "upper", "write_out"]);
+    let w = whys(&dir);
+    assert_eq!(w["cat"].as_deref(), Some("first run"));
+    assert_eq!(
+        w["write_out"].as_deref(),
+        Some("first run; not remembered: it opened `/data/out.txt` for writing")
+    );
+    let _ = reads(&dir, &data, &["cat", "upper"]);
+    assert_eq!(whys(&dir)["cat"], None, "an up-to-date proc has no reason");
+
+    std::fs::write(data.join("a.txt"), "gamma").expect("change");
+    let grant = format!("{}::/data:rw", data.display());
+    let (o, _) = run(
+        &dir,
+        &[
+            "--explain",
+            "--dir",
+            grant.as_str(),
+            wasm::READS,
+            "cat",
+            "upper",
+        ],
+    );
+    let text = out(&o);
+    let w = whys(&dir);
+    assert_eq!(w["cat"].as_deref(), Some("input `/data/a.txt` changed"));
+    assert_eq!(w["upper"].as_deref(), Some("dep `cat` gave another result"));
+    assert!(
+        text.contains("  why: input `/data/a.txt` changed\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  why: dep `cat` gave another result\n"),
+        "{text}"
+    );
+
+    // Without --explain the terminal says nothing of it (the report still does).
+    let (o, _) = run(
+        &dir,
+        &[
+            "--param",
+            "k=1",
+            "--dir",
+            grant.as_str(),
+            wasm::READS,
+            "cat",
+        ],
+    );
+    assert!(!out(&o).contains("why:"), "{}", out(&o));
+    assert_eq!(whys(&dir)["cat"].as_deref(), Some("param `k` changed"));
+
+    let dir = scratch("explain-dynamic");
+    let _ = run(&dir, &[wasm::DYNAMIC]);
+    assert_eq!(
+        whys(&dir)["release"].as_deref(),
+        Some("first run; not remembered: it created procs")
+    );
+}
