@@ -98,6 +98,11 @@ pub enum Seen {
         /// The entries.
         entries: Vec<(String, Kind)>,
     },
+    /// Something was there: a create that failed with `exist`.
+    Exists {
+        /// Where.
+        at: At,
+    },
     /// An open or stat that failed, and how (`no-entry`, `not-permitted`, …).
     Missing {
         /// Where.
@@ -115,20 +120,37 @@ impl Seen {
             | Seen::Dir { at }
             | Seen::Stat { at, .. }
             | Seen::Listing { at, .. }
+            | Seen::Exists { at }
             | Seen::Missing { at, .. } => at,
         }
     }
 }
 
-/// Everything a proc saw, in the order it saw it (duplicates removed), and the
-/// directories it was granted. The key of the proc covers the run's grants, so
-/// a trace found under it was made with the same directories.
+/// What a proc left at a place it wrote to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Left {
+    /// A file with these bytes (BLAKE3, hex; the bytes are a blob of the store).
+    File(String),
+    /// A directory.
+    Dir,
+    /// Nothing: it removed what was there.
+    Absent,
+}
+
+/// Everything a proc saw, in the order it saw it (duplicates removed), what it
+/// left where it wrote, and the directories it was granted. The key of the
+/// proc covers the run's grants, so a trace found under it was made with the
+/// same directories.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Trace {
     /// The granted directories the observations are relative to.
     pub roots: Roots,
     /// The observations.
     pub seen: Vec<Seen>,
+    /// Its outputs: each place it created, wrote or removed, and what it left
+    /// there when it ended.
+    #[serde(default)]
+    pub outputs: Vec<(At, Left)>,
 }
 
 /// How a run's trace ended up.
@@ -251,6 +273,53 @@ pub fn code_of(e: &std::io::Error) -> &'static str {
     }
 }
 
+/// What is at `at` now, as an output: a file's digest, a directory, or nothing.
+pub fn left(roots: &Roots, at: &At) -> std::io::Result<Left> {
+    let (dir, last) = resolve(roots, at)?;
+    match dir.symlink_metadata(last) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Left::Absent),
+        Err(e) => Err(e),
+        Ok(m) if m.is_dir() => Ok(Left::Dir),
+        Ok(m) if m.is_file() => Ok(Left::File(file_digest(roots, at)?)),
+        Ok(_) => Err(std::io::Error::other("neither a file nor a directory")),
+    }
+}
+
+/// The bytes of the file at `at` now.
+pub fn read(roots: &Roots, at: &At) -> std::io::Result<Vec<u8>> {
+    let (dir, last) = resolve(roots, at)?;
+    dir.read(last)
+}
+
+/// Put back what a proc left at `at`: `bytes` for a file (written to a
+/// temporary file beside it and renamed into place), a directory, or nothing.
+/// Paths resolve inside the grant, as the proc's did.
+pub fn restore(roots: &Roots, at: &At, left: &Left, bytes: Option<&[u8]>) -> std::io::Result<()> {
+    let (dir, last) = resolve(roots, at)?;
+    match left {
+        Left::Dir => match dir.create_dir(last) {
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            other => other,
+        },
+        Left::Absent => match dir.symlink_metadata(last) {
+            Ok(m) if m.is_dir() => dir.remove_dir_all(last),
+            Ok(_) => dir.remove_file(last),
+            Err(_) => Ok(()),
+        },
+        Left::File(_) => {
+            let bytes = bytes.ok_or_else(|| std::io::Error::other("no bytes to restore"))?;
+            let tmp = match last.rsplit_once('/') {
+                Some((parent, name)) => {
+                    format!("{parent}/.{name}.parproc-restore.{}", std::process::id())
+                }
+                None => format!(".{last}.parproc-restore.{}", std::process::id()),
+            };
+            dir.write(&tmp, bytes)?;
+            dir.rename(&tmp, &dir, last)
+        }
+    }
+}
+
 /// Check every observation against the disk: `Ok` when the proc would see the
 /// same, else what differs (``input `/data/a.txt` changed``).
 pub fn check(trace: &Trace) -> Result<(), String> {
@@ -276,6 +345,13 @@ pub fn check(trace: &Trace) -> Result<(), String> {
                 Ok(now) if now == *entries => {}
                 _ => return Err(format!("the listing of `{}` changed", at.shown())),
             },
+            Seen::Exists { .. } => {
+                let mut there = at.clone();
+                there.follow = false;
+                if stat(roots, &there).is_err() {
+                    return Err(format!("input `{}` is gone", at.shown()));
+                }
+            }
             Seen::Missing { code, .. } => match stat(roots, at) {
                 Ok(_) => return Err(format!("input `{}` appeared", at.shown())),
                 Err(e) if code_of(&e) == code => {}

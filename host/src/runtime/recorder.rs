@@ -6,10 +6,12 @@
 //! each `open-at` names its parent's place plus the path as given. Reads need
 //! no event of their own: the file's digest is taken when it is opened, and
 //! checked again when the proc ends (a file that changed while the proc ran
-//! makes the trace unusable). Anything the trace cannot stand for — writing,
-//! creating, removing or renaming, reading links, comparing objects, a refused
-//! or trapped call — makes it unusable, so the outcome is not cached: when in
-//! doubt, re-run.
+//! makes the trace unusable). A file opened for writing, a directory created
+//! and a file or directory removed are *outputs*: what the proc left there is
+//! recorded when it ends, to be restored on a later hit; reading back what it
+//! wrote is not an input. Anything else the trace cannot stand for — renaming,
+//! linking, reading links, comparing objects, a refused or trapped call —
+//! makes it unusable, so the outcome is not cached: when in doubt, re-run.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,13 +21,15 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{
 };
 
 use super::wasifs::event::{DescriptorKind, FsEvent, FsObserver, FsOutcome, Rep};
-use crate::trace::{At, Kind, Roots, Seen, Trace, Traced, file_digest, listing};
+use crate::trace::{At, Kind, Left, Roots, Seen, Trace, Traced, file_digest, listing};
 
 /// A recorder's findings, shared with the runner that reads them at the end.
 #[derive(Debug, Default)]
 struct Findings {
     fds: HashMap<Rep, At>,
     seen: Vec<Seen>,
+    /// Places it created, wrote or removed, in order.
+    written: Vec<At>,
     unusable: Option<String>,
 }
 
@@ -57,16 +61,91 @@ impl Recorder {
         if let Some(why) = &f.unusable {
             return Traced::Unusable(why.clone());
         }
-        let trace = Trace {
+        let mut trace = Trace {
             roots: (*self.roots).clone(),
             seen: f.seen.clone(),
+            outputs: Vec::new(),
         };
+        let written = f.written.clone();
         drop(f);
-        match crate::trace::check(&trace) {
-            Ok(()) => Traced::Yes(trace),
-            Err(why) => Traced::Unusable(format!("{why} while the proc ran")),
+        // A directory it found above one of its outputs (`create_dir_all` of
+        // an existing `out/`) is an output too, not an input: a later hit
+        // creates it again before the files below it.
+        let above = ancestors(&written);
+        let mut dirs = Vec::new();
+        trace.seen.retain(|s| {
+            let parent = match s {
+                Seen::Exists { at } | Seen::Dir { at } => Some(at),
+                Seen::Stat {
+                    at,
+                    kind: Kind::Dir,
+                    ..
+                } => Some(at),
+                _ => None,
+            };
+            match parent.and_then(|at| plain(at).map(|p| (at, p))) {
+                Some((at, p)) if above.contains(&(at.root.clone(), p.clone())) => {
+                    let mut at = at.clone();
+                    at.follow = false;
+                    if !dirs.contains(&at) {
+                        dirs.push(at);
+                    }
+                    false
+                }
+                _ => true,
+            }
+        });
+        for at in dirs {
+            trace.outputs.push((at, Left::Dir));
+        }
+        if let Err(why) = crate::trace::check(&trace) {
+            return Traced::Unusable(format!("{why} while the proc ran"));
+        }
+        for at in written {
+            match crate::trace::left(&self.roots, &at) {
+                Ok(left) => {
+                    trace.outputs.retain(|(a, _)| *a != at);
+                    trace.outputs.push((at, left));
+                }
+                Err(e) => {
+                    return Traced::Unusable(format!(
+                        "its output `{}` cannot be read: {e}",
+                        at.shown()
+                    ));
+                }
+            }
+        }
+        Traced::Yes(trace)
+    }
+}
+
+/// The path of `at` as one relative path, when it is plain: no `.`, `..` or
+/// empty segment (only then can its ancestors be told by text).
+fn plain(at: &At) -> Option<String> {
+    let joined = at.path.join("/");
+    let ok = !joined.is_empty()
+        && joined
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..");
+    ok.then_some(joined)
+}
+
+/// The directories above each plain output (`out` for `out/app.bin`), by root.
+fn ancestors(written: &[At]) -> std::collections::HashSet<(String, String)> {
+    let mut set = std::collections::HashSet::new();
+    for at in written {
+        let Some(p) = plain(at) else { continue };
+        let mut prefix = String::new();
+        let segs: Vec<&str> = p.split('/').collect();
+        for seg in &segs[..segs.len() - 1] {
+            if !prefix.is_empty() {
+                prefix.push('/');
+            }
+            prefix.push_str(seg);
+            set.insert((at.root.clone(), prefix.clone()));
         }
     }
+    set
 }
 
 /// `wasi:filesystem`'s name of an error code, as `crate::trace::code_of` names
@@ -102,6 +181,25 @@ impl Findings {
     fn see(&mut self, seen: Seen) {
         if !self.seen.contains(&seen) {
             self.seen.push(seen);
+        }
+    }
+
+    /// A call at `at` failed with `code`: `exist` says something is there,
+    /// any other code that something is not (or cannot be reached).
+    fn failed(&mut self, at: At, code: ErrorCode) {
+        match code {
+            ErrorCode::Exist => self.see(Seen::Exists { at }),
+            code => self.see(Seen::Missing {
+                at,
+                code: code_name(code),
+            }),
+        }
+    }
+
+    /// `at` is an output from now on.
+    fn wrote(&mut self, at: At) {
+        if !self.written.contains(&at) {
+            self.written.push(at);
         }
     }
 
@@ -163,11 +261,31 @@ impl FsObserver for Recorder {
                 let writes = flags
                     .intersects(DescriptorFlags::WRITE | DescriptorFlags::MUTATE_DIRECTORY)
                     || open_flags.intersects(OpenFlags::CREATE | OpenFlags::TRUNCATE);
-                if writes {
-                    f.unusable(format!("it opened `{}` for writing", at.shown()));
+                if f.odd("open-at", &outcome) {
                     return;
                 }
-                if f.odd("open-at", &outcome) {
+                if writes {
+                    match outcome {
+                        FsOutcome::Ok(opened) if opened.kind == DescriptorKind::File => {
+                            f.fds.insert(opened.fd, at.clone());
+                            f.wrote(at);
+                        }
+                        FsOutcome::Ok(_) => f.unusable(format!(
+                            "it opened the directory `{}` to change it",
+                            at.shown()
+                        )),
+                        // A failed open for writing changed nothing; what it
+                        // learnt is as for a read.
+                        FsOutcome::Err(code) => f.failed(at, code),
+                        FsOutcome::Capped | FsOutcome::Trap(_) => {}
+                    }
+                    return;
+                }
+                if f.written.contains(&at) {
+                    // Reading back its own output: not an input.
+                    if let FsOutcome::Ok(opened) = outcome {
+                        f.fds.insert(opened.fd, at);
+                    }
                     return;
                 }
                 match outcome {
@@ -184,10 +302,7 @@ impl FsObserver for Recorder {
                             },
                         }
                     }
-                    FsOutcome::Err(code) => f.see(Seen::Missing {
-                        at,
-                        code: code_name(code),
-                    }),
+                    FsOutcome::Err(code) => f.failed(at, code),
                     FsOutcome::Capped | FsOutcome::Trap(_) => {}
                 }
             }
@@ -202,10 +317,7 @@ impl FsObserver for Recorder {
                         kind: kind(s.kind),
                         size: s.size,
                     }),
-                    FsOutcome::Err(code) => f.see(Seen::Missing {
-                        at,
-                        code: code_name(code),
-                    }),
+                    FsOutcome::Err(code) => f.failed(at, code),
                     FsOutcome::Capped | FsOutcome::Trap(_) => {}
                 }
             }
@@ -226,10 +338,7 @@ impl FsObserver for Recorder {
                         kind: kind(s.kind),
                         size: s.size,
                     }),
-                    FsOutcome::Err(code) => f.see(Seen::Missing {
-                        at,
-                        code: code_name(code),
-                    }),
+                    FsOutcome::Err(code) => f.failed(at, code),
                     FsOutcome::Capped | FsOutcome::Trap(_) => {}
                 }
             }
@@ -248,6 +357,29 @@ impl FsObserver for Recorder {
             FsEvent::DropDescriptor { fd, .. } => {
                 f.fds.remove(&fd);
             }
+            FsEvent::CreateDirectoryAt { fd, path, outcome }
+            | FsEvent::RemoveDirectoryAt { fd, path, outcome }
+            | FsEvent::UnlinkFileAt { fd, path, outcome } => {
+                let Some(base) = f.place(fd) else { return };
+                let at = base.join(&path, false);
+                if f.odd("a directory change", &outcome) {
+                    return;
+                }
+                match outcome {
+                    FsOutcome::Ok(()) => f.wrote(at),
+                    FsOutcome::Err(code) => f.failed(at, code),
+                    FsOutcome::Capped | FsOutcome::Trap(_) => {}
+                }
+            }
+            // Writes go to a descriptor opened for writing, which is an output
+            // already; its size, times and syncs change nothing else.
+            FsEvent::Write { .. }
+            | FsEvent::WriteViaStream { .. }
+            | FsEvent::AppendViaStream { .. }
+            | FsEvent::SetSize { .. }
+            | FsEvent::SetTimes { .. }
+            | FsEvent::SyncData { .. }
+            | FsEvent::Sync { .. } => {}
             // Reads are covered by the digest taken at the open; the rest only
             // reports what the trace already holds (or an inode, which is not
             // an input).
@@ -273,10 +405,7 @@ impl FsObserver for Recorder {
                     return;
                 }
                 if let FsOutcome::Err(code) = outcome {
-                    f.see(Seen::Missing {
-                        at,
-                        code: code_name(code),
-                    });
+                    f.failed(at, code);
                 }
             }
             other => {

@@ -62,6 +62,7 @@ fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, Str
         if !matches!(entry.state.as_str(), "SUCCEEDED" | "SKIPPED") {
             continue;
         }
+        let mut outputs = None;
         if let Some(t) = entry.trace {
             let Some(bytes) = store.blob(&t).map_err(|e| e.to_string())? else {
                 why.get_or_insert_with(|| "its recorded trace is gone".to_owned());
@@ -73,6 +74,7 @@ fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, Str
                 why.get_or_insert(changed);
                 continue;
             }
+            outputs = Some(trace);
         }
         let result = match entry.result {
             None => "null".to_owned(),
@@ -85,6 +87,12 @@ fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, Str
                 }
             },
         };
+        if let Some(trace) = &outputs
+            && let Err(e) = restore_outputs(store, trace)
+        {
+            why.get_or_insert(e);
+            continue;
+        }
         store
             .touch(&ask.key, entry.trace.as_ref())
             .map_err(|e| e.to_string())?;
@@ -94,6 +102,30 @@ fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, Str
         return Ok(Found::Miss(why));
     }
     Ok(Found::Miss(what_changed(store, module, ask)?))
+}
+
+/// Put back every output that is missing or different: delete `out/`, run
+/// again, and it comes back without the proc running.
+fn restore_outputs(store: &StateStore, trace: &Trace) -> Result<(), String> {
+    use crate::trace::Left;
+    for (at, left) in &trace.outputs {
+        if crate::trace::left(&trace.roots, at).ok().as_ref() == Some(left) {
+            continue;
+        }
+        let bytes = match left {
+            Left::File(hex) => {
+                let d = Digest::from_hex(hex).ok_or("a recorded output has no digest")?;
+                match store.blob(&d).map_err(|e| e.to_string())? {
+                    Some(b) => Some(b),
+                    None => return Err(format!("the recorded output `{}` is gone", at.shown())),
+                }
+            }
+            Left::Dir | Left::Absent => None,
+        };
+        crate::trace::restore(&trace.roots, at, left, bytes.as_deref())
+            .map_err(|e| format!("output `{}` could not be restored: {e}", at.shown()))?;
+    }
+    Ok(())
 }
 
 /// Why no entry has this key: the proc's last record against what the key is
@@ -191,6 +223,7 @@ fn record(
     };
     let put = |bytes: &[u8]| store.put_blob(bytes).map_err(|e| e.to_string());
     let result = result.map(|r| put(r.as_bytes())).transpose()?;
+    let traced = trace;
     let trace = trace
         .map(|t| {
             let bytes = serde_json::to_vec(t).map_err(|e| format!("cannot encode a trace: {e}"))?;
@@ -198,6 +231,25 @@ fn record(
         })
         .transpose()?;
     let material = Some(put(ask.material.as_bytes())?);
+    // The bytes each output file holds now: the ones the proc left, or the
+    // outcome is not recorded (something changed them since).
+    let mut blobs = Vec::new();
+    if let Some(t) = traced {
+        for (at, left) in &t.outputs {
+            if let crate::trace::Left::File(hex) = left {
+                let bytes = crate::trace::read(&t.roots, at)
+                    .map_err(|e| format!("output `{}` cannot be read: {e}", at.shown()))?;
+                let d = put(&bytes)?;
+                if d.to_hex() != *hex {
+                    return Err(format!(
+                        "output `{}` changed after the proc ended; not remembered",
+                        at.shown()
+                    ));
+                }
+                blobs.push(d);
+            }
+        }
+    }
     store
         .record(&Entry {
             key: ask.key,
@@ -208,7 +260,7 @@ fn record(
             result,
             outputs: None,
             material,
-            blobs: Vec::new(),
+            blobs,
             finished_at_ms: now_ms(),
             duration_ms,
         })

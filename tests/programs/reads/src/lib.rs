@@ -62,11 +62,24 @@ fn linked(_ctx: &Context) -> Result<String, Error> {
     read("/data/link.txt")
 }
 
-/// Writes `/data/out.txt` (never cached until outputs are restored).
+/// Writes `/data/out.txt`.
 #[proc(needs(dirs_rw = ["/data"]))]
 fn write_out(_ctx: &Context) -> Result<String, Error> {
     std::fs::write("/data/out.txt", "written").map_err(|e| Error::failed(e.to_string()))?;
     Ok("wrote".into())
+}
+
+/// Builds `/data/out/app.bin` from `/data/a.txt` (creating `/data/out`), and
+/// removes `/data/stale.tmp` if it is there.
+#[proc(needs(dirs_rw = ["/data"]))]
+fn build_out(_ctx: &Context) -> Result<usize, Error> {
+    let fail = |e: std::io::Error| Error::failed(e.to_string());
+    let src = std::fs::read("/data/a.txt").map_err(fail)?;
+    std::fs::create_dir_all("/data/out").map_err(fail)?;
+    let built: Vec<u8> = src.iter().rev().copied().collect();
+    std::fs::write("/data/out/app.bin", &built).map_err(fail)?;
+    let _ = std::fs::remove_file("/data/stale.tmp");
+    Ok(built.len())
 }
 
 /// Opens `/data/slow.txt`, sleeps for the param `sleep_ms` (default 2000),
@@ -90,5 +103,5 @@ fn token(_ctx: &Context) -> Result<String, Error> {
 }
 
 parproc_guest::export_jobs!(
-    cat, upper, nested, probe, list, size, linked, write_out, slow_cat, token
+    cat, upper, nested, probe, list, size, linked, write_out, build_out, slow_cat, token
 );
