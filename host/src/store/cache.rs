@@ -3,33 +3,98 @@
 use std::sync::Arc;
 
 use super::{Digest, Entry, StateStore, now_ms};
-use crate::exec::{BoxFuture, Found, Lookup, ResultCache};
+use crate::exec::{BoxFuture, Lookup, ResultCache};
+
+/// What a lookup found, with the trace digest of a hit (to mark it used).
+enum Found {
+    Hit(Outcome, Option<Digest>),
+    Miss(String),
+}
 use crate::outcome::Outcome;
 use crate::trace::Trace;
 
-/// A [`ResultCache`] over a [`StateStore`], for one module. Every call runs on
-/// tokio's blocking threads.
-#[derive(Debug, Clone)]
+/// Entries waiting for the writer, each with where to say it is durable.
+type Pending = (Entry, tokio::sync::oneshot::Sender<Result<(), String>>);
+
+/// How many hits are marked used at once.
+const TOUCH_BATCH: usize = 512;
+
+/// A [`ResultCache`] over a [`StateStore`], for one module. Lookups and blob
+/// writes run on tokio's blocking threads; entries go to one writer thread
+/// that commits everything waiting in one transaction (group commit), and
+/// each record completes when its transaction has. Hits are marked used in
+/// batches (the mark only orders `gc`).
+#[derive(Debug)]
 pub struct StoreCache {
     store: Arc<StateStore>,
     module: Digest,
+    writer: std::sync::mpsc::Sender<Pending>,
+    used: Arc<std::sync::Mutex<Vec<(Digest, Option<Digest>)>>>,
 }
 
 impl StoreCache {
     /// Outcomes of the module whose component has the digest `module`.
     pub fn new(store: Arc<StateStore>, module: Digest) -> StoreCache {
-        StoreCache { store, module }
+        let (writer, queue) = std::sync::mpsc::channel::<Pending>();
+        let w = store.clone();
+        std::thread::Builder::new()
+            .name("parproc-state-writer".into())
+            .spawn(move || {
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while let Ok(more) = queue.try_recv() {
+                        batch.push(more);
+                    }
+                    let entries: Vec<Entry> = batch.iter().map(|(e, _)| e.clone()).collect();
+                    let done = w.record_many(&entries).map_err(|e| e.to_string());
+                    for (_, tx) in batch {
+                        let _ = tx.send(done.clone());
+                    }
+                }
+            })
+            .expect("spawn the state store writer");
+        StoreCache {
+            store,
+            module,
+            writer,
+            used: Arc::default(),
+        }
+    }
+}
+
+impl Drop for StoreCache {
+    fn drop(&mut self) {
+        let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()));
+        if !used.is_empty() {
+            let _ = self.store.touch_many(&used);
+        }
     }
 }
 
 impl ResultCache for StoreCache {
-    fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<Found, String>> {
+    fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<crate::exec::Found, String>> {
         let store = self.store.clone();
         let module = self.module;
+        let used = self.used.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || lookup(&store, module, &ask))
-                .await
-                .map_err(|e| format!("state store lookup: {e}"))?
+            tokio::task::spawn_blocking(move || {
+                let found = lookup(&store, module, &ask)?;
+                if let Found::Hit(_, trace) = &found {
+                    let mut u = used.lock().unwrap_or_else(|p| p.into_inner());
+                    u.push((ask.key, *trace));
+                    if u.len() >= TOUCH_BATCH {
+                        let batch = std::mem::take(&mut *u);
+                        drop(u);
+                        store.touch_many(&batch).map_err(|e| e.to_string())?;
+                    }
+                }
+                Ok(match found {
+                    Found::Hit(outcome, _) => crate::exec::Found::Hit(outcome),
+                    Found::Miss(why) => crate::exec::Found::Miss(why),
+                })
+            })
+            .await
+            .map_err(|e| format!("state store lookup: {e}"))?
         })
     }
 
@@ -42,12 +107,20 @@ impl ResultCache for StoreCache {
     ) -> BoxFuture<'static, Result<(), String>> {
         let store = self.store.clone();
         let module = self.module;
+        let writer = self.writer.clone();
         Box::pin(async move {
-            tokio::task::spawn_blocking(move || {
-                record(&store, module, &ask, &outcome, trace.as_ref(), duration_ms)
+            let entry = tokio::task::spawn_blocking(move || {
+                entry(&store, module, &ask, &outcome, trace.as_ref(), duration_ms)
             })
             .await
-            .map_err(|e| format!("state store write: {e}"))?
+            .map_err(|e| format!("state store write: {e}"))??;
+            let Some(entry) = entry else { return Ok(()) };
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            writer
+                .send((entry, tx))
+                .map_err(|_| "state store: the writer has stopped".to_owned())?;
+            rx.await
+                .map_err(|_| "state store: the writer has stopped".to_owned())?
         })
     }
 }
@@ -93,10 +166,7 @@ fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, Str
             why.get_or_insert(e);
             continue;
         }
-        store
-            .touch(&ask.key, entry.trace.as_ref())
-            .map_err(|e| e.to_string())?;
-        return Ok(Found::Hit(Outcome::UpToDate(result)));
+        return Ok(Found::Hit(Outcome::UpToDate(result), entry.trace));
     }
     if let Some(why) = why {
         return Ok(Found::Miss(why));
@@ -137,12 +207,9 @@ fn what_changed(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Stri
     if last.module != module {
         return Ok("the module changed".into());
     }
-    let before = match last.material {
-        Some(d) => store.blob(&d).map_err(|e| e.to_string())?,
-        None => None,
-    };
     let (Some(before), Ok(now)) = (
-        before.and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok()),
+        last.material
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok()),
         serde_json::from_str::<serde_json::Value>(&ask.material),
     ) else {
         return Ok("its inputs changed".into());
@@ -206,20 +273,22 @@ fn diff(before: &serde_json::Value, now: &serde_json::Value) -> String {
     "its inputs changed".into()
 }
 
-fn record(
+/// The entry to commit for `outcome`, its blobs stored; `None` for an outcome
+/// that is not remembered.
+fn entry(
     store: &StateStore,
     module: Digest,
     ask: &Lookup,
     outcome: &Outcome,
     trace: Option<&Trace>,
     duration_ms: i64,
-) -> Result<(), String> {
+) -> Result<Option<Entry>, String> {
     let (state, result) = match outcome {
         Outcome::Succeeded(json) => ("SUCCEEDED", Some(json.as_str())),
         Outcome::Skipped { .. } => ("SKIPPED", None),
         // Failures are never cached (the previous entry stays), and a restored
         // outcome is already there.
-        Outcome::Failed(_) | Outcome::UpToDate(_) => return Ok(()),
+        Outcome::Failed(_) | Outcome::UpToDate(_) => return Ok(None),
     };
     let put = |bytes: &[u8]| store.put_blob(bytes).map_err(|e| e.to_string());
     let result = result.map(|r| put(r.as_bytes())).transpose()?;
@@ -230,7 +299,7 @@ fn record(
             put(&bytes)
         })
         .transpose()?;
-    let material = Some(put(ask.material.as_bytes())?);
+    let material = Some(ask.material.clone());
     // The bytes each output file holds now: the ones the proc left, or the
     // outcome is not recorded (something changed them since).
     let mut blobs = Vec::new();
@@ -250,21 +319,19 @@ fn record(
             }
         }
     }
-    store
-        .record(&Entry {
-            key: ask.key,
-            trace,
-            proc: ask.proc.clone(),
-            module,
-            state: state.to_owned(),
-            result,
-            outputs: None,
-            material,
-            blobs,
-            finished_at_ms: now_ms(),
-            duration_ms,
-        })
-        .map_err(|e| e.to_string())
+    Ok(Some(Entry {
+        key: ask.key,
+        trace,
+        proc: ask.proc.clone(),
+        module,
+        state: state.to_owned(),
+        result,
+        outputs: None,
+        material,
+        blobs,
+        finished_at_ms: now_ms(),
+        duration_ms,
+    }))
 }
 
 #[cfg(test)]

@@ -115,9 +115,9 @@ pub struct Entry {
     pub result: Option<Digest>,
     /// The digest of the outputs manifest blob, if the proc wrote files.
     pub outputs: Option<Digest>,
-    /// The digest of what the key was made of (a JSON blob), so a later miss
-    /// can say what changed.
-    pub material: Option<Digest>,
+    /// What the key was made of (JSON, kept in the database: it is small), so
+    /// a later miss can say what changed.
+    pub material: Option<String>,
     /// Every other blob the entry needs (output files named by the manifest).
     pub blobs: Vec<Digest>,
     /// When the proc finished, in milliseconds since the Unix epoch.
@@ -133,7 +133,6 @@ impl Entry {
             .iter()
             .chain(self.result.iter())
             .chain(self.outputs.iter())
-            .chain(self.material.iter())
             .chain(self.blobs.iter())
             .copied()
     }
@@ -282,7 +281,7 @@ impl StateStore {
                  state TEXT NOT NULL,
                  result BLOB,
                  outputs BLOB,
-                 material BLOB,
+                 material TEXT,
                  finished_at INTEGER NOT NULL,
                  duration_ms INTEGER NOT NULL,
                  used_at INTEGER NOT NULL,
@@ -337,54 +336,61 @@ impl StateStore {
     /// Commit `entry` (its blobs must be stored first). An entry with the same
     /// key and trace is replaced.
     pub fn record(&self, entry: &Entry) -> Result<(), StoreError> {
-        for d in entry.all_blobs() {
-            if !self.blobs.has(&d) {
-                return Err(StoreError::Corrupt {
-                    digest: d.to_hex(),
-                    why: "the entry names a blob that was not stored".into(),
-                });
+        self.record_many(std::slice::from_ref(entry))
+    }
+
+    /// Commit `entries` in one transaction (group commit: one WAL append for
+    /// many procs). Their blobs must be stored first; an entry naming a blob
+    /// that is not there fails the whole batch, and nothing is committed.
+    pub fn record_many(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        for entry in entries {
+            for d in entry.all_blobs() {
+                if !self.blobs.has(&d) {
+                    return Err(StoreError::Corrupt {
+                        digest: d.to_hex(),
+                        why: "the entry names a blob that was not stored".into(),
+                    });
+                }
             }
         }
         let mut conn = self.conn();
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(self.db_err("cannot begin a write"))?;
+        for entry in entries {
+            Self::insert(&tx, entry).map_err(self.db_err("cannot write an entry"))?;
+        }
+        tx.commit().map_err(self.db_err("cannot commit an entry"))
+    }
+
+    fn insert(tx: &rusqlite::Transaction<'_>, entry: &Entry) -> rusqlite::Result<()> {
         let trace = entry.trace.map(|d| d.0.to_vec()).unwrap_or_default();
-        tx.execute(
-            "DELETE FROM entries WHERE key = ?1 AND trace = ?2",
-            params![entry.key.0.as_slice(), trace],
-        )
-        .map_err(self.db_err("cannot replace an entry"))?;
-        tx.execute(
+        tx.prepare_cached("DELETE FROM entries WHERE key = ?1 AND trace = ?2")?
+            .execute(params![entry.key.0.as_slice(), trace])?;
+        tx.prepare_cached(
             "INSERT INTO entries(key, trace, proc, module, state, result, outputs,
                                  finished_at, duration_ms, used_at, material)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10)",
-            params![
-                entry.key.0.as_slice(),
-                trace,
-                entry.proc,
-                entry.module.0.as_slice(),
-                entry.state,
-                entry.result.map(|d| d.0.to_vec()),
-                entry.outputs.map(|d| d.0.to_vec()),
-                entry.finished_at_ms,
-                entry.duration_ms,
-                entry.material.map(|d| d.0.to_vec()),
-            ],
-        )
-        .map_err(self.db_err("cannot write an entry"))?;
+        )?
+        .execute(params![
+            entry.key.0.as_slice(),
+            trace,
+            entry.proc,
+            entry.module.0.as_slice(),
+            entry.state,
+            entry.result.map(|d| d.0.to_vec()),
+            entry.outputs.map(|d| d.0.to_vec()),
+            entry.finished_at_ms,
+            entry.duration_ms,
+            entry.material,
+        ])?;
         let id = tx.last_insert_rowid();
-        {
-            let mut insert = tx
-                .prepare_cached("INSERT OR IGNORE INTO entry_blobs(entry, digest) VALUES (?1, ?2)")
-                .map_err(self.db_err("cannot list an entry's blobs"))?;
-            for d in entry.all_blobs() {
-                insert
-                    .execute(params![id, d.0.as_slice()])
-                    .map_err(self.db_err("cannot list an entry's blobs"))?;
-            }
+        let mut insert =
+            tx.prepare_cached("INSERT OR IGNORE INTO entry_blobs(entry, digest) VALUES (?1, ?2)")?;
+        for d in entry.all_blobs() {
+            insert.execute(params![id, d.0.as_slice()])?;
         }
-        tx.commit().map_err(self.db_err("cannot commit an entry"))
+        Ok(())
     }
 
     /// The entries under `key`, newest first (one per distinct trace).
@@ -400,14 +406,28 @@ impl StateStore {
     /// Mark the entry `key` + `trace` as used now (gc removes the least
     /// recently used first).
     pub fn touch(&self, key: &Digest, trace: Option<&Digest>) -> Result<(), StoreError> {
-        let trace = trace.map(|d| d.0.to_vec()).unwrap_or_default();
-        self.conn()
-            .execute(
-                "UPDATE entries SET used_at = ?3 WHERE key = ?1 AND trace = ?2",
-                params![key.0.as_slice(), trace, now_ms()],
-            )
-            .map_err(self.db_err("cannot mark an entry used"))?;
-        Ok(())
+        self.touch_many(&[(*key, trace.copied())])
+    }
+
+    /// Mark many entries as used now, in one transaction.
+    pub fn touch_many(&self, used: &[(Digest, Option<Digest>)]) -> Result<(), StoreError> {
+        let mut conn = self.conn();
+        let tx = conn
+            .transaction()
+            .map_err(self.db_err("cannot mark entries used"))?;
+        {
+            let mut update = tx
+                .prepare_cached("UPDATE entries SET used_at = ?3 WHERE key = ?1 AND trace = ?2")
+                .map_err(self.db_err("cannot mark entries used"))?;
+            let now = now_ms();
+            for (key, trace) in used {
+                let trace = trace.map(|d| d.0.to_vec()).unwrap_or_default();
+                update
+                    .execute(params![key.0.as_slice(), trace, now])
+                    .map_err(self.db_err("cannot mark entries used"))?;
+            }
+        }
+        tx.commit().map_err(self.db_err("cannot mark entries used"))
     }
 
     fn entries_where(
@@ -439,7 +459,7 @@ impl StateStore {
                         blobs: Vec::new(),
                         finished_at_ms: r.get(8)?,
                         duration_ms: r.get(9)?,
-                        material: opt_digest_col(r, 10)?,
+                        material: r.get(10)?,
                     },
                 ))
             })
