@@ -16,6 +16,9 @@ use crate::trace::Trace;
 /// Entries waiting for the writer, each with where to say it is durable.
 type Pending = (Entry, tokio::sync::oneshot::Sender<Result<(), String>>);
 
+/// A hit to mark used: its key and trace digest.
+type Used = (Digest, Option<Digest>);
+
 /// How many hits are marked used at once.
 const TOUCH_BATCH: usize = 512;
 
@@ -29,7 +32,7 @@ pub struct StoreCache {
     store: Arc<StateStore>,
     module: Digest,
     writer: std::sync::mpsc::Sender<Pending>,
-    used: Arc<std::sync::Mutex<Vec<(Digest, Option<Digest>)>>>,
+    used: Arc<std::sync::Mutex<Vec<Used>>>,
 }
 
 impl StoreCache {
