@@ -60,6 +60,18 @@ pub struct RunReport {
     pub trace: crate::trace::Traced,
 }
 
+impl RunReport {
+    /// The report of a proc the host stopped, or could not start, with `failure`.
+    pub fn not_run(failure: crate::outcome::Failure) -> RunReport {
+        RunReport {
+            outcome: Outcome::Failed(failure),
+            fuel_used: None,
+            peak_memory: None,
+            trace: crate::trace::Traced::No,
+        }
+    }
+}
+
 /// A context call of a running proc that the driver answers (`proc-name`,
 /// `args` and `changed-deps` are answered from the [`Launch`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -196,6 +196,22 @@ impl Findings {
         }
     }
 
+    /// A stat at `at` and what it gave.
+    fn stat(&mut self, call: &str, at: At, outcome: FsOutcome<super::wasifs::event::Stat>) {
+        if self.odd(call, &outcome) {
+            return;
+        }
+        match outcome {
+            FsOutcome::Ok(s) => self.see(Seen::Stat {
+                at,
+                kind: kind(s.kind),
+                size: s.size,
+            }),
+            FsOutcome::Err(code) => self.failed(at, code),
+            FsOutcome::Capped | FsOutcome::Trap(_) => {}
+        }
+    }
+
     /// `at` is an output from now on.
     fn wrote(&mut self, at: At) {
         if !self.written.contains(&at) {
@@ -308,18 +324,7 @@ impl FsObserver for Recorder {
             }
             FsEvent::Stat { fd, outcome } => {
                 let Some(at) = f.place(fd) else { return };
-                if f.odd("stat", &outcome) {
-                    return;
-                }
-                match outcome {
-                    FsOutcome::Ok(s) => f.see(Seen::Stat {
-                        at,
-                        kind: kind(s.kind),
-                        size: s.size,
-                    }),
-                    FsOutcome::Err(code) => f.failed(at, code),
-                    FsOutcome::Capped | FsOutcome::Trap(_) => {}
-                }
+                f.stat("stat", at, outcome);
             }
             FsEvent::StatAt {
                 fd,
@@ -329,18 +334,7 @@ impl FsObserver for Recorder {
             } => {
                 let Some(base) = f.place(fd) else { return };
                 let at = base.join(&path, path_flags.contains(PathFlags::SYMLINK_FOLLOW));
-                if f.odd("stat-at", &outcome) {
-                    return;
-                }
-                match outcome {
-                    FsOutcome::Ok(s) => f.see(Seen::Stat {
-                        at,
-                        kind: kind(s.kind),
-                        size: s.size,
-                    }),
-                    FsOutcome::Err(code) => f.failed(at, code),
-                    FsOutcome::Capped | FsOutcome::Trap(_) => {}
-                }
+                f.stat("stat-at", at, outcome);
             }
             FsEvent::ReadDirectory { fd, outcome } => {
                 let Some(at) = f.place(fd) else { return };

@@ -61,16 +61,6 @@ impl Shared {
     }
 }
 
-/// A report for a proc that did not run.
-fn not_run(failure: Failure) -> RunReport {
-    RunReport {
-        outcome: Outcome::Failed(failure),
-        fuel_used: None,
-        peak_memory: None,
-        trace: crate::trace::Traced::No,
-    }
-}
-
 /// Run `launch` in a fresh store; guest output and context logs go to `log`.
 ///
 /// Before any guest code runs: the proc's needs are checked against the grants
@@ -85,11 +75,11 @@ pub(crate) async fn run(
     let Budget { fuel, memory, .. } = launch.budget;
     let granted = match shared.grants.resolve(&launch.needs) {
         Ok(granted) => granted,
-        Err(failure) => return not_run(failure),
+        Err(failure) => return RunReport::not_run(failure),
     };
     let admission = match shared.pool.admit(memory).await {
         Ok(admission) => admission,
-        Err(message) => return not_run(Failure::new(FailureKind::MemoryLimit, message)),
+        Err(message) => return RunReport::not_run(Failure::new(FailureKind::MemoryLimit, message)),
     };
     let seed = shared
         .config
@@ -97,7 +87,7 @@ pub(crate) async fn run(
         .then(|| sandbox::seed(&launch.decl, &launch.name, &launch.args));
     let wasi = match sandbox::wasi_ctx(&log, &granted, seed) {
         Ok(wasi) => wasi,
-        Err(message) => return not_run(Failure::new(FailureKind::HostError, message)),
+        Err(message) => return RunReport::not_run(Failure::new(FailureKind::HostError, message)),
     };
     let limits = CallLimits {
         max_arg: shared.config.max_arg,
@@ -126,7 +116,7 @@ pub(crate) async fn run(
     let mut store = match shared.store(state, fuel) {
         Ok(store) => store,
         Err(e) => {
-            return not_run(Failure::new(
+            return RunReport::not_run(Failure::new(
                 FailureKind::HostError,
                 format!(
                     "cannot create a store for `{}`: {}",

@@ -1246,7 +1246,7 @@ impl Driver {
                 match timeout {
                     Some(t) => match tokio::time::timeout(t, fut).await {
                         Ok(r) => r,
-                        Err(_) => not_run(Failure::new(
+                        Err(_) => RunReport::not_run(Failure::new(
                             FailureKind::TimedOut,
                             format!("timed out after {}", fmt_duration(t)),
                         )),
@@ -1256,7 +1256,7 @@ impl Driver {
             };
             let report = tokio::select! {
                 r = run => r,
-                _ = cancelled.wait_for(|c| *c) => not_run(interrupted()),
+                _ = cancelled.wait_for(|c| *c) => RunReport::not_run(interrupted()),
             };
             log.finish();
             let _ = ctl.send(Ctl::Finished(id, report));
@@ -1305,16 +1305,6 @@ fn unit(step: Step<()>) -> Step<Done> {
 
 fn interrupted() -> Failure {
     Failure::new(FailureKind::Cancelled, "interrupted")
-}
-
-/// A report for a proc stopped by the host.
-fn not_run(failure: Failure) -> RunReport {
-    RunReport {
-        outcome: Outcome::Failed(failure),
-        fuel_used: None,
-        peak_memory: None,
-        trace: crate::trace::Traced::No,
-    }
 }
 
 #[cfg(test)]

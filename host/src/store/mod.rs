@@ -497,16 +497,8 @@ impl StateStore {
         let entries: i64 = conn
             .query_row("SELECT count(*) FROM entries", [], |r| r.get(0))
             .map_err(self.db_err("cannot count entries"))?;
-        let named: Vec<Digest> = {
-            let mut stmt = conn
-                .prepare("SELECT DISTINCT digest FROM entry_blobs")
-                .map_err(self.db_err("cannot list blobs"))?;
-            stmt.query_map([], |r| digest_col(r, 0))
-                .map_err(self.db_err("cannot list blobs"))?
-                .collect::<Result<_, _>>()
-                .map_err(self.db_err("cannot list blobs"))?
-        };
         drop(conn);
+        let named = self.named_blobs()?;
         let (checked, damaged) = self.blobs.check_all().map_err(StoreError::Io)?;
         let bad: std::collections::HashSet<&str> =
             damaged.iter().map(|(d, _)| d.as_str()).collect();
@@ -570,19 +562,22 @@ impl StateStore {
         Ok(report)
     }
 
+    /// Every blob some entry names.
+    fn named_blobs(&self) -> Result<std::collections::HashSet<Digest>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT digest FROM entry_blobs")
+            .map_err(self.db_err("cannot list blobs"))?;
+        stmt.query_map([], |r| digest_col(r, 0))
+            .map_err(self.db_err("cannot list blobs"))?
+            .collect::<Result<_, _>>()
+            .map_err(self.db_err("cannot list blobs"))
+    }
+
     /// Remove blob files no entry names (older than the grace period); the
     /// number removed and the bytes left.
     fn remove_unnamed_blobs(&self, grace: Duration) -> Result<(u64, u64), StoreError> {
-        let named: std::collections::HashSet<Digest> = {
-            let conn = self.conn();
-            let mut stmt = conn
-                .prepare("SELECT DISTINCT digest FROM entry_blobs")
-                .map_err(self.db_err("cannot list blobs"))?;
-            stmt.query_map([], |r| digest_col(r, 0))
-                .map_err(self.db_err("cannot list blobs"))?
-                .collect::<Result<_, _>>()
-                .map_err(self.db_err("cannot list blobs"))?
-        };
+        let named = self.named_blobs()?;
         let young = SystemTime::now().checked_sub(grace).unwrap_or(UNIX_EPOCH);
         self.blobs
             .retain(|d, modified| named.contains(d) || (!grace.is_zero() && modified > young))
