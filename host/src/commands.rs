@@ -262,7 +262,7 @@ fn memo(
         .with_context(|| format!("cannot read `{}`", module.display()))?;
     let digest = crate::store::Digest(*hasher.finalize().as_bytes());
     Ok(Some(Memo {
-        cache: Arc::new(crate::store::StoreCache::new(Arc::new(store), digest)),
+        cache: Arc::new(crate::store::StoreCache::new(Arc::new(store), digest)?),
         module: digest.to_hex(),
         full: state.full,
         grants: grants

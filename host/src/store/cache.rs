@@ -33,11 +33,15 @@ pub struct StoreCache {
     module: Digest,
     writer: std::sync::mpsc::Sender<Pending>,
     used: Arc<std::sync::Mutex<Vec<Used>>>,
+    /// The store's keys and last records as the run began: a key with no
+    /// entry is a miss answered from memory, without a thread hop.
+    index: Arc<super::Index>,
 }
 
 impl StoreCache {
     /// Outcomes of the module whose component has the digest `module`.
-    pub fn new(store: Arc<StateStore>, module: Digest) -> StoreCache {
+    pub fn new(store: Arc<StateStore>, module: Digest) -> Result<StoreCache, super::StoreError> {
+        let index = Arc::new(store.index()?);
         let (writer, queue) = std::sync::mpsc::channel::<Pending>();
         let w = store.clone();
         std::thread::Builder::new()
@@ -56,12 +60,13 @@ impl StoreCache {
                 }
             })
             .expect("spawn the state store writer");
-        StoreCache {
+        Ok(StoreCache {
             store,
             module,
             writer,
             used: Arc::default(),
-        }
+            index,
+        })
     }
 }
 
@@ -76,12 +81,19 @@ impl Drop for StoreCache {
 
 impl ResultCache for StoreCache {
     fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<crate::exec::Found, String>> {
+        if !self.index.keys.contains(&ask.key) {
+            // Another run may have recorded it since: missing that costs a
+            // re-run, never a wrong hit.
+            let why = what_changed(self.index.last.get(&ask.proc), self.module, &ask);
+            return Box::pin(async move { Ok(crate::exec::Found::Miss(why)) });
+        }
         let store = self.store.clone();
         let module = self.module;
         let used = self.used.clone();
+        let index = self.index.clone();
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
-                let found = lookup(&store, module, &ask)?;
+                let found = lookup(&store, module, &index, &ask)?;
                 if let Found::Hit(_, trace) = &found {
                     let mut u = used.lock().unwrap_or_else(|p| p.into_inner());
                     u.push((ask.key, *trace));
@@ -132,7 +144,12 @@ impl ResultCache for StoreCache {
 /// whole and whose trace, if it has one, still holds on the disk (the key
 /// finds candidates, each candidate's recorded reads are checked). On a miss,
 /// why.
-fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, String> {
+fn lookup(
+    store: &StateStore,
+    module: Digest,
+    index: &super::Index,
+    ask: &Lookup,
+) -> Result<Found, String> {
     let mut why = None;
     for entry in store.candidates(&ask.key).map_err(|e| e.to_string())? {
         if !matches!(entry.state.as_str(), "SUCCEEDED" | "SKIPPED") {
@@ -174,7 +191,11 @@ fn lookup(store: &StateStore, module: Digest, ask: &Lookup) -> Result<Found, Str
     if let Some(why) = why {
         return Ok(Found::Miss(why));
     }
-    Ok(Found::Miss(what_changed(store, module, ask)?))
+    Ok(Found::Miss(what_changed(
+        index.last.get(&ask.proc),
+        module,
+        ask,
+    )))
 }
 
 /// Put back every output that is missing or different: delete `out/`, run
@@ -203,21 +224,22 @@ fn restore_outputs(store: &StateStore, trace: &Trace) -> Result<(), String> {
 
 /// Why no entry has this key: the proc's last record against what the key is
 /// made of now, part by part.
-fn what_changed(store: &StateStore, module: Digest, ask: &Lookup) -> Result<String, String> {
-    let Some(last) = store.last(&ask.proc).map_err(|e| e.to_string())? else {
-        return Ok("first run".into());
+fn what_changed(last: Option<&(Digest, Option<String>)>, module: Digest, ask: &Lookup) -> String {
+    let Some((last_module, material)) = last else {
+        return "first run".into();
     };
-    if last.module != module {
-        return Ok("the module changed".into());
+    if *last_module != module {
+        return "the module changed".into();
     }
     let (Some(before), Ok(now)) = (
-        last.material
-            .and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok()),
+        material
+            .as_deref()
+            .and_then(|b| serde_json::from_str::<serde_json::Value>(b).ok()),
         serde_json::from_str::<serde_json::Value>(&ask.material),
     ) else {
-        return Ok("its inputs changed".into());
+        return "its inputs changed".into();
     };
-    Ok(diff(&before, &now))
+    diff(&before, &now)
 }
 
 /// The first part of the key material that differs, in words.

@@ -138,6 +138,16 @@ impl Entry {
     }
 }
 
+/// The keys with an entry, and each proc's newest module and key material
+/// ([`StateStore::index`]).
+#[derive(Debug, Clone, Default)]
+pub struct Index {
+    /// Every key some entry has.
+    pub keys: std::collections::HashSet<Digest>,
+    /// By proc: the module digest and key material of its newest entry.
+    pub last: std::collections::HashMap<String, (Digest, Option<String>)>,
+}
+
 /// What [`StateStore::verify`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -391,6 +401,33 @@ impl StateStore {
             insert.execute(params![id, d.0.as_slice()])?;
         }
         Ok(())
+    }
+
+    /// What a run needs before its first lookup, in one query: every key
+    /// with an entry, and each proc's newest module digest and key material.
+    pub fn index(&self) -> Result<Index, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT key, proc, module, material FROM entries ORDER BY finished_at, id")
+            .map_err(self.db_err("cannot read the index"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    digest_col(r, 0)?,
+                    r.get::<_, String>(1)?,
+                    digest_col(r, 2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(self.db_err("cannot read the index"))?;
+        let mut index = Index::default();
+        for row in rows {
+            let (key, proc, module, material) =
+                row.map_err(self.db_err("cannot read the index"))?;
+            index.keys.insert(key);
+            index.last.insert(proc, (module, material));
+        }
+        Ok(index)
     }
 
     /// The entries under `key`, newest first (one per distinct trace).
