@@ -114,6 +114,7 @@ impl Blobs {
                     .map_err(|e| format!("cannot flush `{}`: {e}", self.dir.display()))?;
             }
         }
+        super::before_write();
         privdir::write_file(sub, &path, &[bytes], self.sync)?;
         Ok(d)
     }

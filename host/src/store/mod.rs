@@ -47,6 +47,34 @@ use blobs::Blobs;
 pub use blobs::Digest;
 pub use cache::StoreCache;
 
+/// The test hook of the crash tests: with `PARPROC_TEST_KILL_AT_WRITE=N` the
+/// host kills itself with SIGKILL just before its Nth write to the state store
+/// (a blob, a commit, an output restored), so a test can crash it at every
+/// write of a run in turn.
+pub const KILL_AT_WRITE_ENV: &str = "PARPROC_TEST_KILL_AT_WRITE";
+
+/// Count a write to the state store, and die here if the test hook says so
+/// (see [`KILL_AT_WRITE_ENV`]).
+pub(crate) fn before_write() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static AT: OnceLock<Option<u64>> = OnceLock::new();
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+    let Some(at) = *AT.get_or_init(|| {
+        std::env::var(KILL_AT_WRITE_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok())
+    }) else {
+        return;
+    };
+    if WRITES.fetch_add(1, Ordering::SeqCst) + 1 == at {
+        // SAFETY: `kill` and `getpid` have no preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+    }
+}
+
 /// The schema this host writes. A store with a newer one is refused.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -370,6 +398,7 @@ impl StateStore {
         for entry in entries {
             Self::insert(&tx, entry).map_err(self.db_err("cannot write an entry"))?;
         }
+        before_write();
         tx.commit().map_err(self.db_err("cannot commit an entry"))
     }
 

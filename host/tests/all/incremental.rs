@@ -209,6 +209,10 @@ fn a_damaged_result_blob_runs_the_proc_again_and_a_foreign_directory_is_refused(
 }
 
 #[test]
+#[expect(
+    clippy::disallowed_macros,
+    reason = "the seed of the kill times is printed"
+)]
 fn a_host_killed_mid_run_loses_nothing_it_recorded_and_the_rerun_finishes_the_rest() {
     let dir = scratch("kill");
     let state = dir.join("state");
@@ -221,9 +225,28 @@ fn a_host_killed_mid_run_loses_nothing_it_recorded_and_the_rerun_finishes_the_re
         a.extend([wasm::BENCH_JOBS.to_owned(), "c::*".to_owned()]);
         a
     };
-    // SIGKILL the host at several moments of a run of a 2,000-link chain; each
-    // run goes on from what the last one recorded.
-    for delay_ms in [250u64, 500, 800, 1200] {
+    // SIGKILL the host at 20 random moments of runs of a 2,000-link chain
+    // (the seed is printed; PARPROC_TEST_SEED repeats it); each run goes on
+    // from what the last one recorded.
+    let seed: u64 = std::env::var("PARPROC_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    eprintln!("kill times from seed {seed} (PARPROC_TEST_SEED={seed} repeats them)");
+    let mut x = seed | 1;
+    let delays: Vec<u64> = (0..20)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            60 + x % 700
+        })
+        .collect();
+    for delay_ms in delays {
         let mut child = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
             .args(args(&["--state-dir", state.to_str().expect("utf-8")]))
             .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
@@ -557,4 +580,80 @@ fn outputs_are_recorded_and_restored_without_running_the_proc() {
         std::fs::read(data.join("out/app.bin")).expect("restored"),
         b"zyx"
     );
+}
+
+/// `run` of `reads` procs with the host killed just before its `n`th write to
+/// the state store: whether it was killed.
+fn killed_at(dir: &Path, data: &Path, procs: &[&str], n: u64) -> bool {
+    let grant = format!("{}::/data:rw", data.display());
+    let state = dir.join("state");
+    let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args(["run", "-q", "--state-dir", state.to_str().expect("utf-8")])
+        .args(["--dir", grant.as_str(), wasm::READS])
+        .args(procs)
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .env_remove("PARPROC_STATE_DIR")
+        .env(parproc_host::store::KILL_AT_WRITE_ENV, n.to_string())
+        .output()
+        .expect("run");
+    use std::os::unix::process::ExitStatusExt;
+    match o.status.signal() {
+        Some(libc::SIGKILL) => true,
+        None if o.status.success() => false,
+        _ => panic!("write {n}: the host ended otherwise: {}", out(&o)),
+    }
+}
+
+#[test]
+#[expect(
+    clippy::disallowed_macros,
+    reason = "the note says how many writes were tried"
+)]
+fn a_host_killed_at_every_store_write_leaves_a_sound_store_and_reruns_to_a_clean_result() {
+    let procs = ["cat", "upper", "nested", "list", "build_out"];
+    let results =
+        |m: &BTreeMap<String, (String, serde_json::Value)>| -> BTreeMap<String, serde_json::Value> {
+            m.iter().map(|(k, (_, v))| (k.clone(), v.clone())).collect()
+        };
+    let clean_dir = scratch("kill-clean");
+    let clean_data = data_dir(&clean_dir);
+    let clean = results(&reads(&clean_dir, &clean_data, &procs));
+    let built = std::fs::read(clean_data.join("out/app.bin")).expect("built");
+
+    // Phase 1: a first run killed before each of its writes in turn.
+    // Phase 2: a run that restores outputs and re-runs one proc (its input
+    // changed), killed likewise.
+    for phase in [1, 2] {
+        let mut n = 1;
+        loop {
+            let dir = scratch(&format!("kill-{phase}-{n}"));
+            let data = data_dir(&dir);
+            if phase == 2 {
+                let _ = reads(&dir, &data, &procs);
+                std::fs::remove_dir_all(data.join("out")).expect("rm out");
+                std::fs::write(data.join("sub/f.txt"), "changed").expect("change");
+            }
+            let killed = killed_at(&dir, &data, &procs, n);
+            let store =
+                parproc_host::store::StateStore::open(&dir.join("state"), false).expect("open");
+            let report = store.verify().expect("verify");
+            assert!(
+                report.is_sound(),
+                "phase {phase}, killed at write {n}: {report:?}"
+            );
+            drop(store);
+            // The data back as the clean run had it: the rerun must give its results.
+            std::fs::write(data.join("sub/f.txt"), "nested").expect("back");
+            let again = reads(&dir, &data, &procs);
+            assert_eq!(results(&again), clean, "phase {phase}, killed at write {n}");
+            assert_eq!(std::fs::read(data.join("out/app.bin")).expect("out"), built);
+            let _ = std::fs::remove_dir_all(&dir);
+            if !killed {
+                assert!(n > 3, "phase {phase}: only {} writes", n - 1);
+                eprintln!("phase {phase}: killed at each of {} writes", n - 1);
+                break;
+            }
+            n += 1;
+        }
+    }
 }
