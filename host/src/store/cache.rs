@@ -81,6 +81,26 @@ impl Drop for StoreCache {
 
 impl ResultCache for StoreCache {
     fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<crate::exec::Found, String>> {
+        if let Some(result) = self.index.hits.get(&ask.key) {
+            // An untraced success with a small result: restored from the
+            // index, no thread hop (its key is all it depends on).
+            let result = result.clone();
+            let batch = {
+                let mut u = self.used.lock().unwrap_or_else(|p| p.into_inner());
+                u.push((ask.key, None));
+                (u.len() >= TOUCH_BATCH).then(|| std::mem::take(&mut *u))
+            };
+            let store = self.store.clone();
+            return Box::pin(async move {
+                if let Some(batch) = batch {
+                    tokio::task::spawn_blocking(move || store.touch_many(&batch))
+                        .await
+                        .map_err(|e| format!("state store: {e}"))?
+                        .map_err(|e| e.to_string())?;
+                }
+                Ok(crate::exec::Found::Hit(Outcome::UpToDate(result)))
+            });
+        }
         if !self.index.keys.contains(&ask.key) {
             // Another run may have recorded it since: missing that costs a
             // re-run, never a wrong hit.
@@ -325,6 +345,11 @@ fn entry(
         })
         .transpose()?;
     let material = Some(ask.material.clone());
+    let inline = match outcome {
+        Outcome::Succeeded(json) if json.len() <= super::INLINE_RESULT => Some(json.clone()),
+        Outcome::Skipped { .. } => Some("null".to_owned()),
+        _ => None,
+    };
     // The bytes each output file holds now: the ones the proc left, or the
     // outcome is not recorded (something changed them since).
     let mut blobs = Vec::new();
@@ -353,6 +378,7 @@ fn entry(
         result,
         outputs: None,
         material,
+        inline,
         blobs,
         finished_at_ms: now_ms(),
         duration_ms,

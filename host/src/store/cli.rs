@@ -386,6 +386,7 @@ mod tests {
             result,
             outputs: None,
             material: None,
+            inline: None,
             blobs: Vec::new(),
             finished_at_ms: 1_700_000_000_000,
             duration_ms: 1500,

@@ -146,6 +146,10 @@ pub struct Entry {
     /// What the key was made of (JSON, kept in the database: it is small), so
     /// a later miss can say what changed.
     pub material: Option<String>,
+    /// A small result (at most [`INLINE_RESULT`] bytes) also kept in the
+    /// database, so that a hit of a proc without a trace is answered from the
+    /// index the run reads once.
+    pub inline: Option<String>,
     /// Every other blob the entry needs (output files named by the manifest).
     pub blobs: Vec<Digest>,
     /// When the proc finished, in milliseconds since the Unix epoch.
@@ -166,6 +170,9 @@ impl Entry {
     }
 }
 
+/// Results up to this size are also kept inline in the database.
+pub const INLINE_RESULT: usize = 1024;
+
 /// The keys with an entry, and each proc's newest module and key material
 /// ([`StateStore::index`]).
 #[derive(Debug, Clone, Default)]
@@ -174,6 +181,8 @@ pub struct Index {
     pub keys: std::collections::HashSet<Digest>,
     /// By proc: the module digest and key material of its newest entry.
     pub last: std::collections::HashMap<String, (Digest, Option<String>)>,
+    /// Keys whose untraced success has a small result inline: the result.
+    pub hits: std::collections::HashMap<Digest, String>,
 }
 
 /// What [`StateStore::verify`] found.
@@ -320,6 +329,7 @@ impl StateStore {
                  result BLOB,
                  outputs BLOB,
                  material TEXT,
+                 inline TEXT,
                  finished_at INTEGER NOT NULL,
                  duration_ms INTEGER NOT NULL,
                  used_at INTEGER NOT NULL,
@@ -408,8 +418,8 @@ impl StateStore {
             .execute(params![entry.key.0.as_slice(), trace])?;
         tx.prepare_cached(
             "INSERT INTO entries(key, trace, proc, module, state, result, outputs,
-                                 finished_at, duration_ms, used_at, material)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10)",
+                                 finished_at, duration_ms, used_at, material, inline)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10, ?11)",
         )?
         .execute(params![
             entry.key.0.as_slice(),
@@ -422,6 +432,7 @@ impl StateStore {
             entry.finished_at_ms,
             entry.duration_ms,
             entry.material,
+            entry.inline,
         ])?;
         let id = tx.last_insert_rowid();
         let mut insert =
@@ -437,7 +448,10 @@ impl StateStore {
     pub fn index(&self) -> Result<Index, StoreError> {
         let conn = self.conn();
         let mut stmt = conn
-            .prepare("SELECT key, proc, module, material FROM entries ORDER BY finished_at, id")
+            .prepare(
+                "SELECT key, proc, module, material, length(trace) = 0, state, inline
+                 FROM entries ORDER BY finished_at, id",
+            )
             .map_err(self.db_err("cannot read the index"))?;
         let rows = stmt
             .query_map([], |r| {
@@ -446,15 +460,24 @@ impl StateStore {
                     r.get::<_, String>(1)?,
                     digest_col(r, 2)?,
                     r.get::<_, Option<String>>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             })
             .map_err(self.db_err("cannot read the index"))?;
         let mut index = Index::default();
         for row in rows {
-            let (key, proc, module, material) =
+            let (key, proc, module, material, untraced, state, inline) =
                 row.map_err(self.db_err("cannot read the index"))?;
             index.keys.insert(key);
             index.last.insert(proc, (module, material));
+            if untraced
+                && matches!(state.as_str(), "SUCCEEDED" | "SKIPPED")
+                && let Some(result) = inline
+            {
+                index.hits.insert(key, result);
+            }
         }
         Ok(index)
     }
@@ -504,7 +527,7 @@ impl StateStore {
         let conn = self.conn();
         let sql = format!(
             "SELECT id, key, trace, proc, module, state, result, outputs, finished_at, duration_ms,
-                    material
+                    material, inline
              FROM entries WHERE {cond} ORDER BY finished_at DESC, id DESC"
         );
         let mut stmt = conn
@@ -526,6 +549,7 @@ impl StateStore {
                         finished_at_ms: r.get(8)?,
                         duration_ms: r.get(9)?,
                         material: r.get(10)?,
+                        inline: r.get(11)?,
                     },
                 ))
             })

@@ -30,6 +30,7 @@ fn entry(store: &StateStore, proc: &str, result: &str, extra: &[&[u8]]) -> Entry
         result: Some(result),
         outputs: None,
         material: None,
+        inline: None,
         blobs,
         finished_at_ms: now_ms(),
         duration_ms: 12,

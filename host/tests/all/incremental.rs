@@ -169,10 +169,14 @@ fn failures_and_procs_that_create_or_wait_are_never_restored() {
 
 #[test]
 fn a_damaged_result_blob_runs_the_proc_again_and_a_foreign_directory_is_refused() {
+    // A traced proc's outcome is restored from blobs (its trace, its result).
     let dir = scratch("damaged");
-    let (o, _) = run(&dir, &[wasm::SUCCESS]);
+    let data = data_dir(&dir);
+    let grant = format!("{}::/data:rw", data.display());
+    let args = ["--dir", grant.as_str(), wasm::READS, "cat"];
+    let (o, _) = run(&dir, &args);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
-    // Flip every result blob: nothing may be restored from a damaged store.
+    // Flip every blob: nothing may be restored from a damaged store.
     let blobs = dir.join("state").join("blobs");
     for sub in std::fs::read_dir(&blobs).expect("blobs").flatten() {
         for f in std::fs::read_dir(sub.path()).expect("sub").flatten() {
@@ -181,11 +185,14 @@ fn a_damaged_result_blob_runs_the_proc_again_and_a_foreign_directory_is_refused(
             std::fs::write(f.path(), bytes).expect("damage");
         }
     }
-    let (o, second) = run(&dir, &[wasm::SUCCESS]);
+    let (o, second) = run(&dir, &args);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
-    let s = states(&second);
-    assert_eq!(s["func0"], "SUCCEEDED", "{s:?}");
+    assert_eq!(
+        second["cat"],
+        ("SUCCEEDED".to_owned(), "alpha".into()),
+        "{second:?}"
+    );
     assert!(
         text.contains("is damaged"),
         "the damage is reported:\n{text}"
