@@ -320,4 +320,4 @@ pub enum Found {
 
 /// A proc's cache key: the BLAKE3 digest of everything that can change its
 /// outcome (docs/incremental.md, "What the key covers").
-pub type Key = crate::store::Digest;
+pub type Key = crate::digest::Digest;

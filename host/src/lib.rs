@@ -27,6 +27,7 @@
 
 pub mod cli;
 mod commands;
+pub mod digest;
 pub mod exec;
 pub mod logsink;
 pub mod policy;

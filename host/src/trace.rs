@@ -295,7 +295,7 @@ pub fn read(roots: &Roots, at: &At) -> std::io::Result<Vec<u8>> {
 /// temporary file beside it and renamed into place), a directory, or nothing.
 /// Paths resolve inside the grant, as the proc's did.
 pub fn restore(roots: &Roots, at: &At, left: &Left, bytes: Option<&[u8]>) -> std::io::Result<()> {
-    crate::store::before_write();
+    crate::privdir::before_write();
     let (dir, last) = resolve(roots, at)?;
     match left {
         Left::Dir => match dir.create_dir(last) {

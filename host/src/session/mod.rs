@@ -1087,7 +1087,7 @@ impl Driver {
             .map(|d| {
                 let digest = planner
                     .result(d, view)
-                    .map(|r| crate::store::Digest::of(r.as_bytes()).to_hex());
+                    .map(|r| crate::digest::Digest::of(r.as_bytes()).to_hex());
                 (d.as_str(), digest)
             })
             .collect();
@@ -1110,7 +1110,7 @@ impl Driver {
         })
         .to_string();
         Some(Ok(crate::exec::Lookup {
-            key: crate::store::Digest::of(material.as_bytes()),
+            key: crate::digest::Digest::of(material.as_bytes()),
             proc: planner.name(id).to_owned(),
             material,
         }))

@@ -43,37 +43,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub use crate::digest::Digest;
 use blobs::Blobs;
-pub use blobs::Digest;
 pub use cache::StoreCache;
 
-/// The test hook of the crash tests: with `PARPROC_TEST_KILL_AT_WRITE=N` the
-/// host kills itself with SIGKILL just before its Nth write to the state store
-/// (a blob, a commit, an output restored), so a test can crash it at every
-/// write of a run in turn.
-pub const KILL_AT_WRITE_ENV: &str = "PARPROC_TEST_KILL_AT_WRITE";
-
-/// Count a write to the state store, and die here if the test hook says so
-/// (see [`KILL_AT_WRITE_ENV`]).
-pub(crate) fn before_write() {
-    use std::sync::OnceLock;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static AT: OnceLock<Option<u64>> = OnceLock::new();
-    static WRITES: AtomicU64 = AtomicU64::new(0);
-    let Some(at) = *AT.get_or_init(|| {
-        std::env::var(KILL_AT_WRITE_ENV)
-            .ok()
-            .and_then(|v| v.parse().ok())
-    }) else {
-        return;
-    };
-    if WRITES.fetch_add(1, Ordering::SeqCst) + 1 == at {
-        // SAFETY: `kill` and `getpid` have no preconditions.
-        unsafe {
-            libc::kill(libc::getpid(), libc::SIGKILL);
-        }
-    }
-}
+pub use crate::privdir::KILL_AT_WRITE_ENV;
+use crate::privdir::before_write;
 
 /// The schema this host writes. A store with a newer one is refused.
 pub const SCHEMA_VERSION: i64 = 1;
