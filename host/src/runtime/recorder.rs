@@ -219,6 +219,13 @@ impl Findings {
         }
     }
 
+    /// The place `path` names relative to descriptor `fd` (a final symlink
+    /// followed when `flags` say so), or the trace is unusable.
+    fn place_at(&mut self, fd: Rep, path: &str, flags: PathFlags) -> Option<At> {
+        let base = self.place(fd)?;
+        Some(base.join(path, flags.contains(PathFlags::SYMLINK_FOLLOW)))
+    }
+
     /// The place of descriptor `fd`, or the trace is unusable.
     fn place(&mut self, fd: Rep) -> Option<At> {
         let at = self.fds.get(&fd).cloned();
@@ -272,8 +279,9 @@ impl FsObserver for Recorder {
                 flags,
                 outcome,
             } => {
-                let Some(base) = f.place(parent) else { return };
-                let at = base.join(&path, path_flags.contains(PathFlags::SYMLINK_FOLLOW));
+                let Some(at) = f.place_at(parent, &path, path_flags) else {
+                    return;
+                };
                 let writes = flags
                     .intersects(DescriptorFlags::WRITE | DescriptorFlags::MUTATE_DIRECTORY)
                     || open_flags.intersects(OpenFlags::CREATE | OpenFlags::TRUNCATE);
@@ -332,8 +340,9 @@ impl FsObserver for Recorder {
                 path,
                 outcome,
             } => {
-                let Some(base) = f.place(fd) else { return };
-                let at = base.join(&path, path_flags.contains(PathFlags::SYMLINK_FOLLOW));
+                let Some(at) = f.place_at(fd, &path, path_flags) else {
+                    return;
+                };
                 f.stat("stat-at", at, outcome);
             }
             FsEvent::ReadDirectory { fd, outcome } => {
@@ -354,8 +363,9 @@ impl FsObserver for Recorder {
             FsEvent::CreateDirectoryAt { fd, path, outcome }
             | FsEvent::RemoveDirectoryAt { fd, path, outcome }
             | FsEvent::UnlinkFileAt { fd, path, outcome } => {
-                let Some(base) = f.place(fd) else { return };
-                let at = base.join(&path, false);
+                let Some(at) = f.place_at(fd, &path, PathFlags::empty()) else {
+                    return;
+                };
                 if f.odd("a directory change", &outcome) {
                     return;
                 }
@@ -393,8 +403,9 @@ impl FsObserver for Recorder {
                 path,
                 outcome,
             } => {
-                let Some(base) = f.place(fd) else { return };
-                let at = base.join(&path, path_flags.contains(PathFlags::SYMLINK_FOLLOW));
+                let Some(at) = f.place_at(fd, &path, path_flags) else {
+                    return;
+                };
                 if f.odd("metadata-hash-at", &outcome) {
                     return;
                 }

@@ -262,6 +262,7 @@ impl Session {
             deferred_parked: false,
             names_published: None,
             why: HashMap::new(),
+            result_digests: HashMap::new(),
         };
         tokio::spawn(driver.drive(ctl_rx, calls_rx));
         let session = Session {
@@ -545,6 +546,8 @@ struct Driver {
     names_published: Option<Instant>,
     /// In an incremental run, why each proc ran or was not remembered.
     why: HashMap<ProcId, String>,
+    /// See `Driver::result_digest`.
+    result_digests: HashMap<String, Option<String>>,
 }
 
 impl Driver {
@@ -1066,7 +1069,19 @@ impl Driver {
     /// granted a network address or input (what a proc reads of its
     /// directories is traced and checked on lookup; the values of its
     /// environment variables are in the key).
-    fn cache_key(&self, id: ProcId) -> Option<Result<crate::exec::Lookup, String>> {
+    fn cache_key(&mut self, id: ProcId) -> Option<Result<crate::exec::Lookup, String>> {
+        self.config.memo.as_ref()?;
+        let view = self.planner.result_view();
+        let deps: Vec<(String, Option<String>)> = self
+            .planner
+            .deps(id)
+            .to_vec()
+            .into_iter()
+            .map(|d| {
+                let digest = self.result_digest(&d, view);
+                (d, digest)
+            })
+            .collect();
         let memo = self.config.memo.as_ref()?;
         let planner = &self.planner;
         let decl = planner.decl_of(id);
@@ -1080,17 +1095,6 @@ impl Driver {
         if needs.input {
             return Some(Err("not cacheable: it is granted input".into()));
         }
-        let view = planner.result_view();
-        let deps: Vec<(&str, Option<String>)> = planner
-            .deps(id)
-            .iter()
-            .map(|d| {
-                let digest = planner
-                    .result(d, view)
-                    .map(|r| crate::digest::Digest::of(r.as_bytes()).to_hex());
-                (d.as_str(), digest)
-            })
-            .collect();
         let material = serde_json::json!({
             "key": KEY_VERSION,
             "module": memo.module,
@@ -1114,6 +1118,20 @@ impl Driver {
             proc: planner.name(id).to_owned(),
             material,
         }))
+    }
+
+    /// The digest of the result of the finished proc `name` (hashed once: a
+    /// result never changes, and a proc may have many dependents).
+    fn result_digest(&mut self, name: &str, view: u64) -> Option<String> {
+        if let Some(d) = self.result_digests.get(name) {
+            return d.clone();
+        }
+        let d = self
+            .planner
+            .result(name, view)
+            .map(|r| crate::digest::Digest::of(r.as_bytes()).to_hex());
+        self.result_digests.insert(name.to_owned(), d.clone());
+        d
     }
 
     /// A context call that makes the proc's outcome depend on more than its
@@ -1145,7 +1163,7 @@ impl Driver {
 
     /// A proc's task ended: in an incremental run, make a cacheable success
     /// durable first (`Ctl::Recorded`), then finish it.
-    fn ended(&mut self, id: ProcId, report: RunReport) {
+    fn ended(&mut self, id: ProcId, mut report: RunReport) {
         let Some(slot) = self.slots.get(&id) else {
             self.finished(id, report);
             return;
@@ -1155,21 +1173,24 @@ impl Driver {
             return;
         };
         let traced = !self.planner.decl_of(id).needs.dirs.is_empty();
-        let trace = match (&report.trace, traced) {
-            _ if !matches!(
-                report.outcome,
-                Outcome::Succeeded(_) | Outcome::Skipped { .. }
-            ) =>
-            {
-                Err("failures are not remembered".to_owned())
+        let success = matches!(
+            report.outcome,
+            Outcome::Succeeded(_) | Outcome::Skipped { .. }
+        );
+        let trace = if !success {
+            Err("failures are not remembered".to_owned())
+        } else if let Some(why) = &slot.uncacheable {
+            Err(why.clone())
+        } else {
+            // The trace goes to the store; the report needs it no more.
+            match (std::mem::take(&mut report.trace), traced) {
+                (crate::trace::Traced::Yes(t), true) => Ok(Some(t)),
+                (crate::trace::Traced::No, false) => Ok(None),
+                (crate::trace::Traced::Unusable(why), _) => Err(why),
+                // A granted proc without a trace (or a trace of a proc
+                // granted nothing) is not what this run asked for.
+                _ => Err("its trace is missing".to_owned()),
             }
-            _ if slot.uncacheable.is_some() => Err(slot.uncacheable.clone().unwrap_or_default()),
-            (crate::trace::Traced::Yes(t), true) => Ok(Some(t.clone())),
-            (crate::trace::Traced::No, false) => Ok(None),
-            (crate::trace::Traced::Unusable(why), _) => Err(why.clone()),
-            // A granted proc without a trace (or a trace of a proc granted
-            // nothing) is not what this run asked for.
-            _ => Err("its trace is missing".to_owned()),
         };
         let trace = match trace {
             Ok(t) => t,

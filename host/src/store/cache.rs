@@ -4,14 +4,14 @@ use std::sync::Arc;
 
 use super::{Digest, Entry, StateStore, now_ms};
 use crate::exec::{BoxFuture, Lookup, ResultCache};
+use crate::outcome::Outcome;
+use crate::trace::Trace;
 
 /// What a lookup found, with the trace digest of a hit (to mark it used).
 enum Found {
     Hit(Outcome, Option<Digest>),
     Miss(String),
 }
-use crate::outcome::Outcome;
-use crate::trace::Trace;
 
 /// Entries waiting for the writer, each with where to say it is durable.
 type Pending = (Entry, tokio::sync::oneshot::Sender<Result<(), String>>);
@@ -70,6 +70,13 @@ impl StoreCache {
     }
 }
 
+/// Note a hit for `gc`'s order; a full batch is handed back, to be written.
+fn mark_used(used: &std::sync::Mutex<Vec<Used>>, hit: Used) -> Option<Vec<Used>> {
+    let mut u = used.lock().unwrap_or_else(|p| p.into_inner());
+    u.push(hit);
+    (u.len() >= TOUCH_BATCH).then(|| std::mem::take(&mut *u))
+}
+
 impl Drop for StoreCache {
     fn drop(&mut self) {
         let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()));
@@ -85,11 +92,7 @@ impl ResultCache for StoreCache {
             // An untraced success with a small result: restored from the
             // index, no thread hop (its key is all it depends on).
             let result = result.clone();
-            let batch = {
-                let mut u = self.used.lock().unwrap_or_else(|p| p.into_inner());
-                u.push((ask.key, None));
-                (u.len() >= TOUCH_BATCH).then(|| std::mem::take(&mut *u))
-            };
+            let batch = mark_used(&self.used, (ask.key, None));
             let store = self.store.clone();
             return Box::pin(async move {
                 if let Some(batch) = batch {
@@ -114,14 +117,10 @@ impl ResultCache for StoreCache {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let found = lookup(&store, module, &index, &ask)?;
-                if let Found::Hit(_, trace) = &found {
-                    let mut u = used.lock().unwrap_or_else(|p| p.into_inner());
-                    u.push((ask.key, *trace));
-                    if u.len() >= TOUCH_BATCH {
-                        let batch = std::mem::take(&mut *u);
-                        drop(u);
-                        store.touch_many(&batch).map_err(|e| e.to_string())?;
-                    }
+                if let Found::Hit(_, trace) = &found
+                    && let Some(batch) = mark_used(&used, (ask.key, *trace))
+                {
+                    store.touch_many(&batch).map_err(|e| e.to_string())?;
                 }
                 Ok(match found {
                     Found::Hit(outcome, _) => crate::exec::Found::Hit(outcome),
@@ -189,9 +188,10 @@ fn lookup(
             }
             outputs = Some(trace);
         }
-        let result = match entry.result {
-            None => "null".to_owned(),
-            Some(d) => match store.blob(&d).map_err(|e| e.to_string())? {
+        let result = match (entry.inline, entry.result) {
+            (Some(inline), _) => inline,
+            (None, None) => "null".to_owned(),
+            (None, Some(d)) => match store.blob(&d).map_err(|e| e.to_string())? {
                 Some(bytes) => String::from_utf8(bytes)
                     .map_err(|_| format!("state store: result blob {d} is not UTF-8"))?,
                 None => {

@@ -145,14 +145,7 @@ fn proc_names(store: &StateStore) -> Result<Vec<String>, StoreError> {
 /// The name among `names` closest to `name`, if one is close (as for an
 /// unknown target).
 pub fn suggest<'a>(name: &str, names: &'a [String]) -> Option<&'a str> {
-    let mut best: Option<(f64, &str)> = None;
-    for c in names {
-        let score = strsim::jaro_winkler(name, c);
-        if score > 0.8 && best.is_none_or(|(b, _)| score > b) {
-            best = Some((score, c));
-        }
-    }
-    best.map(|(_, c)| c)
+    crate::plan::closest(name, names.iter().map(String::as_str))
 }
 
 /// What the store holds of an entry's result.

@@ -467,13 +467,8 @@ impl StateStore {
         Ok(self.entries_where("proc = ?1", name)?.into_iter().next())
     }
 
-    /// Mark the entry `key` + `trace` as used now (gc removes the least
-    /// recently used first).
-    pub fn touch(&self, key: &Digest, trace: Option<&Digest>) -> Result<(), StoreError> {
-        self.touch_many(&[(*key, trace.copied())])
-    }
-
-    /// Mark many entries as used now, in one transaction.
+    /// Mark entries (key and trace) as used now, in one transaction (gc
+    /// removes the least recently used first).
     pub fn touch_many(&self, used: &[(Digest, Option<Digest>)]) -> Result<(), StoreError> {
         let mut conn = self.conn();
         let tx = conn

@@ -271,14 +271,10 @@ fn a_host_killed_mid_run_loses_nothing_it_recorded_and_the_rerun_finishes_the_re
             "after a kill at {delay_ms} ms: {report:?}"
         );
     }
-    let (o, procs) = run(
-        &dir,
-        &args(&[])
-            .iter()
-            .skip(1)
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    // The same run for the `run` helper, which adds `run` and the store flags.
+    let rerun = args(&[]);
+    let rerun: Vec<&str> = rerun.iter().skip(1).map(String::as_str).collect();
+    let (o, procs) = run(&dir, &rerun);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     assert_eq!(procs.len(), 2000);
     let restored = procs.values().filter(|(s, _)| s == "UP_TO_DATE").count();
@@ -294,14 +290,7 @@ fn a_host_killed_mid_run_loses_nothing_it_recorded_and_the_rerun_finishes_the_re
             "after c::{k}, every later link runs too"
         );
     }
-    let (_, again) = run(
-        &dir,
-        &args(&[])
-            .iter()
-            .skip(1)
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
-    );
+    let (_, again) = run(&dir, &rerun);
     assert!(again.values().all(|(s, _)| s == "UP_TO_DATE"));
 }
 

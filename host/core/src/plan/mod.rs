@@ -50,6 +50,7 @@ mod wait;
 mod want;
 
 pub use resolve::{DepContext, ResolveAnswer, ResolveRequest};
+pub use want::closest;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 

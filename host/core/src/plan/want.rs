@@ -58,14 +58,7 @@ impl Planner {
             .iter()
             .map(|p| p.name.as_str())
             .chain(self.reg.decls.iter().map(|d| d.name.as_str()));
-        let mut best: Option<(f64, &str)> = None;
-        for c in candidates {
-            let score = strsim::jaro_winkler(name, c);
-            if score > 0.8 && best.is_none_or(|(b, _)| score > b) {
-                best = Some((score, c));
-            }
-        }
-        best.map(|(_, c)| c)
+        closest(name, candidates)
     }
 
     /// Run the scheduling worklist to the end.
@@ -492,4 +485,17 @@ impl Planner {
             }
         }
     }
+}
+
+/// The candidate closest to `name`, if one is close (Jaro-Winkler above 0.8):
+/// the `did you mean` of every unknown name.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let mut best: Option<(f64, &str)> = None;
+    for c in candidates {
+        let score = strsim::jaro_winkler(name, c);
+        if score > 0.8 && best.is_none_or(|(b, _)| score > b) {
+            best = Some((score, c));
+        }
+    }
+    best.map(|(_, c)| c)
 }
