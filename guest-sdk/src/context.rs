@@ -267,7 +267,10 @@ fn judge(statuses: &[ProcStatus]) -> Result<(), Error> {
 
 /// Whether a completed proc counts as a success for its waiters.
 fn succeeded(state: ProcState) -> bool {
-    matches!(state, ProcState::Succeeded | ProcState::Skipped)
+    matches!(
+        state,
+        ProcState::Succeeded | ProcState::Skipped | ProcState::UpToDate
+    )
 }
 
 /// The WIT spelling of a failure kind, for failures that come without a message.
@@ -300,6 +303,7 @@ fn state_name(state: ProcState) -> &'static str {
         ProcState::FailedDep => "failed-dep",
         ProcState::Skipped => "skipped",
         ProcState::Cancelled => "cancelled",
+        ProcState::UpToDate => "up-to-date",
     }
 }
 

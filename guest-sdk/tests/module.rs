@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use parproc_guest::bindings::exports::parproc::jobs::declarations::Guest as _;
 use parproc_guest::bindings::exports::parproc::jobs::procs::Guest as _;
 use parproc_guest::bindings::parproc::jobs::types::{
-    ArgChoices, ChoiceSource, DeclKind, DepContext as WitDepContext, DepDecl, DirNeed, JobDecl,
-    Limits, LogIgnore, Mode, Needs, ParamDecl, ProcError, RdepDecl, RunOptions, ValueType,
+    ArgChoices, ChoiceSource, DeclKind, DepContext as WitDepContext, DepDecl, DirNeed, Incremental,
+    InputDecl, JobDecl, Limits, LogIgnore, Mode, Needs, OutputDecl, ParamDecl, ProcError, RdepDecl,
+    RegexFiles, RunOptions, ValueType,
 };
 use parproc_guest::prelude::*;
 use parproc_guest::{Arg, serde_json};
@@ -25,6 +26,10 @@ use parproc_guest::{Arg, serde_json};
     log_ignore = ["^noise"],
     log_ignore_if_succeeded = ["^warning:"],
     needs(dirs = ["/src"], dirs_rw = ["/out"], env = ["HOME"], network = ["example.com:443"], input),
+    inputs = ["/src/*.rs", regex_files("/src", r"\.toml$"), |d| vec![format!("/src/{}.cfg", d.proc_name())]],
+    inputs_ignore = ["/src/**/*.bak"],
+    outputs = ["/out/bin", output("/out/map", max_age = "2h", enforce_freshness = false)],
+    no_skip,
 )]
 fn setup() {}
 
@@ -93,6 +98,8 @@ parproc_guest::export_jobs!(
     separator = "::",
     allow_missing_deps = false,
     params(region = "eu", retries = 3, zones = ["a", "b"]),
+    task_db,
+    inputs_ignore = ["/src/**/*.tmp"],
 );
 
 fn dep_ctx(proc_name: &str, args: &[(&str, &str)]) -> WitDepContext {
@@ -136,6 +143,8 @@ fn describe_declares_the_module() {
             mode: Some(Mode::Single),
             separator: Some("::".to_owned()),
             allow_missing_deps: Some(false),
+            task_db: Some(true),
+            inputs_ignore: vec!["/src/**/*.tmp".to_owned()],
         }
     );
     assert_eq!(
@@ -190,7 +199,39 @@ fn proc_options_map_onto_job_decl() {
                 input: true,
             },
             description: "Prepares the workspace.".to_owned(),
+            incremental: Incremental {
+                inputs: vec![
+                    InputDecl::Path("/src/*.rs".to_owned()),
+                    InputDecl::RegexFiles(RegexFiles {
+                        root: "/src".to_owned(),
+                        pattern: r"\.toml$".to_owned(),
+                    }),
+                    InputDecl::Computed,
+                ],
+                inputs_ignore: vec!["/src/**/*.bak".to_owned()],
+                outputs: vec![
+                    OutputDecl {
+                        path: "/out/bin".to_owned(),
+                        max_age: None,
+                        enforce_freshness: true,
+                    },
+                    OutputDecl {
+                        path: "/out/map".to_owned(),
+                        max_age: Some("2h".to_owned()),
+                        enforce_freshness: false,
+                    },
+                ],
+                no_skip: true,
+            },
         }
+    );
+    assert_eq!(
+        __ParprocJobs::resolve_inputs("setup".to_owned(), 2, dep_ctx("setup", &[])),
+        Ok(vec!["/src/setup.cfg".to_owned()])
+    );
+    assert_eq!(
+        __ParprocJobs::resolve_inputs("setup".to_owned(), 0, dep_ctx("setup", &[])),
+        Err("input 0 of `setup` is not a computed input".to_owned())
     );
 }
 

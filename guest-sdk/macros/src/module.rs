@@ -42,6 +42,8 @@ const SETTINGS: &[&str] = &[
     "separator",
     "allow_missing_deps",
     "params",
+    "task_db",
+    "inputs_ignore",
 ];
 
 /// The module-level settings as `ModuleSpec` field tokens.
@@ -52,6 +54,8 @@ struct Settings {
     separator: TokenStream,
     allow_missing_deps: TokenStream,
     params: TokenStream,
+    task_db: TokenStream,
+    inputs_ignore: TokenStream,
 }
 
 fn settings(entries: &[Entry]) -> syn::Result<Settings> {
@@ -62,8 +66,10 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
         parallel: none.clone(),
         mode: none.clone(),
         separator: none.clone(),
-        allow_missing_deps: none,
+        allow_missing_deps: none.clone(),
         params: quote!(&[]),
+        task_db: none,
+        inputs_ignore: quote!(&[]),
     };
     for entry in entries {
         match entry.name().as_str() {
@@ -131,6 +137,19 @@ fn settings(entries: &[Entry]) -> syn::Result<Settings> {
                 }
                 settings.params = quote!(&[#(#params),*]);
             }
+            "task_db" | "task_db_path" => {
+                // A module only asks; the user chooses the store (`--state-dir`,
+                // `--incremental`), so a path given here is not used.
+                if !matches!(entry.value, syntax::EntryValue::Flag) {
+                    entry.expr("task_db")?;
+                }
+                settings.task_db = quote!(::core::option::Option::Some(true));
+            }
+            "inputs_ignore" => {
+                let globs =
+                    syntax::strings(entry.expr("inputs_ignore = [\"/glob\"]")?, "inputs_ignore")?;
+                settings.inputs_ignore = quote!(&[#(#globs),*]);
+            }
             other => {
                 return Err(syn::Error::new(
                     entry.key.span(),
@@ -158,6 +177,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         separator,
         allow_missing_deps,
         params,
+        task_db,
+        inputs_ignore,
     } = settings(&module.settings)?;
     let specs: Vec<TokenStream> = module
         .jobs
@@ -181,6 +202,8 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 separator: #separator,
                 allow_missing_deps: #allow_missing_deps,
                 params: #params,
+                task_db: #task_db,
+                inputs_ignore: #inputs_ignore,
             };
 
             impl ::parproc_guest::__rt::declarations::Guest for __ParprocJobs {
@@ -205,6 +228,14 @@ pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                     ::std::string::String,
                 > {
                     ::parproc_guest::__rt::resolve_choices(&MODULE, &decl, param.as_deref(), ctx)
+                }
+
+                fn resolve_inputs(
+                    decl: ::std::string::String,
+                    index: u32,
+                    ctx: ::parproc_guest::__rt::declarations::DepContext,
+                ) -> ::core::result::Result<::std::vec::Vec<::std::string::String>, ::std::string::String> {
+                    ::parproc_guest::__rt::resolve_inputs(&MODULE, &decl, index, ctx)
                 }
             }
 

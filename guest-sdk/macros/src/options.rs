@@ -51,6 +51,21 @@ pub(crate) enum Choices {
     Computed(Expr),
 }
 
+/// One entry of `inputs = [...]`.
+pub(crate) enum Input {
+    Path(LitStr),
+    RegexFiles(LitStr, LitStr),
+    Computed(Expr),
+}
+
+/// One entry of `outputs = [...]`.
+pub(crate) struct Output {
+    pub(crate) path: LitStr,
+    /// `max_age` as the text the host parses.
+    pub(crate) max_age: Option<String>,
+    pub(crate) enforce_freshness: bool,
+}
+
 /// `needs(...)`.
 #[derive(Default)]
 pub(crate) struct Needs {
@@ -80,6 +95,10 @@ pub(crate) struct JobOptions {
     pub(crate) log_ignore_if_succeeded: Vec<LitStr>,
     pub(crate) needs: Needs,
     pub(crate) description: Option<LitStr>,
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) inputs_ignore: Vec<LitStr>,
+    pub(crate) outputs: Vec<Output>,
+    pub(crate) no_skip: bool,
 }
 
 const OPTIONS: &[&str] = &[
@@ -98,6 +117,10 @@ const OPTIONS: &[&str] = &[
     "log_ignore_if_succeeded",
     "needs",
     "description",
+    "inputs",
+    "inputs_ignore",
+    "outputs",
+    "no_skip",
 ];
 
 const NEEDS: &[&str] = &["dirs", "dirs_rw", "env", "network", "input"];
@@ -124,6 +147,10 @@ impl JobOptions {
             log_ignore_if_succeeded: Vec::new(),
             needs: Needs::default(),
             description: None,
+            inputs: Vec::new(),
+            inputs_ignore: Vec::new(),
+            outputs: Vec::new(),
+            no_skip: false,
         };
         for entry in entries {
             options.apply(kind, entry)?;
@@ -207,6 +234,25 @@ impl JobOptions {
                     "`description`",
                 )?);
             }
+            "inputs" => {
+                let how = "`inputs = [\"/src/*.rs\", regex_files(\"/src\", \"pattern\"), |d| ...]`";
+                for input in syntax::array(entry.expr(how)?, how)? {
+                    self.inputs.push(parse_input(input)?);
+                }
+            }
+            "inputs_ignore" => {
+                self.inputs_ignore = absolute(syntax::strings(
+                    entry.expr("inputs_ignore = [\"/path or glob\"]")?,
+                    "inputs_ignore",
+                )?)?;
+            }
+            "outputs" => {
+                let how = "`outputs = [\"/out/a\", output(\"/out/b\", max_age = \"1h\", enforce_freshness = false)]`";
+                for output in syntax::array(entry.expr(how)?, how)? {
+                    self.outputs.push(parse_output(output)?);
+                }
+            }
+            "no_skip" => self.no_skip = entry.flag()?,
             other => {
                 let hint = if other == "arg_choices" {
                     "unknown option `arg_choices`; this SDK calls it `choices`".to_owned()
@@ -278,6 +324,127 @@ fn parse_rdep(expr: &Expr) -> syn::Result<Rdep> {
             format!("`{rule}` takes one pattern: `{rule}(\"pattern\")`"),
         )),
     }
+}
+
+/// Guest paths must be absolute: the host resolves them through the grants.
+fn absolute(paths: Vec<LitStr>) -> syn::Result<Vec<LitStr>> {
+    for p in &paths {
+        if !p.value().starts_with('/') {
+            return Err(syn::Error::new(
+                p.span(),
+                format!(
+                    "`{}` must be an absolute path inside the sandbox, like `/src/{}`",
+                    p.value(),
+                    p.value()
+                ),
+            ));
+        }
+    }
+    Ok(paths)
+}
+
+fn parse_input(expr: &Expr) -> syn::Result<Input> {
+    if syntax::literal(expr).is_some() {
+        let path = syntax::string(expr, "an input")?;
+        return Ok(Input::Path(absolute(vec![path])?.remove(0)));
+    }
+    if let Expr::Call(ExprCall { func, args, .. }) = expr
+        && let Expr::Path(ExprPath {
+            path, qself: None, ..
+        }) = func.as_ref()
+        && path.is_ident("regex_files")
+    {
+        let mut args = args.iter();
+        return match (args.next(), args.next(), args.next()) {
+            (Some(root), Some(pattern), None) => {
+                let root = absolute(vec![syntax::string(root, "the root of `regex_files`")?])?;
+                let pattern = syntax::string(pattern, "the pattern of `regex_files`")?;
+                Ok(Input::RegexFiles(
+                    root.into_iter().next().expect("one root"),
+                    pattern,
+                ))
+            }
+            _ => Err(syn::Error::new_spanned(
+                expr,
+                "`regex_files` takes a directory and a regular expression: \
+                 `regex_files(\"/src\", r\".*\\.rs$\")`",
+            )),
+        };
+    }
+    Ok(Input::Computed(expr.clone()))
+}
+
+fn parse_output(expr: &Expr) -> syn::Result<Output> {
+    if syntax::literal(expr).is_some() {
+        let path = syntax::string(expr, "an output")?;
+        return Ok(Output {
+            path: absolute(vec![path])?.remove(0),
+            max_age: None,
+            enforce_freshness: true,
+        });
+    }
+    let how = "an output is a path (a string) or \
+               `output(\"/out/file\", max_age = \"1h\", enforce_freshness = false)`";
+    let Expr::Call(ExprCall { func, args, .. }) = expr else {
+        return Err(syn::Error::new_spanned(expr, how));
+    };
+    match func.as_ref() {
+        Expr::Path(ExprPath {
+            path, qself: None, ..
+        }) if path.is_ident("output") || path.is_ident("Output") => {}
+        _ => return Err(syn::Error::new_spanned(func, how)),
+    }
+    let mut args = args.iter();
+    let Some(first) = args.next() else {
+        return Err(syn::Error::new_spanned(expr, how));
+    };
+    let mut output = Output {
+        path: absolute(vec![syntax::string(first, "the path of `output`")?])?.remove(0),
+        max_age: None,
+        enforce_freshness: true,
+    };
+    for arg in args {
+        let Expr::Assign(assign) = arg else {
+            return Err(syn::Error::new_spanned(arg, how));
+        };
+        let key = match assign.left.as_ref() {
+            Expr::Path(ExprPath {
+                path, qself: None, ..
+            }) => path.get_ident().map(Ident::to_string),
+            _ => None,
+        };
+        match key.as_deref() {
+            Some("max_age") => {
+                output.max_age = Some(match syntax::literal(&assign.right) {
+                    Some(Ok(Value::Text(t))) => t,
+                    Some(Ok(Value::Integer(n))) if n >= 0 => n.to_string(),
+                    Some(Ok(Value::Float(x))) if x >= 0.0 => x.to_string(),
+                    _ => {
+                        return Err(syn::Error::new_spanned(
+                            &assign.right,
+                            "`max_age` is a number of seconds or a text like \"4s\", \"4m\", \"4h\", \"4d\"",
+                        ));
+                    }
+                });
+            }
+            Some("enforce_freshness") => match syntax::literal(&assign.right) {
+                Some(Ok(Value::Boolean(flag))) => output.enforce_freshness = flag,
+                _ => {
+                    return Err(syn::Error::new_spanned(
+                        &assign.right,
+                        "`enforce_freshness` is `true` or `false`",
+                    ));
+                }
+            },
+            _ => {
+                return Err(syn::Error::new_spanned(
+                    &assign.left,
+                    "`output(...)` takes `max_age = ...` and `enforce_freshness = ...`",
+                ));
+            }
+        }
+    }
+    Ok(output)
 }
 
 fn parse_choice(expr: &Expr) -> syn::Result<Choice> {

@@ -5,7 +5,7 @@ use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{Expr, ExprLit, Ident, ItemFn, Lit, LitStr, Meta, ReturnType};
 
-use crate::options::{Dep, JobOptions, Kind, Rdep};
+use crate::options::{Dep, Input, JobOptions, Kind, Rdep};
 use crate::signature::Signature;
 
 /// A function pointer calling the user's computed dep/choices expression through the
@@ -103,6 +103,31 @@ impl Spec<'_> {
             .description
             .as_ref()
             .map_or_else(|| doc_summary(self.function), LitStr::value);
+        let inputs = options.inputs.iter().map(|input| match input {
+            Input::Path(p) => quote!(::parproc_guest::__rt::InputSpec::Path(#p)),
+            Input::RegexFiles(root, pattern) => {
+                quote!(::parproc_guest::__rt::InputSpec::RegexFiles(#root, #pattern))
+            }
+            Input::Computed(expr) => {
+                let f = computed(expr, "dep_fn");
+                quote!(::parproc_guest::__rt::InputSpec::Computed(#f))
+            }
+        });
+        let inputs_ignore = &options.inputs_ignore;
+        let outputs = options.outputs.iter().map(|o| {
+            let path = &o.path;
+            let max_age = match &o.max_age {
+                Some(a) => quote!(::core::option::Option::Some(#a)),
+                None => quote!(::core::option::Option::None),
+            };
+            let enforce = o.enforce_freshness;
+            quote!(::parproc_guest::__rt::OutputSpec {
+                path: #path,
+                max_age: #max_age,
+                enforce_freshness: #enforce,
+            })
+        });
+        let no_skip = options.no_skip;
         let run = self.run_tokens();
         quote! {
             ::parproc_guest::__rt::JobSpec {
@@ -128,6 +153,10 @@ impl Spec<'_> {
                     input: #input,
                 },
                 description: #description,
+                inputs: &[#(#inputs),*],
+                inputs_ignore: &[#(#inputs_ignore),*],
+                outputs: &[#(#outputs),*],
+                no_skip: #no_skip,
                 run: #run,
             }
         }

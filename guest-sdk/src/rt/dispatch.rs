@@ -1,12 +1,13 @@
 //! The WIT exports, answered from a [`ModuleSpec`].
 
 use crate::bindings::parproc::jobs::types::{
-    self as wit, Arg, ArgChoices, ChoiceSource, DepDecl, DirNeed, JobDecl, Limits, LogIgnore,
-    Manifest, Needs, ParamDecl, ProcError, RdepDecl, RunOptions, Value,
+    self as wit, Arg, ArgChoices, ChoiceSource, DepDecl, DirNeed, Incremental, InputDecl, JobDecl,
+    Limits, LogIgnore, Manifest, Needs, OutputDecl, ParamDecl, ProcError, RdepDecl, RegexFiles,
+    RunOptions, Value,
 };
 use crate::{Context, DepContext};
 
-use super::spec::{ChoiceSpec, ChoicesSpec, DepSpec, JobSpec, ModuleSpec, RdepSpec};
+use super::spec::{ChoiceSpec, ChoicesSpec, DepSpec, InputSpec, JobSpec, ModuleSpec, RdepSpec};
 
 /// `declarations.describe`.
 pub fn describe(module: &ModuleSpec) -> Manifest {
@@ -18,6 +19,8 @@ pub fn describe(module: &ModuleSpec) -> Manifest {
             mode: module.mode,
             separator: module.separator.map(str::to_owned),
             allow_missing_deps: module.allow_missing_deps,
+            task_db: module.task_db,
+            inputs_ignore: strings(module.inputs_ignore),
         },
         params: module
             .params
@@ -121,6 +124,31 @@ fn job_decl(job: &JobSpec) -> JobDecl {
             input: job.needs.input,
         },
         description: job.description.to_owned(),
+        incremental: Incremental {
+            inputs: job
+                .inputs
+                .iter()
+                .map(|input| match input {
+                    InputSpec::Path(p) => InputDecl::Path((*p).to_owned()),
+                    InputSpec::RegexFiles(root, pattern) => InputDecl::RegexFiles(RegexFiles {
+                        root: (*root).to_owned(),
+                        pattern: (*pattern).to_owned(),
+                    }),
+                    InputSpec::Computed(_) => InputDecl::Computed,
+                })
+                .collect(),
+            inputs_ignore: strings(job.inputs_ignore),
+            outputs: job
+                .outputs
+                .iter()
+                .map(|o| OutputDecl {
+                    path: o.path.to_owned(),
+                    max_age: o.max_age.map(str::to_owned),
+                    enforce_freshness: o.enforce_freshness,
+                })
+                .collect(),
+            no_skip: job.no_skip,
+        },
     }
 }
 
@@ -144,6 +172,26 @@ pub fn resolve_deps(
         DepSpec::Computed(compute) => compute(&DepContext::from(ctx)),
         DepSpec::Name(_) | DepSpec::NoFailures => {
             Err(format!("dep {index} of `{decl}` is not a computed dep"))
+        }
+    }
+}
+
+/// `declarations.resolve-inputs`.
+pub fn resolve_inputs(
+    module: &ModuleSpec,
+    decl: &str,
+    index: u32,
+    ctx: wit::DepContext,
+) -> Result<Vec<String>, String> {
+    let job = module.job(decl)?;
+    let input = usize::try_from(index)
+        .ok()
+        .and_then(|i| job.inputs.get(i))
+        .ok_or_else(|| format!("`{decl}` has no input at index {index}"))?;
+    match input {
+        InputSpec::Computed(compute) => compute(&DepContext::from(ctx)),
+        InputSpec::Path(_) | InputSpec::RegexFiles(..) => {
+            Err(format!("input {index} of `{decl}` is not a computed input"))
         }
     }
 }

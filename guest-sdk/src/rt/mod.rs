@@ -17,7 +17,7 @@
 mod dispatch;
 mod spec;
 
-pub use dispatch::{describe, resolve_choices, resolve_deps, run};
+pub use dispatch::{describe, resolve_choices, resolve_deps, resolve_inputs, run};
 pub use spec::*;
 
 use serde::Serialize;

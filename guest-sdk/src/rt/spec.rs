@@ -34,6 +34,8 @@ pub type DepsFn = fn(&DepContext) -> Result<Vec<String>, String>;
 pub type ChoicesFn = fn(&DepContext) -> Result<Vec<Value>, String>;
 /// A computed choices map.
 pub type ChoiceMapFn = fn(&DepContext) -> Result<Vec<(String, Vec<Value>)>, String>;
+/// A computed input: paths or globs, or the error text.
+pub type InputsFn = fn(&DepContext) -> Result<Vec<String>, String>;
 /// The run wrapper: converts the args, calls the job function, serialises its result.
 pub type RunFn = fn(&Context) -> Result<String, ProcError>;
 /// A module param's JSON text, or why it has none.
@@ -92,6 +94,28 @@ pub struct NeedsSpec {
     pub input: bool,
 }
 
+/// One entry of `inputs = [...]`.
+#[derive(Debug, Clone, Copy)]
+pub enum InputSpec {
+    /// A guest path or glob.
+    Path(&'static str),
+    /// `regex_files("root", "pattern")`.
+    RegexFiles(&'static str, &'static str),
+    /// A computed input.
+    Computed(InputsFn),
+}
+
+/// One entry of `outputs = [...]`.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputSpec {
+    /// The guest path or glob.
+    pub path: &'static str,
+    /// `max_age = "1h"` (seconds when a number).
+    pub max_age: Option<&'static str>,
+    /// `enforce_freshness = false` turns the post-run age check off.
+    pub enforce_freshness: bool,
+}
+
 /// Everything `#[proc]`/`#[proto]` know about one job.
 #[derive(Debug, Clone, Copy)]
 pub struct JobSpec {
@@ -129,6 +153,14 @@ pub struct JobSpec {
     pub needs: NeedsSpec,
     /// `description = "..."` or the first doc line.
     pub description: &'static str,
+    /// `inputs = [...]`.
+    pub inputs: &'static [InputSpec],
+    /// `inputs_ignore = [...]`.
+    pub inputs_ignore: &'static [&'static str],
+    /// `outputs = [...]`.
+    pub outputs: &'static [OutputSpec],
+    /// `no_skip`.
+    pub no_skip: bool,
     /// The run wrapper.
     pub run: RunFn,
 }
@@ -161,6 +193,10 @@ pub struct ModuleSpec {
     pub allow_missing_deps: Option<bool>,
     /// `params(name = value, ...)`.
     pub params: &'static [(&'static str, ParamFn)],
+    /// `task_db`: the module asks for an incremental run.
+    pub task_db: Option<bool>,
+    /// `inputs_ignore = [...]`: removed from every proc's declared inputs.
+    pub inputs_ignore: &'static [&'static str],
 }
 
 impl ModuleSpec {

@@ -128,6 +128,23 @@ fn api_tour(ctx: &Context, limit: usize) -> Result<Option<String>, Error> {
     Ok(Some(answer))
 }
 
+/// Declares every incremental option.
+#[proto(
+    name = "compile::[target]",
+    needs(dirs = ["/src"], dirs_rw = ["/out"]),
+    inputs = [
+        "/src/[target]/*.c",
+        regex_files("/src", r".*\.h$"),
+        |d| vec![format!("/src/{}.cfg", d.arg("target").unwrap_or("none"))],
+    ],
+    inputs_ignore = ["/src/**/*.tmp"],
+    outputs = ["/out/[target].o", output("/out/[target].map", max_age = "1h", enforce_freshness = false), output("/out/log", max_age = 90)],
+    no_skip,
+)]
+fn compile(target: String) {
+    let _ = target;
+}
+
 mod nested {
     use parproc_guest::prelude::*;
 
@@ -142,13 +159,15 @@ mod nested {
 }
 
 parproc_guest::export_jobs!(
-    func0, func1, func2, build, deploy, matrix, optional, api_tour, nested::job;
+    func0, func1, func2, build, deploy, matrix, optional, api_tour, compile, nested::job;
     targets = ["deploy::prod::*"],
     parallel = 4,
     mode = single,
     separator = "::",
     allow_missing_deps = false,
     params(region = "eu", retries = 3, zones = vec!["a", "b"]),
+    task_db,
+    inputs_ignore = ["/src/**/*.bak"],
 );
 
 fn main() {}

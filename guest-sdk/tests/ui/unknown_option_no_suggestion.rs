@@ -1,6 +1,6 @@
 use parproc_guest::prelude::*;
 
-#[proto(name = "build::[env]", inputs = ["src/*.rs"])]
+#[proto(name = "build::[env]", track_imports = true)]
 fn build(env: String) {
     let _ = env;
 }

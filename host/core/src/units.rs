@@ -48,6 +48,68 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(secs).map_err(|_| format!("`{s}` is out of range"))
 }
 
+/// Parse parproc's `Output.max_age`: a number of seconds (`90`, `1.5`) or a
+/// number and a unit, case-insensitive, spaces allowed between (`4s`,
+/// `1 minutes`, `2 Days`). The errors keep parproc's texts.
+pub fn parse_max_age(s: &str) -> Result<Duration, String> {
+    const UNITS: [(&str, f64); 18] = [
+        ("d", 86_400.0),
+        ("day", 86_400.0),
+        ("days", 86_400.0),
+        ("h", 3600.0),
+        ("hour", 3600.0),
+        ("hours", 3600.0),
+        ("hr", 3600.0),
+        ("hrs", 3600.0),
+        ("m", 60.0),
+        ("min", 60.0),
+        ("mins", 60.0),
+        ("minute", 60.0),
+        ("minutes", 60.0),
+        ("s", 1.0),
+        ("sec", 1.0),
+        ("second", 1.0),
+        ("seconds", 1.0),
+        ("secs", 1.0),
+    ];
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let shape = || {
+        format!(
+            "Invalid Output.max_age '{s}'. Expected a number of seconds or strings like \"4s\", \"4m\", \"4h\", \"4d\"."
+        )
+    };
+    let n: f64 = num.parse().map_err(|_| shape())?;
+    if !n.is_finite() {
+        return Err(shape());
+    }
+    if n < 0.0 {
+        return Err(format!("Output.max_age must be >= 0 seconds, got {s}."));
+    }
+    let unit = unit.trim().to_ascii_lowercase();
+    let factor = if unit.is_empty() {
+        1.0
+    } else if !unit.chars().all(|c| c.is_ascii_alphabetic()) {
+        return Err(shape());
+    } else {
+        match UNITS.iter().find(|(u, _)| *u == unit) {
+            Some((_, f)) => *f,
+            None => {
+                let mut names: Vec<&str> = UNITS.iter().map(|(u, _)| *u).collect();
+                names.sort_unstable();
+                return Err(format!(
+                    "Invalid Output.max_age unit '{unit}'. Allowed units: {}.",
+                    names.join(", ")
+                ));
+            }
+        }
+    };
+    Duration::try_from_secs_f64(n * factor).map_err(|_| shape())
+}
+
 /// Parse a size: `1048576`, `64MiB` (2^20 bytes each), `64MB` (10^6 bytes
 /// each), `1GiB`, `512KiB`, `2kB`. A bare `64M` is refused with a hint.
 pub fn parse_size(s: &str) -> Result<u64, String> {
@@ -128,6 +190,28 @@ pub fn secs_f64(d: Duration) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_max_age_as_parproc_does() {
+        assert_eq!(parse_max_age("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_max_age("1 minutes"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_max_age("4s"), Ok(Duration::from_secs(4)));
+        assert_eq!(parse_max_age("1H"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_max_age("2 days"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_max_age("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(
+            parse_max_age("4 weeks"),
+            Err("Invalid Output.max_age unit 'weeks'. Allowed units: d, day, days, h, hour, hours, hr, hrs, m, min, mins, minute, minutes, s, sec, second, seconds, secs.".into())
+        );
+        assert_eq!(
+            parse_max_age("soon"),
+            Err("Invalid Output.max_age 'soon'. Expected a number of seconds or strings like \"4s\", \"4m\", \"4h\", \"4d\".".into())
+        );
+        assert_eq!(
+            parse_max_age("-1"),
+            Err("Output.max_age must be >= 0 seconds, got -1.".into())
+        );
+    }
 
     #[test]
     fn parses_counts_and_durations() {

@@ -16,8 +16,9 @@
 //! the host holds at most one call's arguments (bounded by the guest's own
 //! memory cap) at a time.
 
-use super::bindings::parproc::jobs::context::Host;
+use super::bindings::context::Host;
 use super::bindings::types::{self as wit, Host as TypesHost};
+use super::bindings::{carry, v0_1};
 use super::convert;
 use super::state::{CallLimits, HostState, ProcCtx};
 use super::trap::{HostStop, size};
@@ -311,6 +312,96 @@ impl Host for HostState {
         // A log record of any size is fine: the sink keeps its head and tail.
         self.log.log(convert::level_from_wit(level), &message);
         Ok(())
+    }
+}
+
+impl v0_1::parproc::jobs::types::Host for HostState {}
+
+/// The context of a module built against `parproc:jobs@0.1.0`: the same calls,
+/// its types carried over; a restored proc is `succeeded` there (0.1.0 has no
+/// `up-to-date`), which is what a waiting guest needs to know.
+impl v0_1::parproc::jobs::context::Host for HostState {
+    fn proc_name(&mut self) -> wasmtime::Result<String> {
+        Host::proc_name(self)
+    }
+
+    fn args(&mut self) -> wasmtime::Result<Vec<v0_1::parproc::jobs::types::Arg>> {
+        carry(&Host::args(self)?)
+    }
+
+    async fn params(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
+        Host::params(self).await
+    }
+
+    async fn result(&mut self, name: String) -> wasmtime::Result<Option<String>> {
+        Host::result(self, name).await
+    }
+
+    async fn result_names(&mut self) -> wasmtime::Result<Vec<String>> {
+        Host::result_names(self).await
+    }
+
+    fn deps_changed(&mut self) -> wasmtime::Result<bool> {
+        Host::deps_changed(self)
+    }
+
+    fn changed_deps(&mut self) -> wasmtime::Result<Vec<String>> {
+        Host::changed_deps(self)
+    }
+
+    async fn create(
+        &mut self,
+        name: String,
+        args: Vec<v0_1::parproc::jobs::types::Arg>,
+        proc_name: Option<String>,
+    ) -> wasmtime::Result<Result<Vec<String>, String>> {
+        Host::create(self, name, carry(&args)?, proc_name).await
+    }
+
+    async fn start(&mut self, names: Vec<String>) -> wasmtime::Result<Result<(), String>> {
+        Host::start(self, names).await
+    }
+
+    async fn run(
+        &mut self,
+        name: String,
+        args: Vec<v0_1::parproc::jobs::types::Arg>,
+        proc_name: Option<String>,
+    ) -> wasmtime::Result<Result<Vec<String>, String>> {
+        Host::run(self, name, carry(&args)?, proc_name).await
+    }
+
+    async fn wait(
+        &mut self,
+        names: Vec<String>,
+    ) -> wasmtime::Result<Result<Vec<v0_1::parproc::jobs::types::ProcStatus>, String>> {
+        Ok(match Host::wait(self, names).await? {
+            Ok(mut statuses) => {
+                for s in &mut statuses {
+                    if s.state == wit::ProcState::UpToDate {
+                        s.state = wit::ProcState::Succeeded;
+                    }
+                }
+                Ok(carry(&statuses)?)
+            }
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn get_input(
+        &mut self,
+        prompt: String,
+        password: bool,
+    ) -> wasmtime::Result<Result<String, String>> {
+        Host::get_input(self, prompt, password).await
+    }
+
+    fn log(
+        &mut self,
+        level: v0_1::parproc::jobs::types::LogLevel,
+        message: String,
+    ) -> wasmtime::Result<()> {
+        Host::log(self, carry(&level)?, message)
     }
 }
 

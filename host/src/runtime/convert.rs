@@ -8,12 +8,13 @@
 use std::time::Duration;
 
 use super::bindings::types as wit;
+use super::trap;
 use crate::logsink::LogLevel;
 use crate::outcome::{FailureKind, ProcState, ProcStatus};
 use crate::plan::DepContext;
 use crate::spec::{
-    ChoiceSource, DeclKind, DepDecl, DirNeed, JobDecl, Limits, LogIgnore, Manifest, Mode, Needs,
-    RdepDecl, RunOptions, Value, ValueType,
+    ChoiceSource, DeclKind, DepDecl, DirNeed, Incremental, InputDecl, JobDecl, Limits, LogIgnore,
+    Manifest, Mode, Needs, OutputDecl, RdepDecl, RunOptions, Value, ValueType,
 };
 
 /// The longest name (proc, pattern, param, lock) in bytes.
@@ -174,9 +175,7 @@ pub(crate) fn state_to_wit(state: ProcState) -> wit::ProcState {
         ProcState::FailedDep => wit::ProcState::FailedDep,
         ProcState::Skipped => wit::ProcState::Skipped,
         ProcState::Cancelled => wit::ProcState::Cancelled,
-        // `parproc:jobs@0.1.0` has no `up-to-date`: a restored outcome is a
-        // success with its result, which is what a waiting guest needs to know.
-        ProcState::UpToDate => wit::ProcState::Succeeded,
+        ProcState::UpToDate => wit::ProcState::UpToDate,
     }
 }
 
@@ -268,6 +267,64 @@ fn options_from_wit(options: wit::RunOptions) -> Result<RunOptions, String> {
         }),
         separator,
         allow_missing_deps: options.allow_missing_deps,
+        task_db: options.task_db,
+        inputs_ignore: paths("the inputs to ignore", options.inputs_ignore)?,
+    })
+}
+
+/// Guest paths or globs of the incremental options: bounded texts, absolute.
+fn paths(what: &str, paths: Vec<String>) -> Result<Vec<String>, String> {
+    let paths = names(what, paths)?;
+    if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
+        return Err(format!(
+            "{what}: `{bad}` is not an absolute guest path; write it as the proc sees it, like `/src/{bad}`"
+        ));
+    }
+    Ok(paths)
+}
+
+fn incremental_from_wit(inc: wit::Incremental) -> Result<Incremental, String> {
+    let inputs = list("the inputs", inc.inputs, MAX_LIST)?
+        .into_iter()
+        .map(|i| {
+            Ok(match i {
+                wit::InputDecl::Path(p) => InputDecl::Path(paths("an input", vec![p])?.remove(0)),
+                wit::InputDecl::RegexFiles(r) => {
+                    let root = paths("a regex_files root", vec![r.root])?.remove(0);
+                    let pattern = text("a regex_files pattern", r.pattern, MAX_TEXT)?;
+                    if let Err(e) = regex::Regex::new(&pattern) {
+                        return Err(format!(
+                            "regex_files: invalid regex `{pattern}`: {}",
+                            trap::one_line(&e.to_string())
+                        ));
+                    }
+                    InputDecl::RegexFiles { root, pattern }
+                }
+                wit::InputDecl::Computed => InputDecl::Computed,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    let outputs = list("the outputs", inc.outputs, MAX_LIST)?
+        .into_iter()
+        .map(|o| {
+            let path = paths("an output", vec![o.path])?.remove(0);
+            let max_age = o
+                .max_age
+                .map(|a| parproc_core::units::parse_max_age(&a))
+                .transpose()
+                .map_err(|e| format!("output `{path}`: {e}"))?;
+            Ok(OutputDecl {
+                path,
+                max_age,
+                enforce_freshness: o.enforce_freshness,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(Incremental {
+        inputs,
+        inputs_ignore: paths("the inputs to ignore", inc.inputs_ignore)?,
+        outputs,
+        no_skip: inc.no_skip,
     })
 }
 
@@ -349,6 +406,7 @@ fn job_from_wit(job: wit::JobDecl) -> Result<JobDecl, String> {
         log_ignore,
         needs: needs_from_wit(job.needs)?,
         description: text("the description", job.description, MAX_TEXT)?,
+        incremental: incremental_from_wit(job.incremental)?,
     })
 }
 
@@ -411,6 +469,12 @@ mod tests {
                 input: false,
             },
             description: String::new(),
+            incremental: wit::Incremental {
+                inputs: Vec::new(),
+                inputs_ignore: Vec::new(),
+                outputs: Vec::new(),
+                no_skip: false,
+            },
         }
     }
 
@@ -423,6 +487,8 @@ mod tests {
                 mode: Some(wit::Mode::Single),
                 separator: None,
                 allow_missing_deps: None,
+                task_db: None,
+                inputs_ignore: Vec::new(),
             },
             params: vec![("x".to_owned(), "[1, 2]".to_owned())],
         }
@@ -443,6 +509,49 @@ mod tests {
         assert_eq!(m.jobs[0].limits.timeout, Some(Duration::from_millis(1500)));
         assert_eq!(m.options.mode, Some(Mode::Single));
         assert_eq!(m.params[0].1, serde_json::json!([1, 2]));
+    }
+
+    #[test]
+    fn converts_incremental_options() {
+        let mut build = job("build");
+        build.incremental.inputs = vec![
+            wit::InputDecl::Path("/src/*.rs".into()),
+            wit::InputDecl::RegexFiles(wit::RegexFiles {
+                root: "/src".into(),
+                pattern: r".*\.py$".into(),
+            }),
+        ];
+        build.incremental.outputs = vec![wit::OutputDecl {
+            path: "/out/a".into(),
+            max_age: Some("1 minutes".into()),
+            enforce_freshness: true,
+        }];
+        let m = manifest_from_wit(manifest(vec![build.clone()])).expect("valid");
+        let inc = &m.jobs[0].incremental;
+        assert_eq!(inc.inputs[0], InputDecl::Path("/src/*.rs".into()));
+        assert_eq!(inc.outputs[0].max_age, Some(Duration::from_secs(60)));
+        build.incremental.inputs = vec![wit::InputDecl::RegexFiles(wit::RegexFiles {
+            root: "/src".into(),
+            pattern: "(".into(),
+        })];
+        let err = manifest_from_wit(manifest(vec![build.clone()])).expect_err("bad regex");
+        assert!(
+            err.starts_with("declaration 1 (`build`): regex_files: invalid regex `(`"),
+            "{err}"
+        );
+        build.incremental.inputs = vec![wit::InputDecl::Path("src/a".into())];
+        let err = manifest_from_wit(manifest(vec![build.clone()])).expect_err("relative");
+        assert!(
+            err.contains("`src/a` is not an absolute guest path"),
+            "{err}"
+        );
+        build.incremental.inputs.clear();
+        build.incremental.outputs[0].max_age = Some("4 weeks".into());
+        let err = manifest_from_wit(manifest(vec![build])).expect_err("bad age");
+        assert!(
+            err.contains("output `/out/a`: Invalid Output.max_age unit 'weeks'"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -212,17 +212,13 @@ async fn instantiate(shared: &Shared, budget: CallBudget) -> wasmtime::Result<Li
 
 /// Make one call on a live instance.
 async fn invoke(jobs: &Jobs, store: &mut Store<HostState>, call: Call) -> wasmtime::Result<Reply> {
-    let decls = jobs.parproc_jobs_declarations();
     Ok(match call {
-        Call::Describe => Reply::Describe(decls.call_describe(&mut *store).await?),
-        Call::Deps { decl, index, ctx } => Reply::Deps(
-            decls
-                .call_resolve_deps(&mut *store, &decl, index, &ctx)
-                .await?,
-        ),
+        Call::Describe => Reply::Describe(jobs.describe(&mut *store).await?),
+        Call::Deps { decl, index, ctx } => {
+            Reply::Deps(jobs.resolve_deps(&mut *store, &decl, index, &ctx).await?)
+        }
         Call::Choices { decl, param, ctx } => Reply::Choices(
-            decls
-                .call_resolve_choices(&mut *store, &decl, param.as_deref(), &ctx)
+            jobs.resolve_choices(&mut *store, &decl, param.as_deref(), &ctx)
                 .await?,
         ),
     })

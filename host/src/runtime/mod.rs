@@ -319,7 +319,7 @@ fn link_error(e: &wasmtime::Error) -> String {
         .root_cause()
         .to_string()
         .ends_with("implementation is missing");
-    if missing && name != bindings::CONTEXT {
+    if missing && name != bindings::CONTEXT && name != bindings::CONTEXT_0_1 {
         format!(
             "it imports `{name}`, which the host does not provide (a job module may import \
              only WASI 0.2 and `{}`)",
@@ -395,7 +395,14 @@ fn prepare(
     .map_err(|e| invalid(format!("{e:#}")))?;
     let (component, cache_use) = cache::component(&engine, path, cache)?;
     let ty = component.component_type();
-    for export in [bindings::DECLARATIONS, bindings::PROCS] {
+    // A module built against 0.1.0 still loads (with no incremental options).
+    let old = ty.get_export(&engine, bindings::DECLARATIONS).is_none()
+        && ty.get_export(&engine, bindings::DECLARATIONS_0_1).is_some();
+    let exports = match old {
+        false => [bindings::DECLARATIONS, bindings::PROCS],
+        true => [bindings::DECLARATIONS_0_1, "parproc:jobs/procs@0.1.0"],
+    };
+    for export in exports {
         if ty.get_export(&engine, export).is_none() {
             return Err(invalid(format!(
                 "it is not a parproc job module: it does not export `{export}`"
@@ -406,7 +413,7 @@ fn prepare(
     let pre = linker
         .instantiate_pre(&component)
         .map_err(|e| invalid(link_error(&e)))?;
-    let pre = bindings::JobsPre::new(pre).map_err(|e| {
+    let pre = bindings::JobsPre::new(pre, old).map_err(|e| {
         invalid(format!(
             "it is not a parproc job module: {}",
             trap::one_line(&format!("{e:#}"))

@@ -28,7 +28,7 @@ pub(crate) struct Shared {
     /// The engine.
     pub(crate) engine: Engine,
     /// Imports resolved once; instantiated per proc.
-    pub(crate) pre: JobsPre<HostState>,
+    pub(crate) pre: JobsPre,
     /// The runtime's configuration.
     pub(crate) config: RuntimeConfig,
     /// What the user granted (each proc gets the part it declared).
@@ -43,10 +43,7 @@ impl Shared {
     pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         let mut linker = Linker::new(engine);
         super::wasifs::add_to_linker(&mut linker, HostState::fs_view)?;
-        super::bindings::Jobs::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
-            &mut linker,
-            |state| state,
-        )?;
+        super::bindings::add_to_linker(&mut linker)?;
         Ok(linker)
     }
 
@@ -129,8 +126,7 @@ pub(crate) async fn run(
     let args = convert::args_to_wit(&launch.args);
     let result = async {
         let jobs = shared.pre.instantiate_async(&mut store).await?;
-        jobs.parproc_jobs_procs()
-            .call_run(&mut store, &launch.decl, &launch.name, &args)
+        jobs.run(&mut store, &launch.decl, &launch.name, &args)
             .await
     }
     .await;

@@ -126,6 +126,49 @@ pub struct JobDecl {
     pub needs: Needs,
     /// Free text for listings.
     pub description: String,
+    /// Declared inputs, outputs and `no_skip` (docs/incremental.md).
+    pub incremental: Incremental,
+}
+
+/// One declared input (parproc's `inputs`): guest paths whose `[param]`s are
+/// filled from the proc's args.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum InputDecl {
+    /// A path, or a glob when it contains `*`, `?` or `[`.
+    Path(String),
+    /// parproc's `regex_files(root, pattern)`.
+    RegexFiles {
+        /// The directory, a guest path.
+        root: String,
+        /// The regular expression, searched in each relative path.
+        pattern: String,
+    },
+    /// Computed by the guest (`resolve-inputs`).
+    Computed,
+}
+
+/// A file a proc must leave behind (parproc's `Output`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct OutputDecl {
+    /// A guest path or glob.
+    pub path: String,
+    /// parproc's `max_age`.
+    pub max_age: Option<Duration>,
+    /// Check the age again after the run (parproc's `enforce_freshness`).
+    pub enforce_freshness: bool,
+}
+
+/// What incremental runs know of a proc besides what it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Incremental {
+    /// Declared inputs.
+    pub inputs: Vec<InputDecl>,
+    /// Paths or globs removed from the declared inputs.
+    pub inputs_ignore: Vec<String>,
+    /// Files it must leave behind.
+    pub outputs: Vec<OutputDecl>,
+    /// Always run, never restore.
+    pub no_skip: bool,
 }
 
 impl JobDecl {
@@ -156,6 +199,7 @@ impl JobDecl {
             log_ignore: Vec::new(),
             needs: Needs::default(),
             description: String::new(),
+            incremental: Incremental::default(),
         }
     }
 
@@ -186,6 +230,10 @@ pub struct RunOptions {
     pub separator: Option<String>,
     /// Whether missing deps fail the dependent (true) or are an error (false).
     pub allow_missing_deps: Option<bool>,
+    /// The module asks for an incremental run (parproc's `task_db_path`).
+    pub task_db: Option<bool>,
+    /// Removed from every proc's declared inputs (parproc's `global_inputs_ignore`).
+    pub inputs_ignore: Vec<String>,
 }
 
 /// Everything a module declares.
