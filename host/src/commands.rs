@@ -110,9 +110,17 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let load = runtime.load_info().clone();
     let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
+    let memo = memo(&args.module, &args.state, &grants, &manifest)?;
+    if memo.is_none() && manifest.options.task_db == Some(true) && !args.quiet {
+        // A module only asks for a state store; the user chooses where it is.
+        terminal::print_note(
+            "this module asks for incremental runs (task_db); pass `--incremental` to keep \
+             the state in `.parproc/`, or `--state-dir DIR`",
+        );
+    }
     let config = args.sandbox.session_config(SessionConfig {
         input: args.input,
-        memo: memo(&args.module, &args.state, &grants)?,
+        memo,
         ..SessionConfig::default()
     });
     let reporter = Arc::new(RunReporter::new(&args.module, args.quiet, &args.report)?);
@@ -251,6 +259,7 @@ fn memo(
     module: &std::path::Path,
     state: &StateArgs,
     grants: &Grants,
+    manifest: &Manifest,
 ) -> anyhow::Result<Option<Memo>> {
     let Some(dir) = state.dir() else {
         return Ok(None);
@@ -271,6 +280,7 @@ fn memo(
             .map(|d| (d.guest.clone(), d.host.display().to_string(), d.writable))
             .collect(),
         env: grants.env.clone(),
+        inputs_ignore: manifest.options.inputs_ignore.clone(),
     }))
 }
 

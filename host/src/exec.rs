@@ -44,6 +44,16 @@ pub struct Launch {
     /// run that may cache it).
     #[serde(default)]
     pub trace: bool,
+    /// Declared inputs, `[param]`s filled: expanded into the trace when the
+    /// proc starts (traced runs only; `crate::declared`).
+    #[serde(default)]
+    pub inputs: Vec<crate::spec::InputDecl>,
+    /// The proc's and the module's `inputs_ignore`.
+    #[serde(default)]
+    pub inputs_ignore: Vec<String>,
+    /// Declared outputs, `[param]`s filled: verified after a successful run.
+    #[serde(default)]
+    pub outputs: Vec<crate::spec::OutputDecl>,
 }
 
 /// What a runner reports for one proc.
@@ -306,6 +316,10 @@ pub struct Lookup {
     /// What the key is the digest of (a JSON object), kept with the record so
     /// a later miss can say what changed (`--explain`).
     pub material: String,
+    /// The proc's declared outputs: a recorded outcome is not used while one
+    /// is missing or older than its `max_age`.
+    #[serde(default)]
+    pub outputs: Vec<crate::spec::OutputDecl>,
 }
 
 /// What a lookup found.

@@ -27,6 +27,7 @@
 
 pub mod cli;
 mod commands;
+pub mod declared;
 pub mod digest;
 pub mod exec;
 pub mod logsink;

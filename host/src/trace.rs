@@ -110,6 +110,18 @@ pub enum Seen {
         /// The error, as `wasi:filesystem` names it.
         code: String,
     },
+    /// A declared input (parproc's `inputs`) and what it stood for when the
+    /// proc started: each file's guest path and digest (see `crate::declared`).
+    Declared {
+        /// The granted directory it lies in.
+        at: At,
+        /// The input.
+        input: crate::declared::Matcher,
+        /// The `inputs_ignore` entries applied to it.
+        ignore: Vec<String>,
+        /// What it matched.
+        files: Vec<(String, String)>,
+    },
 }
 
 impl Seen {
@@ -121,7 +133,8 @@ impl Seen {
             | Seen::Stat { at, .. }
             | Seen::Listing { at, .. }
             | Seen::Exists { at }
-            | Seen::Missing { at, .. } => at,
+            | Seen::Missing { at, .. }
+            | Seen::Declared { at, .. } => at,
         }
     }
 }
@@ -358,6 +371,18 @@ pub fn check(trace: &Trace) -> Result<(), String> {
                 Err(e) if code_of(&e) == code => {}
                 Err(_) => return Err(changed()),
             },
+            Seen::Declared {
+                input,
+                ignore,
+                files,
+                ..
+            } => {
+                let now = crate::declared::expand(roots, input, ignore)
+                    .map_err(|e| format!("declared input `{}`: {e}", input.shown()))?;
+                if let Some(why) = crate::declared::differs(files, &now) {
+                    return Err(why);
+                }
+            }
         }
     }
     Ok(())

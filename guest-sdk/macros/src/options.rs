@@ -241,10 +241,14 @@ impl JobOptions {
                 }
             }
             "inputs_ignore" => {
-                self.inputs_ignore = absolute(syntax::strings(
+                // A glob may match anywhere (`*.tmp`); a plain path is absolute.
+                let (globs, paths): (Vec<LitStr>, Vec<LitStr>) = syntax::strings(
                     entry.expr("inputs_ignore = [\"/path or glob\"]")?,
                     "inputs_ignore",
-                )?)?;
+                )?
+                .into_iter()
+                .partition(|p| p.value().contains(['*', '?', '[']));
+                self.inputs_ignore = globs.into_iter().chain(absolute(paths)?).collect();
             }
             "outputs" => {
                 let how = "`outputs = [\"/out/a\", output(\"/out/b\", max_age = \"1h\", enforce_freshness = false)]`";

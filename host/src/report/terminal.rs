@@ -589,6 +589,11 @@ pub fn print_error(err: &anyhow::Error) {
     eprintln!("error: {}", sanitize(&format!("{err:#}")));
 }
 
+/// Print a note for the user on stderr (a hint, not an error).
+pub fn print_note(text: &str) {
+    eprintln!("note: {}", sanitize(text));
+}
+
 /// Print text to stdout as it is (JSON output, listings, graphs).
 pub fn print_raw(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -272,10 +272,12 @@ fn options_from_wit(options: wit::RunOptions) -> Result<RunOptions, String> {
     })
 }
 
-/// Guest paths or globs of the incremental options: bounded texts, absolute.
+/// Guest paths or globs of the incremental options: bounded texts, absolute
+/// (an ignore rule may be a glob matching anywhere, `*.tmp`).
 fn paths(what: &str, paths: Vec<String>) -> Result<Vec<String>, String> {
     let paths = names(what, paths)?;
-    if let Some(bad) = paths.iter().find(|p| !p.starts_with('/')) {
+    let loose = |p: &String| what.contains("ignore") && p.contains(['*', '?', '[']);
+    if let Some(bad) = paths.iter().find(|p| !p.starts_with('/') && !loose(p)) {
         return Err(format!(
             "{what}: `{bad}` is not an absolute guest path; write it as the proc sees it, like `/src/{bad}`"
         ));

@@ -54,6 +54,30 @@ impl Recorder {
         self.findings.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Expand the declared inputs into the trace, before the proc runs;
+    /// `Err` says why one cannot be expanded.
+    pub(crate) fn declare(
+        &self,
+        inputs: Vec<crate::declared::Matcher>,
+        ignore: &[String],
+    ) -> Result<(), String> {
+        for input in inputs {
+            let files = crate::declared::expand(&self.roots, &input, ignore)?;
+            let root = input.grant(&self.roots).unwrap_or_default().to_owned();
+            self.lock().seen.push(Seen::Declared {
+                at: At {
+                    root,
+                    path: Vec::new(),
+                    follow: true,
+                },
+                input,
+                ignore: ignore.to_vec(),
+                files,
+            });
+        }
+        Ok(())
+    }
+
     /// The trace, checked once more against the disk: a file that changed
     /// while the proc ran makes it unusable.
     pub(crate) fn finish(&self) -> Traced {

@@ -7,6 +7,7 @@
 //! Partial lines are flushed to the log only when the run completes; after a
 //! drop the caller calls [`LogSink::finish`] itself.
 
+use std::time::SystemTime;
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store};
 
@@ -91,21 +92,24 @@ pub(crate) async fn run(
         max_created: shared.config.max_created,
         input: granted.input,
     };
+    let params_channel = channel.clone();
     let ctx = channel.map(|channel| ProcCtx {
         channel,
         name: launch.name.clone(),
         args: launch.args.clone(),
         changed_deps: launch.changed_deps.clone(),
     });
-    let recorder = (launch.trace && !granted.dirs.is_empty()).then(|| {
-        super::recorder::Recorder::new(crate::trace::Roots(
-            granted
-                .dirs
-                .iter()
-                .map(|d| (d.guest.clone(), d.host.clone()))
-                .collect(),
-        ))
-    });
+    let roots = crate::trace::Roots(
+        granted
+            .dirs
+            .iter()
+            .map(|d| (d.guest.clone(), d.host.clone()))
+            .collect(),
+    );
+    // Declared inputs of a proc granted no directory cannot be anywhere: the
+    // recorder says so when it expands them.
+    let recorder = (launch.trace && (!granted.dirs.is_empty() || !launch.inputs.is_empty()))
+        .then(|| super::recorder::Recorder::new(roots.clone()));
     let mut state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
     if let Some(r) = &recorder {
         state.fs.set_observer(Some(Box::new(r.clone())));
@@ -126,6 +130,13 @@ pub(crate) async fn run(
     let args = convert::args_to_wit(&launch.args);
     let result = async {
         let jobs = shared.pre.instantiate_async(&mut store).await?;
+        if let Some(r) = &recorder
+            && !launch.inputs.is_empty()
+            && let Err(why) =
+                declare_inputs(&jobs, &mut store, &launch, r, params_channel.as_ref()).await?
+        {
+            return Ok(Err(ProcError::Failed(why)));
+        }
         jobs.run(&mut store, &launch.decl, &launch.name, &args)
             .await
     }
@@ -158,6 +169,15 @@ pub(crate) async fn run(
             Outcome::Failed(trap::classify(&e, fuel, limiter, &log))
         }
     };
+    let outcome = match outcome {
+        Outcome::Succeeded(json) if !launch.outputs.is_empty() => {
+            match crate::declared::verify_outputs(&roots, &launch.outputs, SystemTime::now()) {
+                Ok(()) => Outcome::Succeeded(json),
+                Err(why) => Outcome::Failed(Failure::new(FailureKind::Failed, why)),
+            }
+        }
+        other => other,
+    };
     let trace = match &recorder {
         Some(r) => r.finish(),
         None => crate::trace::Traced::No,
@@ -168,6 +188,81 @@ pub(crate) async fn run(
         peak_memory: Some(limiter.peak()),
         trace,
     }
+}
+
+/// Expand the proc's declared inputs into its trace, asking the guest for
+/// the computed ones (`resolve-inputs`, in the proc's own instance and
+/// budget). `Ok(Err)` says why the proc fails (an input outside the grants,
+/// a `regex_files` root that is not a directory, a failed callback).
+async fn declare_inputs(
+    jobs: &super::bindings::Jobs,
+    store: &mut Store<HostState>,
+    launch: &Launch,
+    recorder: &super::recorder::Recorder,
+    channel: Option<&ProcChannel>,
+) -> wasmtime::Result<Result<(), String>> {
+    use crate::declared::Matcher;
+    use crate::spec::InputDecl;
+    let mut matchers = Vec::new();
+    for (index, input) in launch.inputs.iter().enumerate() {
+        match input {
+            InputDecl::Path(p) => matchers.push(Matcher::of_path(p.clone())),
+            InputDecl::RegexFiles { root, pattern } => matchers.push(Matcher::Regex {
+                root: root.clone(),
+                pattern: pattern.clone(),
+            }),
+            InputDecl::Computed => {
+                let params = match channel {
+                    Some(c) => match c.call(crate::exec::ContextRequest::Params).await {
+                        crate::exec::ContextReply::Params(p) => p,
+                        _ => Vec::new(),
+                    },
+                    None => Vec::new(),
+                };
+                let ctx = super::bindings::types::DepContext {
+                    proc_name: launch.name.clone(),
+                    args: launch
+                        .args
+                        .iter()
+                        .map(|(n, v)| (n.clone(), v.to_string()))
+                        .collect(),
+                    params,
+                };
+                let index = u32::try_from(index).unwrap_or(u32::MAX);
+                let paths = match jobs
+                    .resolve_inputs(store, &launch.decl, index, &ctx)
+                    .await?
+                {
+                    Ok(paths) => paths,
+                    Err(e) => {
+                        return Ok(Err(format!(
+                            "`resolve-inputs` of `{}` failed: {e}",
+                            launch.decl
+                        )));
+                    }
+                };
+                if paths.len() > super::convert::MAX_LIST {
+                    return Ok(Err(format!(
+                        "`resolve-inputs` of `{}` returned {} paths, over the limit of {}",
+                        launch.decl,
+                        paths.len(),
+                        super::convert::MAX_LIST
+                    )));
+                }
+                for p in paths {
+                    if !p.starts_with('/') || p.len() > super::convert::MAX_NAME {
+                        return Ok(Err(format!(
+                            "`resolve-inputs` of `{}` returned `{}`, not an absolute guest path",
+                            launch.decl,
+                            p.chars().take(200).collect::<String>()
+                        )));
+                    }
+                    matchers.push(Matcher::of_path(p));
+                }
+            }
+        }
+    }
+    Ok(recorder.declare(matchers, &launch.inputs_ignore))
 }
 
 /// A returned result: at most `limit` bytes of valid JSON.

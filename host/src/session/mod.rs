@@ -72,6 +72,8 @@ pub struct Memo {
     /// The environment variables granted (`--env`): name and value. A proc's
     /// key covers the values of those it declares.
     pub env: Vec<(String, String)>,
+    /// The module's `inputs_ignore`, removed from every proc's declared inputs.
+    pub inputs_ignore: Vec<String>,
 }
 
 impl std::fmt::Debug for Memo {
@@ -1095,6 +1097,9 @@ impl Driver {
         if needs.input {
             return Some(Err("not cacheable: it is granted input".into()));
         }
+        if decl.incremental.no_skip {
+            return Some(Err("not cacheable: no_skip".into()));
+        }
         let material = serde_json::json!({
             "key": KEY_VERSION,
             "module": memo.module,
@@ -1113,10 +1118,12 @@ impl Driver {
                 .collect::<Vec<_>>(),
         })
         .to_string();
+        let (_, _, outputs) = declared(decl, planner.args(id), None);
         Some(Ok(crate::exec::Lookup {
             key: crate::digest::Digest::of(material.as_bytes()),
             proc: planner.name(id).to_owned(),
             material,
+            outputs,
         }))
     }
 
@@ -1230,6 +1237,15 @@ impl Driver {
     fn start_task(&mut self, id: ProcId) {
         let planner = &self.planner;
         let decl = planner.decl_of(id);
+        let trace = self.slots.get(&id).is_some_and(|s| s.ask.is_some());
+        let (inputs, inputs_ignore, outputs) = declared(
+            decl,
+            planner.args(id),
+            self.config
+                .memo
+                .as_ref()
+                .map(|m| m.inputs_ignore.as_slice()),
+        );
         let launch = Launch {
             name: planner.name(id).to_owned(),
             decl: decl.name.clone(),
@@ -1237,7 +1253,13 @@ impl Driver {
             budget: self.budget(id),
             needs: decl.needs.clone(),
             changed_deps: planner.changed_deps(id).to_vec(),
-            trace: self.slots.get(&id).is_some_and(|s| s.ask.is_some()),
+            trace,
+            inputs: match trace {
+                true => inputs,
+                false => Vec::new(),
+            },
+            inputs_ignore,
+            outputs,
         };
         let ix = id.0 as usize;
         if self.timing.len() <= ix {
@@ -1303,6 +1325,50 @@ impl Driver {
         let rec = self.record(id);
         self.reporter.event(Event::Finished(&rec));
     }
+}
+
+/// A proc's declared inputs and outputs with their `[param]`s filled from
+/// `args`, and the `inputs_ignore` entries that apply (its own, then the
+/// module's).
+fn declared(
+    decl: &crate::spec::JobDecl,
+    args: &[(String, crate::spec::Value)],
+    global_ignore: Option<&[String]>,
+) -> (
+    Vec<crate::spec::InputDecl>,
+    Vec<String>,
+    Vec<crate::spec::OutputDecl>,
+) {
+    use crate::declared::fill;
+    use crate::spec::InputDecl;
+    let inc = &decl.incremental;
+    let inputs = inc
+        .inputs
+        .iter()
+        .map(|i| match i {
+            InputDecl::Path(p) => InputDecl::Path(fill(p, args)),
+            InputDecl::RegexFiles { root, pattern } => InputDecl::RegexFiles {
+                root: fill(root, args),
+                pattern: pattern.clone(),
+            },
+            InputDecl::Computed => InputDecl::Computed,
+        })
+        .collect();
+    let ignore = inc
+        .inputs_ignore
+        .iter()
+        .chain(global_ignore.unwrap_or_default())
+        .map(|i| fill(i, args))
+        .collect();
+    let outputs = inc
+        .outputs
+        .iter()
+        .map(|o| crate::spec::OutputDecl {
+            path: fill(&o.path, args),
+            ..o.clone()
+        })
+        .collect();
+    (inputs, ignore, outputs)
 }
 
 /// A [`Reply`] that answers a context call.

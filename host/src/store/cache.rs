@@ -88,7 +88,9 @@ impl Drop for StoreCache {
 
 impl ResultCache for StoreCache {
     fn lookup(&self, ask: Lookup) -> BoxFuture<'static, Result<crate::exec::Found, String>> {
-        if let Some(result) = self.index.hits.get(&ask.key) {
+        if let Some(result) = self.index.hits.get(&ask.key)
+            && ask.outputs.is_empty()
+        {
             // An untraced success with a small result: restored from the
             // index, no thread hop (its key is all it depends on).
             let result = result.clone();
@@ -205,6 +207,17 @@ fn lookup(
         {
             why.get_or_insert(e);
             continue;
+        }
+        if !ask.outputs.is_empty() {
+            let roots = outputs
+                .as_ref()
+                .map(|t| t.roots.clone())
+                .unwrap_or_default();
+            let now = std::time::SystemTime::now();
+            if let Some(stale) = crate::declared::stale_outputs(&roots, &ask.outputs, now) {
+                why.get_or_insert(stale);
+                continue;
+            }
         }
         return Ok(Found::Hit(Outcome::UpToDate(result), entry.trace));
     }

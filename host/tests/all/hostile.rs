@@ -608,11 +608,12 @@ fn multi_memory_core(extra: usize, pages: u32) -> String {
     )
 }
 
-/// The core module `wat` as a component of the `jobs` world in `wit/`.
+/// The core module `wat` as a component of the `jobs` world of
+/// `parproc:jobs@0.1.0` (`wit/compat/`; its data is laid out for that version).
 fn jobs_component(wat: &str) -> Vec<u8> {
     let mut module = wat::parse_str(wat).expect("valid WAT");
     let mut resolve = wit_parser::Resolve::default();
-    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit");
+    let wit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../wit/compat/parproc-0.1.0.wit");
     let (pkg, _) = resolve.push_path(&wit).expect("the WIT contract parses");
     let world = resolve
         .select_world(&[pkg], Some("jobs"))
@@ -651,6 +652,9 @@ fn memory_launch(memory: u64) -> Launch {
         needs: Needs::default(),
         changed_deps: Vec::new(),
         trace: false,
+        inputs: Vec::new(),
+        inputs_ignore: Vec::new(),
+        outputs: Vec::new(),
     }
 }
 

@@ -23,6 +23,7 @@ mod scenarios_basic;
 mod scenarios_context;
 mod scenarios_decl;
 mod scenarios_examples;
+mod scenarios_incremental;
 mod scenarios_locks;
 mod scenarios_proto;
 mod scenarios_rdeps;

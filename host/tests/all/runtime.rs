@@ -65,6 +65,9 @@ fn launch(name: &str) -> Launch {
         needs: Needs::default(),
         changed_deps: Vec::new(),
         trace: false,
+        inputs: Vec::new(),
+        inputs_ignore: Vec::new(),
+        outputs: Vec::new(),
     }
 }
 

@@ -112,12 +112,12 @@ fn new_store(dir: &Path, fs: Option<FsState>) -> Store<HostState> {
 }
 
 /// The `hostile` fixture, pre-instantiated once.
-fn hostile() -> &'static JobsPre<HostState> {
-    static PRE: OnceLock<JobsPre<HostState>> = OnceLock::new();
+fn hostile() -> &'static JobsPre {
+    static PRE: OnceLock<JobsPre> = OnceLock::new();
     PRE.get_or_init(|| {
         let component = Component::from_file(&engine(), HOSTILE).expect("the fixture compiles");
         let pre = linker().instantiate_pre(&component).expect("it links");
-        JobsPre::new(pre).expect("a jobs component")
+        JobsPre::new(pre, false).expect("a jobs component")
     })
 }
 
@@ -129,8 +129,7 @@ async fn run_hostile(store: &mut Store<HostState>, name: &str) -> Result<String,
         .await
         .expect("it instantiates");
     let answer = jobs
-        .parproc_jobs_procs()
-        .call_run(&mut *store, name, name, &[])
+        .run(&mut *store, name, name, &[])
         .await
         .expect("it does not trap");
     match answer {

@@ -9,7 +9,8 @@ wit_bindgen::generate!({
 
 use exports::parproc::jobs::{declarations, procs};
 use parproc::jobs::types::{
-    Arg, DeclKind, DepContext, JobDecl, Limits, Manifest, Needs, ProcError, RunOptions, Value,
+    Arg, DeclKind, DepContext, Incremental, JobDecl, Limits, Manifest, Needs, ProcError,
+    RunOptions, Value,
 };
 
 struct BadManifest;
@@ -40,6 +41,12 @@ fn job(name: &str, network: Vec<String>) -> JobDecl {
             input: false,
         },
         description: String::new(),
+        incremental: Incremental {
+            inputs: Vec::new(),
+            inputs_ignore: Vec::new(),
+            outputs: Vec::new(),
+            no_skip: false,
+        },
     }
 }
 
@@ -56,12 +63,18 @@ impl declarations::Guest for BadManifest {
                 mode: None,
                 separator: None,
                 allow_missing_deps: None,
+                task_db: None,
+                inputs_ignore: Vec::new(),
             },
             params: Vec::new(),
         }
     }
 
     fn resolve_deps(_decl: String, _index: u32, _ctx: DepContext) -> Result<Vec<String>, String> {
+        Err("unused".to_owned())
+    }
+
+    fn resolve_inputs(_decl: String, _index: u32, _ctx: DepContext) -> Result<Vec<String>, String> {
         Err("unused".to_owned())
     }
 

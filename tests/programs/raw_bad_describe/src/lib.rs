@@ -2,7 +2,7 @@
 
 wit_bindgen::generate!({
     world: "jobs",
-    path: "../../../wit",
+    path: "../../../wit/compat/parproc-0.1.0.wit",
 });
 
 use exports::parproc::jobs::{declarations, procs};

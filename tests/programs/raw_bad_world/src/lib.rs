@@ -2,7 +2,7 @@
 //! not provide (`test:bad/missing`), so loading it fails at link time.
 
 wit_bindgen::generate!({
-    path: "../../../wit",
+    path: "../../../wit/compat/parproc-0.1.0.wit",
     inline: "
         package test:bad;
 

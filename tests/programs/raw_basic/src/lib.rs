@@ -1,4 +1,6 @@
-//! Runtime fixture: a job module written directly against wit-bindgen.
+//! Runtime fixture: a job module written directly against wit-bindgen, built
+//! against `parproc:jobs@0.1.0` (`wit/compat/`), so every runtime test that uses
+//! it also checks that modules of the older version still load and run.
 //!
 //! Procs (run through `procs.run`):
 //! - `hello`: prints a line to stdout and stderr, logs through the context and
@@ -29,7 +31,7 @@
 
 wit_bindgen::generate!({
     world: "jobs",
-    path: "../../../wit",
+    path: "../../../wit/compat/parproc-0.1.0.wit",
 });
 
 use exports::parproc::jobs::{declarations, procs};
