@@ -747,7 +747,7 @@ async fn a_component_of_another_world_is_a_load_error() {
         err,
         format!(
             "cannot load `{}`: it is not a parproc job module: it does not export \
-             `parproc:jobs/declarations@0.1.0`",
+             `parproc:jobs/declarations@0.2.0`",
             path.display()
         )
     );

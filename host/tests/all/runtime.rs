@@ -159,7 +159,7 @@ async fn an_empty_component_is_not_a_job_module() {
     assert_eq!(
         err,
         format!(
-            "cannot load `{}`: it is not a parproc job module: it does not export `parproc:jobs/declarations@0.1.0`",
+            "cannot load `{}`: it is not a parproc job module: it does not export `parproc:jobs/declarations@0.2.0`",
             path.display()
         )
     );
@@ -185,7 +185,7 @@ async fn an_unknown_import_is_a_load_error() {
         err,
         format!(
             "cannot load `{RAW_BAD_WORLD}`: it imports `test:bad/missing`, which the host does not \
-             provide (a job module may import only WASI 0.2 and `parproc:jobs/context@0.1.0`)"
+             provide (a job module may import only WASI 0.2 and `parproc:jobs/context@0.2.0`)"
         )
     );
 }

@@ -167,7 +167,7 @@ fn bad_modules_exit_2_with_one_line_naming_the_file_or_declaration() {
         &super::hostile::other_world_component(),
     ));
     assert!(
-        err.contains("it does not export `parproc:jobs/declarations@0.1.0`"),
+        err.contains("it does not export `parproc:jobs/declarations@0.2.0`"),
         "{err}"
     );
 
