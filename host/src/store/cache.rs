@@ -144,12 +144,23 @@ impl ResultCache for StoreCache {
         let store = self.store.clone();
         let module = self.module;
         let writer = self.writer.clone();
+        // Without a trace and with a result small enough for its row there
+        // is no blob to write: the entry goes to the writer straight away.
+        let no_blobs = trace.is_none()
+            && match &outcome {
+                Outcome::Succeeded(json) => json.len() <= super::INLINE_RESULT,
+                _ => true,
+            };
         Box::pin(async move {
-            let entry = tokio::task::spawn_blocking(move || {
-                entry(&store, module, &ask, &outcome, trace.as_ref(), duration_ms)
-            })
-            .await
-            .map_err(|e| format!("state store write: {e}"))??;
+            let entry = if no_blobs {
+                entry(&store, module, &ask, &outcome, None, duration_ms)?
+            } else {
+                tokio::task::spawn_blocking(move || {
+                    entry(&store, module, &ask, &outcome, trace.as_ref(), duration_ms)
+                })
+                .await
+                .map_err(|e| format!("state store write: {e}"))??
+            };
             let Some(entry) = entry else { return Ok(()) };
             let (tx, rx) = tokio::sync::oneshot::channel();
             writer
@@ -349,7 +360,16 @@ fn entry(
         Outcome::Failed(_) | Outcome::UpToDate(_) => return Ok(None),
     };
     let put = |bytes: &[u8]| store.put_blob(bytes).map_err(|e| e.to_string());
-    let result = result.map(|r| put(r.as_bytes())).transpose()?;
+    let inline = match outcome {
+        Outcome::Succeeded(json) if json.len() <= super::INLINE_RESULT => Some(json.clone()),
+        Outcome::Skipped { .. } => Some("null".to_owned()),
+        _ => None,
+    };
+    // A small result lives in its row; only a larger one is a blob.
+    let result = match inline {
+        Some(_) => None,
+        None => result.map(|r| put(r.as_bytes())).transpose()?,
+    };
     let traced = trace;
     let trace = trace
         .map(|t| {
@@ -358,11 +378,6 @@ fn entry(
         })
         .transpose()?;
     let material = Some(ask.material.clone());
-    let inline = match outcome {
-        Outcome::Succeeded(json) if json.len() <= super::INLINE_RESULT => Some(json.clone()),
-        Outcome::Skipped { .. } => Some("null".to_owned()),
-        _ => None,
-    };
     // The bytes each output file holds now: the ones the proc left, or the
     // outcome is not recorded (something changed them since).
     let mut blobs = Vec::new();

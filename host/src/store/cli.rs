@@ -277,7 +277,15 @@ pub fn render_show(dir: &Path, e: &Entry, result: &ResultBlob) -> String {
         ));
     }
     let Some(digest) = e.result else {
-        out.push_str("result:   none\n");
+        match &e.inline {
+            // A small result is kept in the row itself (a skipped proc's
+            // `null` is no result).
+            Some(json) if e.state != "SKIPPED" => {
+                out.push_str("result:   in the record\n");
+                out.push_str(&indented_json(json.as_bytes()));
+            }
+            _ => out.push_str("result:   none\n"),
+        }
         return out;
     };
     let path = shown(&blob_path(dir, &digest));
@@ -295,10 +303,7 @@ pub fn render_show(dir: &Path, e: &Entry, result: &ResultBlob) -> String {
         }
         ResultBlob::Found(bytes) => {
             out.push_str(&format!("result:   {digest}\n"));
-            let text = match serde_json::from_slice::<serde_json::Value>(bytes) {
-                Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()),
-                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-            };
+            let text = pretty(bytes);
             let cut = cut_point(&text, RESULT_SHOWN);
             for line in text[..cut].lines() {
                 out.push_str(&format!("  {}\n", sanitize(line)));
@@ -313,6 +318,23 @@ pub fn render_show(dir: &Path, e: &Entry, result: &ResultBlob) -> String {
         }
     }
     out
+}
+
+/// A JSON result pretty-printed (as it is when it does not parse).
+fn pretty(bytes: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string()),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// A small result kept in the row, indented as `state show` prints results
+/// (it is at most a few kilobytes: shown whole).
+fn indented_json(bytes: &[u8]) -> String {
+    pretty(bytes)
+        .lines()
+        .map(|line| format!("  {}\n", sanitize(line)))
+        .collect()
 }
 
 /// Where to cut `text` to at most `limit` bytes: all of it when it fits, else

@@ -121,9 +121,9 @@ pub struct Entry {
     /// What the key was made of (JSON, kept in the database: it is small), so
     /// a later miss can say what changed.
     pub material: Option<String>,
-    /// A small result (at most [`INLINE_RESULT`] bytes) also kept in the
-    /// database, so that a hit of a proc without a trace is answered from the
-    /// index the run reads once.
+    /// A small result (at most [`INLINE_RESULT`] bytes), kept in the
+    /// database instead of a blob (`result` is then `None`), so that a hit of
+    /// a proc without a trace is answered from the index the run reads once.
     pub inline: Option<String>,
     /// Every other blob the entry needs (output files named by the manifest).
     pub blobs: Vec<Digest>,

@@ -51,6 +51,19 @@ fn template() -> &'static Path {
             .output()
             .expect("run parproc-host");
         assert_eq!(o.status.code(), Some(0), "the filling run:\n{}", out(&o));
+        // A traced proc too: its trace is a blob (small results live in
+        // their rows).
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("data");
+        std::fs::write(data.join("a.txt"), "alpha").expect("a.txt");
+        let grant = format!("{}::/data", data.display());
+        let o = host()
+            .args(["run", "--state-dir", state.to_str().expect("utf-8")])
+            .args(["--log-dir", dir.join("logs").to_str().expect("utf-8")])
+            .args(["--dir", &grant, wasm::READS, "cat"])
+            .output()
+            .expect("run parproc-host");
+        assert_eq!(o.status.code(), Some(0), "the filling run:\n{}", out(&o));
         state
     })
 }
@@ -120,10 +133,10 @@ fn hex_of(blob: &Path) -> String {
         .to_owned()
 }
 
-/// Entries, and blobs, in the success example's store: one entry per proc
-/// (`skipped_task` and `func0`..`func4`), and one blob (every func returns
-/// `null`; a skipped proc has no result).
-const ENTRIES: usize = 6;
+/// Entries in the filled store: one per proc of the success example
+/// (`skipped_task` and `func0`..`func4`, whose small results live in their
+/// rows) and `cat` of the reads fixture (whose trace is the one blob).
+const ENTRIES: usize = 7;
 
 #[test]
 fn verify_finds_a_filled_store_sound_whichever_way_it_is_selected() {
@@ -162,13 +175,12 @@ fn verify_finds_a_filled_store_sound_whichever_way_it_is_selected() {
 #[test]
 fn verify_names_a_damaged_blob_then_a_missing_one_and_exits_1() {
     let (_dir, store) = filled("verify-bad");
-    // The result of every func: `null`.
-    let hex = blake3::hash(b"null").to_hex().to_string();
-    let blob = blob_files(&store)
-        .into_iter()
-        .find(|b| hex_of(b) == hex)
-        .expect("the blob of `null`");
-    std::fs::write(&blob, b"tampered").expect("damage a blob");
+    // `cat`'s trace, the one blob.
+    let blobs = blob_files(&store);
+    assert_eq!(blobs.len(), 1, "{blobs:?}");
+    let blob = &blobs[0];
+    let hex = hex_of(blob);
+    std::fs::write(blob, b"tampered").expect("damage a blob");
     let o = state(&store, &["verify"]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
@@ -181,18 +193,22 @@ fn verify_names_a_damaged_blob_then_a_missing_one_and_exits_1() {
     assert!(text.contains("not sound: 1 damaged blob\n"), "{text}");
     assert!(!text.contains("missing blob"), "{text}");
 
-    std::fs::remove_file(&blob).expect("delete a blob");
+    std::fs::remove_file(blob).expect("delete a blob");
     let o = state(&store, &["verify"]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(1), "{text}");
     assert!(text.contains(&format!("missing blob {hex}\n")), "{text}");
     assert!(text.contains("not sound: 1 missing blob\n"), "{text}");
     assert!(!text.contains("damaged blob"), "{text}");
-    // `show` still shows the record, and says where the result went.
-    let o = state(&store, &["show", "func0"]);
+    // `show` still shows the record, its trace and its result.
+    let o = state(&store, &["show", "cat"]);
     let text = out(&o);
     assert_eq!(o.status.code(), Some(0), "{text}");
-    assert!(text.contains("missing from the store"), "{text}");
+    assert!(text.contains(&format!("\ntrace:    {hex}\n")), "{text}");
+    assert!(
+        text.ends_with("result:   in the record\n  \"alpha\"\n"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -223,10 +239,9 @@ fn show_prints_a_procs_last_record_and_its_result() {
         .find_map(|l| l.strip_prefix("key:      "))
         .expect("a key line");
     assert_eq!(key.len(), 64, "{key}");
-    // func0 returns nothing: its result is JSON null.
-    let null = blake3::hash(b"null").to_hex();
+    // func0 returns nothing: its result is JSON null, kept in the row.
     assert!(
-        text.ends_with(&format!("result:   {null}\n  null\n")),
+        text.ends_with("result:   in the record\n  null\n"),
         "{text}"
     );
 
