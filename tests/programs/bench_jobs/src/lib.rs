@@ -12,6 +12,10 @@
 //!
 //! Every proc of the graphs is a no-op. `spin::[k]` is CPU-bound: `k` rounds of an
 //! xorshift step, for the cost of fuel metering.
+//!
+//! `read::[i]` (for `i < n`, target `read::*`) reads the granted directory `/data`:
+//! the files `/data/<i>/0.bin` … `/data/<i>/99.bin`, for the cost of traced reads in an
+//! incremental run (`bench/incremental.sh`).
 
 use parproc_guest::prelude::*;
 
@@ -92,4 +96,19 @@ fn spin(k: u64) -> Result<u64, Error> {
     Ok(x)
 }
 
-parproc_guest::export_jobs!(t, sink, c, l, lsink, spin; params(n = 1000));
+/// Files each `read::[i]` reads.
+const FILES_PER_READ: u32 = 100;
+
+/// Reads `/data/<i>/0.bin` … `/data/<i>/99.bin`; returns the total byte count.
+#[proto(name = "read::[i]", choices(i = fan_choices), needs(dirs = ["/data"]))]
+fn read(i: u32) -> Result<u64, Error> {
+    let mut total = 0;
+    for j in 0..FILES_PER_READ {
+        let path = format!("/data/{i}/{j}.bin");
+        let bytes = std::fs::read(&path).map_err(|e| Error::failed(format!("{path}: {e}")))?;
+        total += bytes.len() as u64;
+    }
+    Ok(total)
+}
+
+parproc_guest::export_jobs!(t, sink, c, l, lsink, spin, read; params(n = 1000));
