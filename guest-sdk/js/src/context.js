@@ -1,10 +1,14 @@
 // What a running proc sees (`ProcContext`, through the WIT `context` import) and what
 // computed deps and choices see (`DepContext`).
 
-import * as host from 'parproc:jobs/context@0.1.0';
+import * as host from 'parproc:jobs/context@0.2.0';
 
 import { ProcessError, UserError } from './errors.js';
 import { toWit } from './values.js';
+
+/** The `proc-state`s of a wait that fail the waiter; `succeeded`, `skipped` and
+ * `up-to-date` (new in parproc:jobs@0.2.0) count as successes. */
+const FAILED_STATES = ['failed', 'failed-dep', 'cancelled'];
 
 /** Call a context import; its error becomes a `UserError` with the host's message. */
 function call(fn, ...args) {
@@ -131,13 +135,15 @@ export class ProcContext {
   }
 
   /** Start the named procs if idle and wait until all are complete; throws `ProcessError`
-   * if any failed. Returns each proc's status `{ name, state, failure, message }`. */
+   * if any failed. Returns each proc's status `{ name, state, failure, message }`; `state`
+   * is `'succeeded'`, `'skipped'` or `'up-to-date'` (restored from the state store of an
+   * incremental run) for a success, `'failed'`, `'failed-dep'` or `'cancelled'` otherwise. */
   wait(...names) {
     const list = flatNames(names);
     if (!list.length) return [];
     const statuses = call(host.wait, list);
     this.#results.refresh();
-    const failed = statuses.filter((s) => ['failed', 'failed-dep', 'cancelled'].includes(s.state));
+    const failed = statuses.filter((s) => FAILED_STATES.includes(s.state));
     if (failed.length) {
       const detail = failed
         .map((s) => `"${s.name}" ${s.state}${s.message ? `: ${s.message}` : ''}`)

@@ -56,6 +56,146 @@ export function ignoreLogIfSucceeded(pattern) {
   return new LogRule(true, pattern);
 }
 
+/** A guest path must be absolute: the host resolves it through the proc's grants. */
+function absolute(what, path) {
+  if (typeof path !== 'string') {
+    throw new UserError(`${what} must be a string, got ${typeName(path)}`);
+  }
+  if (!path.startsWith('/')) {
+    throw new UserError(
+      `${what} '${path}' must be an absolute path inside the sandbox, like '/src/${path}'`,
+    );
+  }
+  return path;
+}
+
+function typeName(v) {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+function isGlob(path) {
+  return /[*?[]/.test(path);
+}
+
+class RegexFiles {
+  constructor(root, pattern) {
+    this.root = absolute('regexFiles root', root);
+    if (typeof pattern !== 'string') {
+      throw new UserError(`regexFiles pattern must be a string, got ${typeName(pattern)}`);
+    }
+    try {
+      new RegExp(pattern);
+    } catch (e) {
+      throw new UserError(`Invalid regex in regexFiles: '${pattern}': ${e.message}`);
+    }
+    this.pattern = pattern;
+  }
+}
+
+/** An input of every regular file below the guest directory `root` whose path relative to it
+ * (with `/` separators) matches the regular expression `pattern`, searched (parproc's
+ * `regex_files`). The host checks the pattern again when it loads the module. */
+export function regexFiles(root, pattern) {
+  return new RegexFiles(root, pattern);
+}
+
+/** `maxAge` as the text the host parses: a string unchanged (`'1h'`, `'1 minutes'`), a
+ * number of seconds as its decimal text (`'3600'`, `'0.5'`). */
+function maxAgeText(maxAge) {
+  if (maxAge === undefined || maxAge === null) return undefined;
+  if (typeof maxAge === 'string') return maxAge;
+  if (typeof maxAge === 'bigint') return maxAge.toString();
+  if (typeof maxAge !== 'number') {
+    throw new UserError(
+      'output maxAge must be a number of seconds or a string like ' +
+        `'4s', '4m', '4h', '4d', got ${typeName(maxAge)}`,
+    );
+  }
+  let text = String(maxAge);
+  // The host reads plain decimals only.
+  if (/e/i.test(text) && Number.isFinite(maxAge)) {
+    text = maxAge.toFixed(9).replace(/0+$/, '').replace(/\.$/, '');
+  }
+  return text;
+}
+
+const OUTPUT_OPTIONS = new Set(['path', 'maxAge', 'enforceFreshness']);
+
+class Output {
+  constructor(path, maxAge, enforceFreshness) {
+    this.path = absolute('output path', path);
+    this.maxAge = maxAgeText(maxAge);
+    this.enforceFreshness = enforceFreshness === undefined ? true : Boolean(enforceFreshness);
+  }
+}
+
+/** A file a proc must leave behind (parproc's `Output`): a guest path or glob, with an
+ * optional `maxAge` (seconds, or a string like `'4s'`, `'1 minutes'`, `'2h'`, `'3 days'`)
+ * and `enforceFreshness` (after the run, an output with `maxAge` must be newer than that;
+ * default true). */
+export function output(path, options = {}) {
+  for (const key of Object.keys(options ?? {})) {
+    if (!OUTPUT_OPTIONS.has(key) || key === 'path') {
+      const why = `unknown option \`${key}\`${hint(key, OUTPUT_OPTIONS)}`;
+      throw new UserError(`output "${path}": ${why}`);
+    }
+  }
+  return new Output(path, options?.maxAge, options?.enforceFreshness);
+}
+
+/** ` (did you mean \`fooBar\`?)` when `key` is the snake_case spelling of a known option. */
+export function hint(key, known) {
+  const camel = key.replace(/_([a-z])/g, (_m, c) => c.toUpperCase());
+  return camel !== key && known.has(camel) ? ` (did you mean \`${camel}\`?)` : '';
+}
+
+function inputs(what, value) {
+  let list = value ?? [];
+  if (typeof list === 'string' || typeof list === 'function' || list instanceof RegexFiles) {
+    list = [list];
+  }
+  if (!Array.isArray(list)) throw new UserError(`${what} inputs must be a list`);
+  for (const i of list) {
+    if (typeof i === 'string') absolute(`${what} input`, i);
+    else if (!(typeof i === 'function' || i instanceof RegexFiles)) {
+      throw new UserError(
+        `${what} inputs must contain strings, regexFiles(...) or functions, got ${typeName(i)}`,
+      );
+    }
+  }
+  return [...list];
+}
+
+function outputs(what, value) {
+  let list = value ?? [];
+  if (!Array.isArray(list)) list = [list];
+  return list.map((o) => {
+    if (typeof o === 'string') return new Output(o, undefined, true);
+    if (o instanceof Output) return o;
+    if (o !== null && typeof o === 'object' && !Array.isArray(o)) {
+      for (const key of Object.keys(o)) {
+        if (!OUTPUT_OPTIONS.has(key)) {
+          const why = `unknown option \`${key}\`${hint(key, OUTPUT_OPTIONS)}`;
+          throw new UserError(`${what} output: ${why}`);
+        }
+      }
+      return new Output(o.path, o.maxAge, o.enforceFreshness);
+    }
+    throw new UserError(
+      `${what} outputs must contain strings, output(...) or { path, maxAge, enforceFreshness }, ` +
+        `got ${typeName(o)}`,
+    );
+  });
+}
+
+/** `inputsIgnore` / `globalInputsIgnore`: globs (matched against the whole guest path) or
+ * absolute paths. */
+export function ignoreList(what, value) {
+  const list = strings(what, value);
+  for (const p of list) if (!isGlob(p)) absolute(what, p);
+  return list;
+}
+
 /** The module's declarations, default targets, params and options. */
 export const registry = {
   jobs: new Map(),
@@ -70,7 +210,8 @@ export const registry = {
 
 const OPTIONS = new Set([
   'name', 'deps', 'rdeps', 'locks', 'now', 'args', 'types', 'timeout', 'wave', 'argChoices',
-  'logIgnore', 'needs', 'fuel', 'memory', 'description',
+  'logIgnore', 'needs', 'fuel', 'memory', 'description', 'inputs', 'inputsIgnore', 'outputs',
+  'noSkip',
 ]);
 
 function strings(what, value) {
@@ -83,7 +224,9 @@ function strings(what, value) {
 
 function normalise(what, opts, name) {
   for (const key of Object.keys(opts)) {
-    if (!OPTIONS.has(key)) throw new UserError(`${what} "${name}": unknown option \`${key}\``);
+    if (!OPTIONS.has(key)) {
+      throw new UserError(`${what} "${name}": unknown option \`${key}\`${hint(key, OPTIONS)}`);
+    }
   }
   let deps = opts.deps ?? [];
   if (typeof deps === 'string' || typeof deps === 'function') deps = [deps];
@@ -147,6 +290,10 @@ function normalise(what, opts, name) {
     fuel: opts.fuel,
     memory: opts.memory,
     description: opts.description ?? '',
+    inputs: inputs(what, opts.inputs),
+    inputsIgnore: ignoreList(`${what} inputsIgnore`, opts.inputsIgnore),
+    outputs: outputs(what, opts.outputs),
+    noSkip: Boolean(opts.noSkip),
   };
 }
 
@@ -210,6 +357,12 @@ function register(kind, options, fn) {
  * Register a proc: `proc({ name, deps, now }, (ctx, args) => ...)`, or `proc(fn)` named
  * after the function. The function gets the context and this proc's args as an object, and
  * may be async; what it returns (JSON-serialisable) is the proc's result.
+ *
+ * For incremental runs: `inputs` are guest paths or globs (`'/src/**\/*.js'`, `[param]`s
+ * filled from the args by the host), `regexFiles(root, pattern)` and functions computing
+ * paths (called like computed deps); `inputsIgnore` removes paths or globs from them;
+ * `outputs` are paths, globs, `output(path, { maxAge, enforceFreshness })` or such objects
+ * with a `path`, which the proc must leave behind; `noSkip: true` always runs it.
  */
 export function proc(options, fn) {
   return register('proc', options, fn);

@@ -18,7 +18,9 @@ function errorLine(e) {
 /** The stack frames of `e` from the user's code on (the SDK's own frames are left out). */
 function userFrames(e) {
   const lines = String(e.stack).split('\n').filter((l) => l && !l.includes('initializer.js'));
-  const sdk = ['run@', 'callback@', 'choiceValues@', 'resolveDeps@', 'resolveChoices@'];
+  const sdk = [
+    'run@', 'callback@', 'choiceValues@', 'resolveDeps@', 'resolveChoices@', 'resolveInputs@',
+  ];
   while (lines.length > 1 && sdk.some((f) => lines[lines.length - 1].startsWith(f))) lines.pop();
   return lines.join('\n');
 }
@@ -99,7 +101,33 @@ function jobDecl(j) {
     })),
     needs: j.needs,
     description: j.description,
+    incremental: {
+      inputs: j.inputs.map((i) =>
+        typeof i === 'string'
+          ? { tag: 'path', val: i }
+          : typeof i === 'function'
+            ? { tag: 'computed' }
+            : { tag: 'regex-files', val: { root: i.root, pattern: i.pattern } },
+      ),
+      inputsIgnore: j.inputsIgnore,
+      outputs: j.outputs.map((o) => ({
+        path: o.path,
+        maxAge: o.maxAge,
+        enforceFreshness: o.enforceFreshness,
+      })),
+      noSkip: j.noSkip,
+    },
   };
+}
+
+/** The paths a computed dep or input returned: a string or a list of strings. */
+function pathList(what, out) {
+  if (typeof out === 'string') return [out];
+  if (!Array.isArray(out)) throw `${what} must return str or list[str], got ${typeName(out)}`;
+  for (const item of out) {
+    if (typeof item !== 'string') throw `${what} list item must be str, got ${typeName(item)}`;
+  }
+  return [...out];
 }
 
 function choiceValues(key, values, dctx) {
@@ -123,6 +151,9 @@ export const declarations = {
         mode: o.mode === undefined ? undefined : o.mode === 'single' ? 'single' : 'parallel',
         separator: o.nameParamSeparator,
         allowMissingDeps: o.allowMissingDeps,
+        // A module only asks for an incremental run; the user chooses where the store is.
+        taskDb: o.taskDb,
+        inputsIgnore: o.globalInputsIgnore ?? [],
       },
       params: [...registry.params.entries()].map(([k, v]) => [k, JSON.stringify(v)]),
     };
@@ -132,17 +163,14 @@ export const declarations = {
     const j = job(decl);
     const dep = j.deps[index];
     if (typeof dep !== 'function') throw `dep ${index} of "${decl}" is not a computed dep`;
-    const out = callback(dep, new DepContext(ctx));
-    if (typeof out === 'string') return [out];
-    if (!Array.isArray(out)) {
-      throw `Lambda dependency must return str or list[str], got ${typeName(out)}`;
-    }
-    for (const item of out) {
-      if (typeof item !== 'string') {
-        throw `Lambda dependency list item must be str, got ${typeName(item)}`;
-      }
-    }
-    return [...out];
+    return pathList('Lambda dependency', callback(dep, new DepContext(ctx)));
+  },
+
+  resolveInputs(decl, index, ctx) {
+    const j = job(decl);
+    const input = j.inputs[index];
+    if (typeof input !== 'function') throw `input ${index} of "${decl}" is not a computed input`;
+    return pathList('Callable input', callback(input, new DepContext(ctx)));
   },
 
   resolveChoices(decl, param, ctx) {

@@ -14,7 +14,7 @@
 // `run`/`start`/`wait` calls record the module's default targets.
 
 import { flatNames } from './context.js';
-import { placeholders, registry } from './declare.js';
+import { hint, ignoreList, placeholders, registry } from './declare.js';
 import { UserError } from './errors.js';
 
 export { DepContext, ProcContext } from './context.js';
@@ -22,8 +22,10 @@ export {
   NO_FAILURES,
   ignoreLogAlways,
   ignoreLogIfSucceeded,
+  output,
   proc,
   proto,
+  regexFiles,
   whenScheduled,
   whenTargetScheduled,
 } from './declare.js';
@@ -85,14 +87,30 @@ export function setParams(params) {
   }
 }
 
-const OPTIONS = new Set(['parallel', 'mode', 'nameParamSeparator', 'allowMissingDeps']);
+const OPTIONS = new Set([
+  'parallel', 'mode', 'nameParamSeparator', 'allowMissingDeps', 'taskDb', 'taskDbPath',
+  'globalInputsIgnore',
+]);
 
 /** Run options: `parallel`, `mode` ('mp'/'parallel' or 'single'), `nameParamSeparator`,
- * `allowMissingDeps`. */
+ * `allowMissingDeps`, `taskDb` / `taskDbPath` and `globalInputsIgnore`.
+ *
+ * `taskDb: true` (or parproc's `taskDbPath`: any value but null/undefined; the path itself is
+ * ignored) only asks for an incremental run: a module never chooses a host path, the user
+ * picks the store with `--incremental` or `--state-dir`. `globalInputsIgnore` (paths or
+ * globs) is removed from every proc's declared inputs. */
 export function setOptions(options) {
   topLevel();
-  for (const [key, value] of Object.entries(options)) {
-    if (!OPTIONS.has(key)) throw new UserError(`unknown option \`${key}\``);
+  for (let [key, value] of Object.entries(options)) {
+    if (!OPTIONS.has(key)) throw new UserError(`unknown option \`${key}\`${hint(key, OPTIONS)}`);
+    if (key === 'taskDbPath') {
+      if (value === undefined || value === null) continue;
+      [key, value] = ['taskDb', true];
+    } else if (key === 'taskDb') {
+      value = value === undefined || value === null ? undefined : Boolean(value);
+    } else if (key === 'globalInputsIgnore') {
+      value = ignoreList('globalInputsIgnore', value);
+    }
     if (key === 'mode' && !['mp', 'parallel', 'single'].includes(value)) {
       throw new UserError(`mode must be "mp" or "single", got ${JSON.stringify(value)}`);
     }

@@ -56,6 +56,12 @@ def _names(names):
     return out
 
 
+# The `proc-state`s of `context.wait` that fail the waiter. SUCCEEDED, SKIPPED and UP_TO_DATE
+# (restored from the state store of an incremental run, new in parproc:jobs@0.2.0) count as
+# successes, as in parproc.
+_FAILED_STATES = ("FAILED", "FAILED_DEP", "CANCELLED")
+
+
 def _wit_args(kwargs):
     return [_wit_types.Arg(name=k, value=V.to_wit(v)) for k, v in kwargs.items()]
 
@@ -156,7 +162,7 @@ class ProcContext:
             return
         statuses = _call(_host().wait, names)
         self._results._refresh()
-        failed = [s for s in statuses if s.state.name in ("FAILED", "FAILED_DEP", "CANCELLED")]
+        failed = [s for s in statuses if s.state.name in _FAILED_STATES]
         if failed:
             detail = "; ".join(
                 f'"{s.name}" {s.state.name.lower().replace("_", "-")}'

@@ -5,6 +5,7 @@ time (componentize-py pre-initialises the module), so a bad declaration fails th
 with a `UserError` rather than a run.
 """
 
+import datetime
 import inspect
 import re
 import sys
@@ -84,6 +85,91 @@ class Needs:
         self.input = bool(input)
 
 
+class RegexFiles:
+    """An input made of every regular file below the directory `root` whose path relative to
+    it (with `/` separators) matches the regular expression `pattern` (searched). Made by
+    `regex_files`."""
+
+    def __init__(self, root, pattern):
+        self.root = root
+        self.pattern = pattern
+
+    def __repr__(self):
+        return f"regex_files({self.root!r}, {self.pattern!r})"
+
+
+def regex_files(root, pattern):
+    """parproc's `regex_files(root, pattern)`: an input matching every regular file below the
+    guest directory `root` whose relative path matches `pattern`. The regular expression is
+    checked now (an invalid one is a `UserError`); the host checks it again with its own
+    regex engine when it loads the module."""
+    if not isinstance(root, str):
+        raise UserError(f"regex_files root must be a str, got '{type(root).__name__}'.")
+    if not isinstance(pattern, str):
+        raise UserError(f"regex_files pattern must be a str, got '{type(pattern).__name__}'.")
+    _absolute(root, "regex_files root")
+    try:
+        re.compile(pattern)
+    except re.error as e:
+        raise UserError(f"Invalid regex in regex_files: '{pattern}': {e}") from None
+    return RegexFiles(root, pattern)
+
+
+def _max_age_text(max_age):
+    """`max_age` as the text the host parses: strings unchanged (`"1h"`, `"1 minutes"`), a
+    number of seconds or a `timedelta` as its seconds (`"3600"`, `"0.5"`)."""
+    if max_age is None or isinstance(max_age, str):
+        return max_age
+    if isinstance(max_age, datetime.timedelta):
+        max_age = max_age.total_seconds()
+    if isinstance(max_age, bool) or not isinstance(max_age, (int, float)):
+        raise UserError(
+            "Output max_age must be a number of seconds, a datetime.timedelta or a str like "
+            f"'4s', '4m', '4h', '4d', got '{type(max_age).__name__}'."
+        )
+    if isinstance(max_age, int):
+        return str(max_age)
+    if max_age.is_integer():
+        return str(int(max_age))
+    text = repr(max_age)
+    if "e" in text or "E" in text:  # the host reads plain decimals only
+        text = f"{max_age:.9f}".rstrip("0").rstrip(".") or "0"
+    return text
+
+
+class Output:
+    """A file a proc must leave behind (parproc's `Output`): a guest path or glob, with an
+    optional `max_age` (seconds as an int or float, a `datetime.timedelta`, or a str like
+    `"4s"`, `"1 minutes"`, `"2h"`, `"3 days"`) and `enforce_freshness` (after the run, an
+    output with `max_age` must be newer than that; default True)."""
+
+    def __init__(self, path, max_age=None, enforce_freshness=True):
+        if not isinstance(path, str):
+            raise UserError(f"Output path must be a str, got '{type(path).__name__}'.")
+        _absolute(path, "Output path")
+        self.path = path
+        self.max_age = max_age
+        self.max_age_text = _max_age_text(max_age)
+        self.enforce_freshness = bool(enforce_freshness)
+
+    def __repr__(self):
+        return (f"Output({self.path!r}, max_age={self.max_age!r}, "
+                f"enforce_freshness={self.enforce_freshness!r})")
+
+
+def _absolute(path, what):
+    """Guest paths are absolute: the host resolves them through the proc's grants."""
+    if not path.startswith("/"):
+        raise UserError(
+            f"{what} '{path}' must be an absolute path inside the sandbox, like '/src/{path}'."
+        )
+    return path
+
+
+def _is_glob(path):
+    return any(c in path for c in "*?[")
+
+
 def _strs(items, what):
     if isinstance(items, str):
         items = [items]
@@ -119,6 +205,10 @@ class Job:
         self.needs = opts["needs"]
         self.choices = opts["choices"]
         self.description = opts["description"]
+        self.inputs = opts["inputs"]
+        self.inputs_ignore = opts["inputs_ignore"]
+        self.outputs = opts["outputs"]
+        self.no_skip = opts["no_skip"]
         args = opts["args"]
         ph = placeholders(name)
         self.placeholders = ph
@@ -214,17 +304,57 @@ def warn(message):
     print(f"parproc: warning: {message}", file=sys.stderr)
 
 
-_IGNORED = ("inputs", "inputs_ignore", "outputs", "no_skip", "track_imports")
+def _inputs(what, inputs):
+    if inputs is None:
+        return []
+    if isinstance(inputs, (str, RegexFiles)) or callable(inputs):
+        inputs = [inputs]
+    if not isinstance(inputs, (list, tuple)):
+        raise UserError(f"{what} inputs must be a list, got '{type(inputs).__name__}'.")
+    out = []
+    for item in inputs:
+        if isinstance(item, str):
+            _absolute(item, f"{what} input")
+        elif not (isinstance(item, RegexFiles) or callable(item)):
+            raise UserError(
+                f"{what} inputs must contain str, regex_files(...) or callable values, got "
+                f"'{type(item).__name__}'."
+            )
+        out.append(item)
+    return out
+
+
+def inputs_ignore_list(what, items):
+    """`inputs_ignore` / `global_inputs_ignore`: globs (matched against the whole guest path)
+    or absolute paths."""
+    out = _strs(items or [], what)
+    for item in out:
+        if not _is_glob(item):
+            _absolute(item, what)
+    return out
+
+
+def _outputs(what, outputs):
+    if outputs is None:
+        return []
+    if isinstance(outputs, (str, Output)):
+        outputs = [outputs]
+    if not isinstance(outputs, (list, tuple)):
+        raise UserError(f"{what} outputs must be a list, got '{type(outputs).__name__}'.")
+    out = []
+    for item in outputs:
+        if isinstance(item, str):
+            item = Output(item)
+        if not isinstance(item, Output):
+            raise UserError(
+                f"{what} outputs must contain str or Output values, got '{type(item).__name__}'."
+            )
+        out.append(item)
+    return out
 
 
 def _options(what, *, deps, rdeps, locks, now, args, timeout, wave, arg_choices, log_ignore,
-             needs, fuel, memory, description, ignored):
-    for key, value in ignored.items():
-        if key not in _IGNORED:
-            raise TypeError(f"{what}() got an unexpected keyword argument '{key}'")
-        if value not in (None, False, [], ()):
-            warn(f"{what} option `{key}` is not supported by parproc-host (incremental builds "
-                 "are not implemented) and is ignored")
+             needs, fuel, memory, description, inputs, inputs_ignore, outputs, no_skip):
     if deps is None:
         deps = []
     if what == "Proto" and not isinstance(deps, (list, tuple)):
@@ -289,6 +419,10 @@ def _options(what, *, deps, rdeps, locks, now, args, timeout, wave, arg_choices,
         "fuel": fuel,
         "memory": memory,
         "description": description,
+        "inputs": _inputs(what, inputs),
+        "inputs_ignore": inputs_ignore_list(f"{what} inputs_ignore", inputs_ignore),
+        "outputs": _outputs(what, outputs),
+        "no_skip": bool(no_skip),
     }
 
 
@@ -320,7 +454,8 @@ def _check_choices(name, choices):
 
 def Proc(name=None, f=None, *, deps=None, rdeps=None, locks=None, now=False, args=None,
          timeout=None, wave=0, log_ignore=None, needs=None, fuel=None, memory=None,
-         description=None, **ignored):
+         description=None, inputs=None, inputs_ignore=None, outputs=None, no_skip=False,
+         track_imports=None):
     """Register a proc: `@pp.Proc(name=..., deps=[...], now=True)` or `pp.Proc(name, f)`.
 
     `deps` are proc names (or filled-out proto names, patterns and globs), callables
@@ -328,6 +463,13 @@ def Proc(name=None, f=None, *, deps=None, rdeps=None, locks=None, now=False, arg
     `pp.WhenTargetScheduled(...)`; `locks` are lock names held while running; `args` are the
     keyword arguments the function gets (scalars are typed from the function's annotations);
     `timeout` is in seconds. `fuel`, `memory` (bytes) and `needs` are parproc-host additions.
+
+    For incremental runs: `inputs` are guest paths or globs (`'/src/**/*.py'`, `[param]`s
+    filled from the args by the host), `pp.regex_files(root, pattern)` and callables computing
+    paths (called like lambda deps); `inputs_ignore` removes paths or globs from them;
+    `outputs` are paths, globs or `pp.Output(path, max_age=..., enforce_freshness=...)` the
+    proc must leave behind (checked after every successful run); `no_skip=True` always runs
+    it. `track_imports` is accepted and ignored: the component's digest covers its imports.
     Returns the function unchanged."""
     if callable(name) and f is None and not isinstance(name, str):
         # `@pp.Proc` without parentheses.
@@ -335,7 +477,8 @@ def Proc(name=None, f=None, *, deps=None, rdeps=None, locks=None, now=False, arg
     opts = _options("Proc", deps=deps, rdeps=rdeps, locks=locks, now=now, args=args,
                     timeout=timeout, wave=wave, arg_choices=None, log_ignore=log_ignore,
                     needs=needs, fuel=fuel, memory=memory, description=description,
-                    ignored=ignored)
+                    inputs=inputs, inputs_ignore=inputs_ignore, outputs=outputs,
+                    no_skip=no_skip)
 
     def register(func):
         proc_name = name if name is not None else getattr(func, "__name__", None)
@@ -357,19 +500,22 @@ def Proc(name=None, f=None, *, deps=None, rdeps=None, locks=None, now=False, arg
 
 def Proto(name=None, f=None, deps=None, rdeps=None, locks=None, now=False, args=None,
           timeout=None, wave=0, arg_choices=None, log_ignore=None, needs=None, fuel=None,
-          memory=None, description=None, **ignored):
+          memory=None, description=None, inputs=None, inputs_ignore=None, outputs=None,
+          no_skip=False, track_imports=None):
     """Register a proto (a template): `@pp.Proto(name='build::[env]', arg_choices=...)`.
 
     Options are those of `Proc`, plus `arg_choices`: a dict placeholder -> list of allowed
     values (or a callable returning one), or a callable returning the whole dict. Callables
-    (here and in `deps`) get a `DepProcContext` first, then the args they name as keywords.
-    Each `[placeholder]` is passed to the function by name, typed from its annotation."""
+    (here, in `deps` and in `inputs`) get a `DepProcContext` first, then the args they name
+    as keywords. Each `[placeholder]` is passed to the function by name, typed from its
+    annotation."""
     if callable(name) and f is None and not isinstance(name, str):
         return Proto()(name)
     opts = _options("Proto", deps=deps, rdeps=rdeps, locks=locks, now=now, args=args,
                     timeout=timeout, wave=wave, arg_choices=arg_choices, log_ignore=log_ignore,
                     needs=needs, fuel=fuel, memory=memory, description=description,
-                    ignored=ignored)
+                    inputs=inputs, inputs_ignore=inputs_ignore, outputs=outputs,
+                    no_skip=no_skip)
 
     def register(func):
         proto_name = name if name is not None else getattr(func, "__name__", None)

@@ -15,7 +15,14 @@ from wit_world.imports import types
 
 from . import _values as V
 from ._context import DepProcContext, ProcContext, call_with_dep_context
-from ._decl import NO_FAILURES, REGISTRY, IgnoreLogIfSucceeded, WhenScheduled, WhenTargetScheduled
+from ._decl import (
+    NO_FAILURES,
+    REGISTRY,
+    IgnoreLogIfSucceeded,
+    RegexFiles,
+    WhenScheduled,
+    WhenTargetScheduled,
+)
 from ._errors import ProcFailedError, ProcNoChangeError, ProcSkippedError
 
 
@@ -76,6 +83,27 @@ def _rdep_decl(rdep):
     return types.RdepDecl_Plain(rdep)
 
 
+def _input_decl(item):
+    if isinstance(item, str):
+        return types.InputDecl_Path(item)
+    if isinstance(item, RegexFiles):
+        return types.InputDecl_RegexFiles(types.RegexFiles(root=item.root, pattern=item.pattern))
+    return types.InputDecl_Computed()
+
+
+def _incremental(job):
+    return types.Incremental(
+        inputs=[_input_decl(i) for i in job.inputs],
+        inputs_ignore=list(job.inputs_ignore),
+        outputs=[
+            types.OutputDecl(path=o.path, max_age=o.max_age_text,
+                             enforce_freshness=o.enforce_freshness)
+            for o in job.outputs
+        ],
+        no_skip=job.no_skip,
+    )
+
+
 def _choices(job):
     if job.choices is None:
         return [], False
@@ -123,6 +151,7 @@ def _job_decl(job):
             input=job.needs.input,
         ),
         description=job.description,
+        incremental=_incremental(job),
     )
 
 
@@ -136,6 +165,10 @@ def _run_options():
         mode=mode,
         separator=o.get("name_param_separator"),
         allow_missing_deps=o.get("allow_missing_deps"),
+        # parproc's `task_db_path` only asks for an incremental run: the host's user chooses
+        # where the state store is, never the module.
+        task_db=True if o.get("task_db_path") is not None else None,
+        inputs_ignore=list(o.get("global_inputs_ignore", [])),
     )
 
 
@@ -190,6 +223,20 @@ class Declarations(exports.Declarations):
         for item in out:
             if not isinstance(item, str):
                 raise Err(f"Lambda dependency list item must be str, got {_type_name(item)}")
+        return list(out)
+
+    def resolve_inputs(self, decl, index, ctx):
+        job = _job(decl)
+        if index >= len(job.inputs) or not callable(job.inputs[index]):
+            raise Err(f'input {index} of "{decl}" is not a computed input')
+        out = _callback(job.inputs[index], DepProcContext.from_wit(ctx))
+        if isinstance(out, str):
+            return [out]
+        if not isinstance(out, (list, tuple)):
+            raise Err(f"Callable input must return str or list[str], got {_type_name(out)}")
+        for item in out:
+            if not isinstance(item, str):
+                raise Err(f"Callable input list item must be str, got {_type_name(item)}")
         return list(out)
 
     def resolve_choices(self, decl, param, ctx):

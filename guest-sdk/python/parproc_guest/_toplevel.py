@@ -6,7 +6,7 @@ module's default targets (what `parproc-host run jobs.wasm` runs when given none
 import json
 
 from ._context import _names
-from ._decl import REGISTRY, placeholders, warn
+from ._decl import REGISTRY, inputs_ignore_list, placeholders, warn
 from ._errors import UserError
 
 
@@ -89,24 +89,32 @@ def set_params(**params):
         REGISTRY.params[key] = value
 
 
-_KNOWN = {"parallel", "mode", "name_param_separator", "allow_missing_deps"}
+_KNOWN = {"parallel", "mode", "name_param_separator", "allow_missing_deps", "task_db_path",
+          "global_inputs_ignore"}
 _DISPLAY = {
-    "dynamic", "debug", "full_log_on_failure", "task_db_path", "watch",
-    "watch_debounce_seconds", "track_python_imports", "python_import_roots",
-    "global_inputs_ignore",
+    "dynamic", "debug", "full_log_on_failure", "watch", "watch_debounce_seconds",
+    "track_python_imports", "python_import_roots",
 }
 
 
 def set_options(**options):
     """Run options: `parallel`, `mode` ('mp' or 'single'), `name_param_separator`,
-    `allow_missing_deps`. Display and incremental-build options are accepted and ignored
-    (the host's command line controls output)."""
+    `allow_missing_deps`, `task_db_path` and `global_inputs_ignore`.
+
+    `task_db_path` only asks for an incremental run: a module never chooses a host path, so
+    the path itself is ignored (any value but None asks; the user picks the store with
+    `--incremental` or `--state-dir`). `global_inputs_ignore` (paths or globs) is removed from
+    every proc's declared inputs. Display options are accepted and ignored (the host's
+    command line controls output), as are `track_python_imports` and `python_import_roots`
+    (the component's digest covers its imports)."""
     _top("set_options")
     for key, value in options.items():
         if key == "mode" and value not in ("mp", "single"):
             raise UserError(f'mode must be "mp" or "single", got {value!r}')
         if key == "parallel" and (not isinstance(value, int) or value < 1):
             raise UserError(f"parallel must be a positive int, got {value!r}")
+        if key == "global_inputs_ignore":
+            value = inputs_ignore_list("global_inputs_ignore", value)
         if key in _KNOWN:
             REGISTRY.options[key] = value
         elif key not in _DISPLAY:

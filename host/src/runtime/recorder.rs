@@ -225,6 +225,15 @@ impl Findings {
         if self.odd(call, &outcome) {
             return;
         }
+        // A stat of its own output (CPython stats every file it opens for
+        // writing) is not an input: what it left there is recorded as output.
+        if self
+            .written
+            .iter()
+            .any(|w| w.root == at.root && w.path == at.path)
+        {
+            return;
+        }
         match outcome {
             FsOutcome::Ok(s) => self.see(Seen::Stat {
                 at,

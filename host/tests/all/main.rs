@@ -28,4 +28,5 @@ mod scenarios_locks;
 mod scenarios_proto;
 mod scenarios_rdeps;
 mod scenarios_ws;
+mod sdk_incremental;
 mod state_cli;
