@@ -15,10 +15,43 @@ const MODES: [&str; 2] = ["parallel", "single"];
 
 /// A proc as the report shows it: state, result, failure message.
 #[derive(Debug)]
-struct Proc {
-    state: String,
-    result: serde_json::Value,
-    message: String,
+pub(crate) struct Proc {
+    pub(crate) state: String,
+    pub(crate) result: serde_json::Value,
+    pub(crate) message: String,
+}
+
+/// The exit code, the output and the procs of the report of a finished
+/// `parproc-host run --report REPORT`.
+pub(crate) fn read_report(
+    o: &Output,
+    report: &Path,
+) -> (Option<i32>, String, BTreeMap<String, Proc>) {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r: serde_json::Value = match std::fs::read(report) {
+        Ok(bytes) => serde_json::from_slice(&bytes).expect("report JSON"),
+        Err(e) => panic!("no report ({e}):\n{text}"),
+    };
+    let procs = r["procs"]
+        .as_array()
+        .expect("procs")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().expect("name").to_owned(),
+                Proc {
+                    state: p["state"].as_str().expect("state").to_owned(),
+                    result: p["result"].clone(),
+                    message: p["reason"]["message"].as_str().unwrap_or("").to_owned(),
+                },
+            )
+        })
+        .collect();
+    (o.status.code(), text, procs)
 }
 
 /// The temp dir T of a scenario (granted as `/t`) and the store beside it.
@@ -75,31 +108,7 @@ impl Scenario {
             .env_remove("PARPROC_STATE_DIR")
             .output()
             .expect("run parproc-host");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let r: serde_json::Value = match std::fs::read(&report) {
-            Ok(bytes) => serde_json::from_slice(&bytes).expect("report JSON"),
-            Err(e) => panic!("no report ({e}):\n{text}"),
-        };
-        let procs = r["procs"]
-            .as_array()
-            .expect("procs")
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().expect("name").to_owned(),
-                    Proc {
-                        state: p["state"].as_str().expect("state").to_owned(),
-                        result: p["result"].clone(),
-                        message: p["reason"]["message"].as_str().unwrap_or("").to_owned(),
-                    },
-                )
-            })
-            .collect();
-        (o.status.code(), text, procs)
+        read_report(&o, &report)
     }
 
     /// A session running `targets`.

@@ -302,13 +302,7 @@ async fn js_sdk_declares_the_incremental_options() {
     declares_the_incremental_options(Lang::Js);
 }
 
-/// A proc as the report shows it.
-#[derive(Debug)]
-struct Proc {
-    state: String,
-    result: serde_json::Value,
-    message: String,
-}
+use crate::scenarios_incremental::Proc;
 
 /// A temp dir T (granted as `/t`) with the state store beside it.
 struct Scenario {
@@ -376,31 +370,7 @@ impl Scenario {
             .env_remove("PARPROC_STATE_DIR")
             .output()
             .expect("run parproc-host");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
-        let r: serde_json::Value = match std::fs::read(&report) {
-            Ok(bytes) => serde_json::from_slice(&bytes).expect("report JSON"),
-            Err(e) => panic!("no report ({e}):\n{text}"),
-        };
-        let procs = r["procs"]
-            .as_array()
-            .expect("procs")
-            .iter()
-            .map(|p| {
-                (
-                    p["name"].as_str().expect("name").to_owned(),
-                    Proc {
-                        state: p["state"].as_str().expect("state").to_owned(),
-                        result: p["result"].clone(),
-                        message: p["reason"]["message"].as_str().unwrap_or("").to_owned(),
-                    },
-                )
-            })
-            .collect();
-        (o.status.code(), text, procs)
+        crate::scenarios_incremental::read_report(&o, &report)
     }
 
     fn run(&self, targets: &[&str]) -> (Option<i32>, String, BTreeMap<String, Proc>) {
