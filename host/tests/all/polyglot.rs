@@ -15,13 +15,13 @@ use std::time::SystemTime;
 use serde_json::{Value as Json, json};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Lang {
+pub(crate) enum Lang {
     Python,
     Js,
 }
 
 impl Lang {
-    fn ext(self) -> &'static str {
+    pub(crate) fn ext(self) -> &'static str {
         match self {
             Lang::Python => "py",
             Lang::Js => "js",
@@ -37,7 +37,7 @@ impl Lang {
     }
 }
 
-fn repo() -> &'static Path {
+pub(crate) fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("host/ is inside the repository")
@@ -143,7 +143,7 @@ fn build(lang: Lang, script: &Path, out: &Path) -> Result<(), String> {
 type Built = Arc<OnceLock<Result<PathBuf, String>>>;
 
 /// The component built from `file` (under the repository) for `lang`, built once.
-fn component(lang: Lang, file: &str) -> PathBuf {
+pub(crate) fn component(lang: Lang, file: &str) -> PathBuf {
     check_tools(lang);
     static CELLS: OnceLock<Mutex<HashMap<String, Built>>> = OnceLock::new();
     let cell = CELLS

@@ -12,125 +12,17 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use parproc_host::policy::Grants;
 use parproc_host::runtime::{CompileCache, Runtime, RuntimeConfig};
 use parproc_host::spec::{Incremental, InputDecl, Manifest, OutputDecl};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Lang {
-    Python,
-    Js,
-}
-
-impl Lang {
-    fn ext(self) -> &'static str {
-        match self {
-            Lang::Python => "py",
-            Lang::Js => "js",
-        }
-    }
-}
-
-fn repo() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("host/ is inside the repository")
-}
-
-const INSTALL: &str = "run guest-sdk/install-tools.sh (it installs componentize-py into \
-                       .cache/venv and the JavaScript SDK's npm packages)";
-
-fn newest_mtime(path: &Path) -> SystemTime {
-    let meta = std::fs::metadata(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let mut newest = meta.modified().expect("file times");
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path).expect("read dir").flatten() {
-            let name = entry.file_name();
-            if name == "node_modules" || name == "__pycache__" {
-                continue;
-            }
-            newest = newest.max(newest_mtime(&entry.path()));
-        }
-    }
-    newest
-}
+use crate::polyglot::{Lang, repo};
 
 /// tests/polyglot/incremental.{py,js} built into a component, once per test binary.
 fn component(lang: Lang) -> PathBuf {
-    static PY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    static JS: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    let cell = match lang {
-        Lang::Python => &PY,
-        Lang::Js => &JS,
-    };
-    match cell.get_or_init(|| build(lang)) {
-        Ok(path) => path.clone(),
-        Err(e) => panic!("{e}"),
-    }
-}
-
-fn build(lang: Lang) -> Result<PathBuf, String> {
-    let script = repo().join(format!("tests/polyglot/incremental.{}", lang.ext()));
-    let sdk = repo().join(match lang {
-        Lang::Python => "guest-sdk/python",
-        Lang::Js => "guest-sdk/js",
-    });
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("polyglot");
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let out = dir.join(format!("incremental_{}.wasm", lang.ext()));
-    let newest = [script.as_path(), sdk.as_path(), &repo().join("wit")]
-        .iter()
-        .map(|p| newest_mtime(p))
-        .max()
-        .expect("inputs");
-    if std::fs::metadata(&out)
-        .and_then(|m| m.modified())
-        .is_ok_and(|built| built > newest)
-    {
-        return Ok(out);
-    }
-    let mut cmd = match lang {
-        Lang::Python => {
-            let found = repo().join(".cache/venv/bin/componentize-py").exists()
-                || std::env::var_os("COMPONENTIZE_PY").is_some();
-            assert!(found, "componentize-py is not installed: {INSTALL}");
-            let mut c = Command::new("bash");
-            c.arg(sdk.join("build.sh"));
-            c
-        }
-        Lang::Js => {
-            let modules = sdk.join("node_modules");
-            for package in ["@bytecodealliance/componentize-js", "esbuild"] {
-                assert!(
-                    modules.join(package).exists(),
-                    "the npm package {package} is not installed: {INSTALL}"
-                );
-            }
-            let mut c = Command::new("node");
-            c.arg(sdk.join("build.mjs"));
-            c
-        }
-    };
-    let partial = out.with_extension(format!("{}.partial.wasm", std::process::id()));
-    let o = cmd
-        .arg(&script)
-        .arg(&partial)
-        .output()
-        .map_err(|e| format!("cannot run the {lang:?} build command: {e}"))?;
-    if !o.status.success() {
-        return Err(format!(
-            "building {} failed ({}):\n{}{}",
-            script.display(),
-            o.status,
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ));
-    }
-    std::fs::rename(&partial, &out).map_err(|e| e.to_string())?;
-    Ok(out)
+    crate::polyglot::component(lang, &format!("tests/polyglot/incremental.{}", lang.ext()))
 }
 
 fn manifest(lang: Lang) -> Manifest {
