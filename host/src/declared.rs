@@ -216,15 +216,17 @@ pub fn ignored(guest: &str, ignore: &[String]) -> bool {
     })
 }
 
-/// What `input` stands for now: each file's guest path and digest, sorted
-/// (a declared path that does not exist: [`ABSENT`]). `Err` says why it
-/// cannot be expanded (outside the grants, an invalid pattern, a
-/// `regex_files` root that is not a directory), in words for the user.
-pub fn expand(
-    roots: &Roots,
-    input: &Matcher,
-    ignore: &[String],
-) -> Result<Vec<(String, String)>, String> {
+/// What a declared input matched: a file (its path relative to the grant),
+/// or a declared path that is not there and the value recorded for it.
+enum Hit {
+    File(String),
+    NotThere(String, String),
+}
+
+/// The files `input` matches now (not yet digested), in the directory
+/// granted at `grant` (`top`). `Err` says why it cannot be expanded, in words
+/// for the user.
+fn matched<'a>(roots: &'a Roots, input: &Matcher) -> Result<(Dir, &'a str, Vec<Hit>), String> {
     let Some((grant, host, rel)) = split(roots, input.base()) else {
         return Err(format!(
             "input `{}` is not under a directory the proc is granted; declare the directory in \
@@ -234,39 +236,40 @@ pub fn expand(
     };
     let top = Dir::open_ambient_dir(host, ambient_authority())
         .map_err(|e| format!("cannot open `{grant}`: {e}"))?;
-    let rel_path = |p: &str| {
+    let here = |p: &str| {
         if p.is_empty() {
             ".".to_owned()
         } else {
             p.to_owned()
         }
     };
-    let mut files: Vec<(String, String)> = Vec::new();
-    let add_dir = |files: &mut Vec<(String, String)>, rel: &str| -> Result<(), String> {
+    let walk = |rel: &str| -> Result<Vec<(String, bool)>, String> {
         let mut walk = Walk {
             top: &top,
             found: Vec::new(),
         };
         walk.below(rel, 0)?;
-        for (p, is_dir) in walk.found {
-            if !is_dir {
-                let d = digest(&top, &p)?;
-                files.push((join(grant, &p), d));
-            }
-        }
-        Ok(())
+        Ok(walk.found)
     };
+    let files_below = |rel: &str| -> Result<Vec<Hit>, String> {
+        Ok(walk(rel)?
+            .into_iter()
+            .filter(|(_, is_dir)| !is_dir)
+            .map(|(p, _)| Hit::File(p))
+            .collect())
+    };
+    let mut hits = Vec::new();
     match input {
-        Matcher::Path(_) => match top.metadata(rel_path(&rel)) {
-            Ok(m) if m.is_dir() => add_dir(&mut files, &rel)?,
-            Ok(_) => files.push((join(grant, &rel), digest(&top, &rel)?)),
+        Matcher::Path(_) => match top.metadata(here(&rel)) {
+            Ok(m) if m.is_dir() => hits = files_below(&rel)?,
+            Ok(_) => hits.push(Hit::File(rel)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                files.push((join(grant, &rel), ABSENT.to_owned()));
+                hits.push(Hit::NotThere(rel, ABSENT.to_owned()));
             }
-            Err(e) => files.push((
-                join(grant, &rel),
-                format!("error: {}", crate::trace::code_of(&e)),
-            )),
+            Err(e) => {
+                let code = format!("error: {}", crate::trace::code_of(&e));
+                hits.push(Hit::NotThere(rel, code));
+            }
         },
         Matcher::Glob(pattern) => {
             let glob = globset::GlobBuilder::new(&rel)
@@ -281,36 +284,25 @@ pub fn expand(
                 .take_while(|p| !p.contains(['*', '?', '[', '{']))
                 .count()
                 .min(parts.len().saturating_sub(1));
-            let start = parts[..fixed].join("/");
-            let mut walk = Walk {
-                top: &top,
-                found: Vec::new(),
-            };
-            walk.below(&start, 0)?;
-            for (p, is_dir) in walk.found {
+            for (p, is_dir) in walk(&parts[..fixed].join("/"))? {
                 if !glob.is_match(&p) {
                     continue;
                 }
                 if is_dir {
-                    add_dir(&mut files, &p)?;
+                    hits.extend(files_below(&p)?);
                 } else {
-                    files.push((join(grant, &p), digest(&top, &p)?));
+                    hits.push(Hit::File(p));
                 }
             }
         }
         Matcher::Regex { root, pattern } => {
             let re = regex::Regex::new(pattern)
                 .map_err(|e| format!("regex_files: invalid regex `{pattern}`: {e}"))?;
-            match top.metadata(rel_path(&rel)) {
+            match top.metadata(here(&rel)) {
                 Ok(m) if m.is_dir() => {}
                 _ => return Err(format!("regex_files root is not a directory: {root}")),
             }
-            let mut walk = Walk {
-                top: &top,
-                found: Vec::new(),
-            };
-            walk.below(&rel, 0)?;
-            for (p, is_dir) in walk.found {
+            for (p, is_dir) in walk(&rel)? {
                 let below = match rel.as_str() {
                     "" => p.as_str(),
                     r => p
@@ -318,14 +310,43 @@ pub fn expand(
                         .map_or(p.as_str(), |s| s.trim_start_matches('/')),
                 };
                 if !is_dir && re.is_match(below) {
-                    files.push((join(grant, &p), digest(&top, &p)?));
+                    hits.push(Hit::File(p));
                 }
             }
         }
     }
-    files.retain(|(p, _)| !ignored(p, ignore));
+    Ok((top, grant, hits))
+}
+
+/// What `input` stands for now: each file's guest path and digest, sorted
+/// (a declared path that does not exist: [`ABSENT`]). Files removed by
+/// `ignore` are not read. `Err` says why it cannot be expanded (outside the
+/// grants, an invalid pattern, a `regex_files` root that is not a
+/// directory), in words for the user.
+pub fn expand(
+    roots: &Roots,
+    input: &Matcher,
+    ignore: &[String],
+) -> Result<Vec<(String, String)>, String> {
+    let (top, grant, hits) = matched(roots, input)?;
+    let mut files = Vec::with_capacity(hits.len());
+    let mut taken = std::collections::HashSet::new();
+    for hit in hits {
+        let (rel, seen) = match hit {
+            Hit::File(rel) => (rel, None),
+            Hit::NotThere(rel, what) => (rel, Some(what)),
+        };
+        let guest = join(grant, &rel);
+        if ignored(&guest, ignore) || !taken.insert(guest.clone()) {
+            continue;
+        }
+        let seen = match seen {
+            Some(what) => what,
+            None => digest(&top, &rel)?,
+        };
+        files.push((guest, seen));
+    }
     files.sort();
-    files.dedup();
     Ok(files)
 }
 
@@ -363,8 +384,15 @@ fn resolve_outputs<'a>(
     let mut found = Vec::new();
     for o in outputs {
         let paths = if o.path.contains(['*', '?', '[']) {
-            match expand(roots, &Matcher::Glob(o.path.clone()), &[]) {
-                Ok(files) => files.into_iter().map(|(p, _)| p).collect(),
+            // Only the names: an output's bytes are not read to check it.
+            match matched(roots, &Matcher::Glob(o.path.clone())) {
+                Ok((_, grant, hits)) => hits
+                    .into_iter()
+                    .filter_map(|h| match h {
+                        Hit::File(rel) => Some(join(grant, &rel)),
+                        Hit::NotThere(..) => None,
+                    })
+                    .collect(),
                 Err(_) => Vec::new(),
             }
         } else {

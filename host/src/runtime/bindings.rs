@@ -20,45 +20,37 @@ use wasmtime::component::InstancePre;
 
 use super::state::HostState;
 
+/// The bindings of the `jobs` world of the WIT at `$path`, with the same
+/// async and trappable imports for every version.
+macro_rules! jobs_bindings {
+    ($path:literal) => {
+        wasmtime::component::bindgen!({
+            world: "jobs",
+            path: $path,
+            imports: {
+                "parproc:jobs/context.create": async | trappable,
+                "parproc:jobs/context.start": async | trappable,
+                "parproc:jobs/context.run": async | trappable,
+                "parproc:jobs/context.wait": async | trappable,
+                "parproc:jobs/context.get-input": async | trappable,
+                "parproc:jobs/context.params": async | trappable,
+                "parproc:jobs/context.result": async | trappable,
+                "parproc:jobs/context.result-names": async | trappable,
+                default: trappable,
+            },
+            exports: { default: async },
+            additional_derives: [serde::Serialize, serde::Deserialize],
+        });
+    };
+}
+
 mod current {
-    wasmtime::component::bindgen!({
-        world: "jobs",
-        path: "../wit",
-        imports: {
-            "parproc:jobs/context.create": async | trappable,
-            "parproc:jobs/context.start": async | trappable,
-            "parproc:jobs/context.run": async | trappable,
-            "parproc:jobs/context.wait": async | trappable,
-            "parproc:jobs/context.get-input": async | trappable,
-            "parproc:jobs/context.params": async | trappable,
-            "parproc:jobs/context.result": async | trappable,
-            "parproc:jobs/context.result-names": async | trappable,
-            default: trappable,
-        },
-        exports: { default: async },
-        additional_derives: [serde::Serialize, serde::Deserialize],
-    });
+    jobs_bindings!("../wit");
 }
 
 /// The bindings of `parproc:jobs@0.1.0`, for modules built against it.
 pub(crate) mod v0_1 {
-    wasmtime::component::bindgen!({
-        world: "jobs",
-        path: "../wit/compat/parproc-0.1.0.wit",
-        imports: {
-            "parproc:jobs/context.create": async | trappable,
-            "parproc:jobs/context.start": async | trappable,
-            "parproc:jobs/context.run": async | trappable,
-            "parproc:jobs/context.wait": async | trappable,
-            "parproc:jobs/context.get-input": async | trappable,
-            "parproc:jobs/context.params": async | trappable,
-            "parproc:jobs/context.result": async | trappable,
-            "parproc:jobs/context.result-names": async | trappable,
-            default: trappable,
-        },
-        exports: { default: async },
-        additional_derives: [serde::Serialize, serde::Deserialize],
-    });
+    jobs_bindings!("../wit/compat/parproc-0.1.0.wit");
 }
 
 pub(crate) use current::parproc::jobs::{context, types};

@@ -268,15 +268,28 @@ fn options_from_wit(options: wit::RunOptions) -> Result<RunOptions, String> {
         separator,
         allow_missing_deps: options.allow_missing_deps,
         task_db: options.task_db,
-        inputs_ignore: paths("the inputs to ignore", options.inputs_ignore)?,
+        inputs_ignore: paths(
+            "the inputs to ignore",
+            options.inputs_ignore,
+            Rooted::UnlessGlob,
+        )?,
     })
 }
 
+/// Whether a list of guest paths may hold globs that match anywhere.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Rooted {
+    /// Every entry is an absolute guest path or glob.
+    Always,
+    /// Ignore rules: a glob may match anywhere (`*.tmp`).
+    UnlessGlob,
+}
+
 /// Guest paths or globs of the incremental options: bounded texts, absolute
-/// (an ignore rule may be a glob matching anywhere, `*.tmp`).
-fn paths(what: &str, paths: Vec<String>) -> Result<Vec<String>, String> {
+/// (see [`Rooted`]).
+fn paths(what: &str, paths: Vec<String>, rooted: Rooted) -> Result<Vec<String>, String> {
     let paths = names(what, paths)?;
-    let loose = |p: &String| what.contains("ignore") && p.contains(['*', '?', '[']);
+    let loose = |p: &String| rooted == Rooted::UnlessGlob && p.contains(['*', '?', '[']);
     if let Some(bad) = paths.iter().find(|p| !p.starts_with('/') && !loose(p)) {
         return Err(format!(
             "{what}: `{bad}` is not an absolute guest path; write it as the proc sees it, like `/src/{bad}`"
@@ -285,14 +298,21 @@ fn paths(what: &str, paths: Vec<String>) -> Result<Vec<String>, String> {
     Ok(paths)
 }
 
+/// The answer of `resolve-inputs`: absolute guest paths or globs.
+pub(crate) fn inputs_from_wit(inputs: Vec<String>) -> Result<Vec<String>, String> {
+    paths("the computed inputs", inputs, Rooted::Always)
+}
+
 fn incremental_from_wit(inc: wit::Incremental) -> Result<Incremental, String> {
     let inputs = list("the inputs", inc.inputs, MAX_LIST)?
         .into_iter()
         .map(|i| {
             Ok(match i {
-                wit::InputDecl::Path(p) => InputDecl::Path(paths("an input", vec![p])?.remove(0)),
+                wit::InputDecl::Path(p) => {
+                    InputDecl::Path(paths("an input", vec![p], Rooted::Always)?.remove(0))
+                }
                 wit::InputDecl::RegexFiles(r) => {
-                    let root = paths("a regex_files root", vec![r.root])?.remove(0);
+                    let root = paths("a regex_files root", vec![r.root], Rooted::Always)?.remove(0);
                     let pattern = text("a regex_files pattern", r.pattern, MAX_TEXT)?;
                     if let Err(e) = regex::Regex::new(&pattern) {
                         return Err(format!(
@@ -309,7 +329,7 @@ fn incremental_from_wit(inc: wit::Incremental) -> Result<Incremental, String> {
     let outputs = list("the outputs", inc.outputs, MAX_LIST)?
         .into_iter()
         .map(|o| {
-            let path = paths("an output", vec![o.path])?.remove(0);
+            let path = paths("an output", vec![o.path], Rooted::Always)?.remove(0);
             let max_age = o
                 .max_age
                 .map(|a| parproc_core::units::parse_max_age(&a))
@@ -324,7 +344,11 @@ fn incremental_from_wit(inc: wit::Incremental) -> Result<Incremental, String> {
         .collect::<Result<Vec<_>, String>>()?;
     Ok(Incremental {
         inputs,
-        inputs_ignore: paths("the inputs to ignore", inc.inputs_ignore)?,
+        inputs_ignore: paths(
+            "the inputs to ignore",
+            inc.inputs_ignore,
+            Rooted::UnlessGlob,
+        )?,
         outputs,
         no_skip: inc.no_skip,
     })

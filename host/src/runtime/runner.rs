@@ -204,6 +204,7 @@ async fn declare_inputs(
     use crate::declared::Matcher;
     use crate::spec::InputDecl;
     let mut matchers = Vec::new();
+    let mut params = None;
     for (index, input) in launch.inputs.iter().enumerate() {
         match input {
             InputDecl::Path(p) => matchers.push(Matcher::of_path(p.clone())),
@@ -212,13 +213,16 @@ async fn declare_inputs(
                 pattern: pattern.clone(),
             }),
             InputDecl::Computed => {
-                let params = match channel {
-                    Some(c) => match c.call(crate::exec::ContextRequest::Params).await {
-                        crate::exec::ContextReply::Params(p) => p,
-                        _ => Vec::new(),
-                    },
-                    None => Vec::new(),
-                };
+                // The params are asked for once, by the first computed input.
+                if params.is_none() {
+                    params = Some(match channel {
+                        Some(c) => match c.call(crate::exec::ContextRequest::Params).await {
+                            crate::exec::ContextReply::Params(p) => p,
+                            _ => Vec::new(),
+                        },
+                        None => Vec::new(),
+                    });
+                }
                 let ctx = super::bindings::types::DepContext {
                     proc_name: launch.name.clone(),
                     args: launch
@@ -226,38 +230,20 @@ async fn declare_inputs(
                         .iter()
                         .map(|(n, v)| (n.clone(), v.to_string()))
                         .collect(),
-                    params,
+                    params: params.clone().unwrap_or_default(),
                 };
                 let index = u32::try_from(index).unwrap_or(u32::MAX);
+                let what = format!("`resolve-inputs` of `{}`", launch.decl);
                 let paths = match jobs
                     .resolve_inputs(store, &launch.decl, index, &ctx)
                     .await?
                 {
                     Ok(paths) => paths,
-                    Err(e) => {
-                        return Ok(Err(format!(
-                            "`resolve-inputs` of `{}` failed: {e}",
-                            launch.decl
-                        )));
-                    }
+                    Err(e) => return Ok(Err(format!("{what} failed: {e}"))),
                 };
-                if paths.len() > super::convert::MAX_LIST {
-                    return Ok(Err(format!(
-                        "`resolve-inputs` of `{}` returned {} paths, over the limit of {}",
-                        launch.decl,
-                        paths.len(),
-                        super::convert::MAX_LIST
-                    )));
-                }
-                for p in paths {
-                    if !p.starts_with('/') || p.len() > super::convert::MAX_NAME {
-                        return Ok(Err(format!(
-                            "`resolve-inputs` of `{}` returned `{}`, not an absolute guest path",
-                            launch.decl,
-                            p.chars().take(200).collect::<String>()
-                        )));
-                    }
-                    matchers.push(Matcher::of_path(p));
+                match convert::inputs_from_wit(paths) {
+                    Ok(paths) => matchers.extend(paths.into_iter().map(Matcher::of_path)),
+                    Err(e) => return Ok(Err(format!("{what} returned garbage: {e}"))),
                 }
             }
         }
