@@ -192,13 +192,9 @@ impl Walk<'_> {
 }
 
 fn digest(dir: &Dir, rel: &str) -> Result<String, String> {
-    let mut file = dir
-        .open(rel)
-        .map_err(|e| format!("cannot read `{rel}`: {e}"))?
-        .into_std();
-    let mut hasher = blake3::Hasher::new();
-    std::io::copy(&mut file, &mut hasher).map_err(|e| format!("cannot read `{rel}`: {e}"))?;
-    Ok(hasher.finalize().to_hex().to_string())
+    crate::statcache::global()
+        .digest_at(dir, rel, true)
+        .map_err(|e| format!("cannot read `{rel}`: {e}"))
 }
 
 /// Whether `guest` is removed by one of the `ignore` entries: a glob is

@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// A BLAKE3 digest: the name of a blob, and of what keys are made of.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, bincode::Encode, bincode::Decode)]
 pub struct Digest(pub [u8; 32]);
 
 impl Digest {

@@ -15,7 +15,9 @@
 //! - [`logsink`]: the bounded per-proc log.
 //! - [`store`]: the state store of incremental runs (SQLite and a
 //!   content-addressed blob directory); [`trace`]: what a proc saw of its
-//!   granted directories, checked again against the disk.
+//!   granted directories, checked again against the disk; [`statcache`]: file
+//!   digests remembered by identity and stamp, so that check reads only what
+//!   changed.
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
 //!   module that prints.
 //! - [`cli`] and [`main_with`]: the command line.
@@ -36,6 +38,7 @@ mod privdir;
 pub mod report;
 pub mod runtime;
 pub mod session;
+pub mod statcache;
 pub mod store;
 pub mod trace;
 

@@ -230,16 +230,12 @@ fn metadata(dir: &Dir, path: &str, follow: bool) -> std::io::Result<cap_std::fs:
     }
 }
 
-/// The BLAKE3 digest (hex) of the file at `at` now.
+/// The BLAKE3 digest (hex) of the file at `at` now (through the stat cache,
+/// `crate::statcache`: a file whose identity and stamp are unchanged is not
+/// read again).
 pub fn file_digest(roots: &Roots, at: &At) -> std::io::Result<String> {
     let (dir, last) = resolve(roots, at)?;
-    if !at.follow && dir.symlink_metadata(last)?.file_type().is_symlink() {
-        return Err(std::io::Error::other("a symlink, not followed"));
-    }
-    let mut file = dir.open(last)?.into_std();
-    let mut hasher = blake3::Hasher::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher.finalize().to_hex().to_string())
+    crate::statcache::global().digest_at(&dir, last, at.follow)
 }
 
 /// The type and size at `at` now.

@@ -13,9 +13,6 @@ enum Found {
     Miss(String),
 }
 
-/// Entries waiting for the writer, each with where to say it is durable.
-type Pending = (Entry, tokio::sync::oneshot::Sender<Result<(), String>>);
-
 /// A hit to mark used: its key and trace digest.
 type Used = (Digest, Option<Digest>);
 
@@ -23,15 +20,19 @@ type Used = (Digest, Option<Digest>);
 const TOUCH_BATCH: usize = 512;
 
 /// A [`ResultCache`] over a [`StateStore`], for one module. Lookups and blob
-/// writes run on tokio's blocking threads; entries go to one writer thread
-/// that commits everything waiting in one transaction (group commit), and
-/// each record completes when its transaction has. Hits are marked used in
-/// batches (the mark only orders `gc`).
+/// writes run on tokio's blocking threads. A record is durable when its entry
+/// is in the run's journal (`super::journal`: one `write`, no thread hop);
+/// one writer thread then commits everything waiting to the database in one
+/// transaction (group commit), off the path of the run. Hits are marked used
+/// in batches (the mark only orders `gc`). Dropping it waits for the writer
+/// and removes the journal.
 #[derive(Debug)]
 pub struct StoreCache {
     store: Arc<StateStore>,
     module: Digest,
-    writer: std::sync::mpsc::Sender<Pending>,
+    journal: Option<Arc<super::journal::Journal>>,
+    writer: Option<std::sync::mpsc::Sender<Entry>>,
+    done: Option<std::thread::JoinHandle<Result<(), String>>>,
     used: Arc<std::sync::Mutex<Vec<Used>>>,
     /// The store's keys and last records as the run began: a key with no
     /// entry is a miss answered from memory, without a thread hop.
@@ -42,28 +43,39 @@ impl StoreCache {
     /// Outcomes of the module whose component has the digest `module`.
     pub fn new(store: Arc<StateStore>, module: Digest) -> Result<StoreCache, super::StoreError> {
         let index = Arc::new(store.index()?);
-        let (writer, queue) = std::sync::mpsc::channel::<Pending>();
+        crate::statcache::global().load(store.stat_rows()?);
+        let journal = super::journal::Journal::create(store.dir(), store.sync)
+            .map_err(super::StoreError::Io)?;
+        let (writer, queue) = std::sync::mpsc::channel::<Entry>();
         let w = store.clone();
-        std::thread::Builder::new()
+        let done = std::thread::Builder::new()
             .name("parproc-state-writer".into())
             .spawn(move || {
+                // The first failure is kept: the journal then stays for the
+                // next open of the store to commit.
+                let mut result = Ok(());
                 while let Ok(first) = queue.recv() {
                     let mut batch = vec![first];
                     while let Ok(more) = queue.try_recv() {
                         batch.push(more);
                     }
-                    let entries: Vec<Entry> = batch.iter().map(|(e, _)| e.clone()).collect();
-                    let done = w.record_many(&entries).map_err(|e| e.to_string());
-                    for (_, tx) in batch {
-                        let _ = tx.send(done.clone());
+                    let stats = crate::statcache::global().take_fresh();
+                    if let Err(e) = w.commit(&batch, &stats)
+                        && result.is_ok()
+                    {
+                        tracing::warn!("{e}; the journal keeps the entries");
+                        result = Err(e.to_string());
                     }
                 }
+                result
             })
-            .expect("spawn the state store writer");
+            .map_err(|e| super::StoreError::Io(format!("cannot start the store's writer: {e}")))?;
         Ok(StoreCache {
             store,
             module,
-            writer,
+            journal: Some(Arc::new(journal)),
+            writer: Some(writer),
+            done: Some(done),
             used: Arc::default(),
             index,
         })
@@ -82,6 +94,23 @@ impl Drop for StoreCache {
         let used = std::mem::take(&mut *self.used.lock().unwrap_or_else(|p| p.into_inner()));
         if !used.is_empty() {
             let _ = self.store.touch_many(&used);
+        }
+        // The writer commits what is waiting and stops; then the journal
+        // holds nothing the database lacks. (A record still in flight keeps
+        // the journal: it is committed by the next open of the store.)
+        drop(self.writer.take());
+        let committed = self
+            .done
+            .take()
+            .is_some_and(|d| d.join().is_ok_and(|r| r.is_ok()));
+        if committed && let Some(j) = self.journal.take().and_then(Arc::into_inner) {
+            j.remove();
+        }
+        // Digests learnt by lookups after the last record (a rerun that ran
+        // nothing); they only spare a read, so a failure loses nothing.
+        let stats = crate::statcache::global().take_fresh();
+        if !stats.is_empty() {
+            let _ = self.store.save_stats(&stats);
         }
     }
 }
@@ -141,33 +170,44 @@ impl ResultCache for StoreCache {
         trace: Option<Trace>,
         duration_ms: i64,
     ) -> BoxFuture<'static, Result<(), String>> {
-        let store = self.store.clone();
-        let module = self.module;
-        let writer = self.writer.clone();
+        let (Some(journal), Some(writer)) = (self.journal.clone(), self.writer.clone()) else {
+            return Box::pin(async { Err("state store: the writer has stopped".to_owned()) });
+        };
+        // Durable once in the journal; the database takes it in the background.
+        let keep = move |entry: Option<Entry>| -> Result<(), String> {
+            let Some(entry) = entry else { return Ok(()) };
+            journal.append(&entry)?;
+            writer
+                .send(entry)
+                .map_err(|_| "state store: the writer has stopped".to_owned())
+        };
         // Without a trace and with a result small enough for its row there
-        // is no blob to write: the entry goes to the writer straight away.
+        // is no blob to write: the entry is kept at once, on this thread.
         let no_blobs = trace.is_none()
             && match &outcome {
                 Outcome::Succeeded(json) => json.len() <= super::INLINE_RESULT,
                 _ => true,
             };
+        if no_blobs {
+            let done =
+                entry(&self.store, self.module, &ask, &outcome, None, duration_ms).and_then(keep);
+            return Box::pin(async move { done });
+        }
+        let store = self.store.clone();
+        let module = self.module;
         Box::pin(async move {
-            let entry = if no_blobs {
-                entry(&store, module, &ask, &outcome, None, duration_ms)?
-            } else {
-                tokio::task::spawn_blocking(move || {
-                    entry(&store, module, &ask, &outcome, trace.as_ref(), duration_ms)
-                })
-                .await
-                .map_err(|e| format!("state store write: {e}"))??
-            };
-            let Some(entry) = entry else { return Ok(()) };
-            let (tx, rx) = tokio::sync::oneshot::channel();
-            writer
-                .send((entry, tx))
-                .map_err(|_| "state store: the writer has stopped".to_owned())?;
-            rx.await
-                .map_err(|_| "state store: the writer has stopped".to_owned())?
+            tokio::task::spawn_blocking(move || {
+                keep(entry(
+                    &store,
+                    module,
+                    &ask,
+                    &outcome,
+                    trace.as_ref(),
+                    duration_ms,
+                )?)
+            })
+            .await
+            .map_err(|e| format!("state store write: {e}"))?
         })
     }
 }

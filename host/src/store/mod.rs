@@ -8,7 +8,9 @@
 //!   (what it read, checked against the disk on lookup), plus the blobs each
 //!   entry needs;
 //! - `blobs/`, a content-addressed directory: results, traces, output files,
-//!   each under its BLAKE3 digest (`blobs/ab/abcdef…`).
+//!   each under its BLAKE3 digest (`blobs/ab/abcdef…`);
+//! - `journal/`, one file per live run: the entries it recorded that the
+//!   database may not have yet (`journal`).
 //!
 //! ## Guarantees
 //!
@@ -17,13 +19,19 @@
 //!   A directory that holds other files and no `state.db` is refused, so the
 //!   store is never confused with the compile cache or a source tree.
 //! - A blob is written to a private temporary file and renamed into place
-//!   before any entry that names it is committed; an entry is committed in one
-//!   transaction with the list of its blobs. So a crash of the host at any
-//!   moment (`kill -9` included) leaves either the whole entry or none, and an
-//!   entry never names a blob that is not whole. SQLite runs with
-//!   `synchronous=NORMAL` (durable against a crash of the process); with
-//!   `sync` (`--sync`) it runs with `synchronous=FULL` and blobs are flushed to
-//!   the disk before the rename (durable against power loss).
+//!   before any entry that names it is journalled or committed. A run's entry
+//!   is durable when its frame is in the run's journal (one `write`, checked by
+//!   its length and digest); the database takes the entries in the
+//!   background, each in one transaction with the list of its blobs, and the
+//!   journal is removed when the run ends with all of them committed. A
+//!   journal left by a host that died is committed by the next open of the
+//!   store. So a crash of the host at any moment (`kill -9` included) leaves
+//!   either the whole entry or none, and an entry never names a blob that is
+//!   not whole. SQLite runs with `synchronous=NORMAL` and the journal is not
+//!   flushed (durable against a crash of the process); with `sync` (`--sync`)
+//!   SQLite runs with `synchronous=FULL`, every journal frame is flushed
+//!   before the proc is reported and blobs are flushed to the disk before the
+//!   rename (durable against power loss).
 //! - Every blob is checked against its digest when it is read: a damaged one is
 //!   an error ([`StoreError::Corrupt`]) and the caller re-runs the proc.
 //! - Two runs may share a store at once: SQLite serialises their commits (with
@@ -34,6 +42,7 @@
 mod blobs;
 mod cache;
 pub mod cli;
+mod journal;
 #[cfg(test)]
 mod tests;
 
@@ -100,7 +109,7 @@ pub enum StoreError {
 }
 
 /// One cached outcome of a proc.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
 pub struct Entry {
     /// The first key: a digest of everything that can change the outcome
     /// except what the proc read.
@@ -245,6 +254,7 @@ impl StateStore {
             sync,
         };
         store.init()?;
+        journal::recover(&store)?;
         Ok(store)
     }
 
@@ -314,7 +324,16 @@ impl StateStore {
                  entry INTEGER NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
                  digest BLOB NOT NULL,
                  PRIMARY KEY(entry, digest));
-             CREATE INDEX IF NOT EXISTS entry_blobs_by_digest ON entry_blobs(digest);",
+             CREATE INDEX IF NOT EXISTS entry_blobs_by_digest ON entry_blobs(digest);
+             CREATE TABLE IF NOT EXISTS stat_cache(
+                 dev INTEGER NOT NULL,
+                 ino INTEGER NOT NULL,
+                 size INTEGER NOT NULL,
+                 mtime_ns INTEGER NOT NULL,
+                 ctime_ns INTEGER NOT NULL,
+                 digest BLOB NOT NULL,
+                 saved_at INTEGER NOT NULL,
+                 PRIMARY KEY(dev, ino));",
         )
         .map_err(self.db_err("cannot create the schema"))?;
         let found: Option<i64> = tx
@@ -366,6 +385,16 @@ impl StateStore {
     /// many procs). Their blobs must be stored first; an entry naming a blob
     /// that is not there fails the whole batch, and nothing is committed.
     pub fn record_many(&self, entries: &[Entry]) -> Result<(), StoreError> {
+        self.commit(entries, &[])
+    }
+
+    /// Commit `entries` and remembered file digests (`crate::statcache`) in
+    /// one transaction.
+    pub(crate) fn commit(
+        &self,
+        entries: &[Entry],
+        stats: &[crate::statcache::Row],
+    ) -> Result<(), StoreError> {
         for entry in entries {
             for d in entry.all_blobs() {
                 if !self.blobs.has(&d) {
@@ -383,6 +412,7 @@ impl StateStore {
         for entry in entries {
             Self::insert(&tx, entry).map_err(self.db_err("cannot write an entry"))?;
         }
+        Self::insert_stats(&tx, stats).map_err(self.db_err("cannot save the stat cache"))?;
         before_write();
         tx.commit().map_err(self.db_err("cannot commit an entry"))
     }
@@ -416,6 +446,79 @@ impl StateStore {
             insert.execute(params![id, d.0.as_slice()])?;
         }
         Ok(())
+    }
+
+    fn insert_stats(
+        tx: &rusqlite::Transaction<'_>,
+        stats: &[crate::statcache::Row],
+    ) -> rusqlite::Result<()> {
+        if stats.is_empty() {
+            return Ok(());
+        }
+        let now = now_ms();
+        let mut put = tx.prepare_cached(
+            "INSERT OR REPLACE INTO stat_cache(dev, ino, size, mtime_ns, ctime_ns, digest, saved_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        for r in stats {
+            // SQLite integers are signed: the bits are kept as they are.
+            put.execute(params![
+                r.dev as i64,
+                r.ino as i64,
+                r.stamp.size as i64,
+                r.stamp.mtime_ns,
+                r.stamp.ctime_ns,
+                r.digest.as_slice(),
+                now,
+            ])?;
+        }
+        Ok(())
+    }
+
+    /// Save remembered file digests (`crate::statcache`) on their own.
+    pub(crate) fn save_stats(&self, stats: &[crate::statcache::Row]) -> Result<(), StoreError> {
+        self.commit(&[], stats)
+    }
+
+    /// The file digests this store remembers (`crate::statcache`).
+    pub fn stat_rows(&self) -> Result<Vec<crate::statcache::Row>, StoreError> {
+        let conn = self.conn();
+        let mut stmt = conn
+            .prepare("SELECT dev, ino, size, mtime_ns, ctime_ns, digest FROM stat_cache")
+            .map_err(self.db_err("cannot read the stat cache"))?;
+        let rows = stmt
+            .query_map([], |r| {
+                let digest: Vec<u8> = r.get(5)?;
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
+                    digest,
+                ))
+            })
+            .map_err(self.db_err("cannot read the stat cache"))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (dev, ino, size, mtime_ns, ctime_ns, digest) =
+                row.map_err(self.db_err("cannot read the stat cache"))?;
+            // A row that is not whole is skipped: the file is read instead.
+            let Ok(digest) = <[u8; 32]>::try_from(digest.as_slice()) else {
+                continue;
+            };
+            out.push(crate::statcache::Row {
+                dev: dev as u64,
+                ino: ino as u64,
+                stamp: crate::statcache::Stamp {
+                    size: size as u64,
+                    mtime_ns,
+                    ctime_ns,
+                },
+                digest,
+            });
+        }
+        Ok(out)
     }
 
     /// What a run needs before its first lookup, in one query: every key
@@ -599,6 +702,11 @@ impl StateStore {
             report.entries_removed +=
                 conn.execute("DELETE FROM entries WHERE used_at < ?1", params![cutoff])
                     .map_err(self.db_err("cannot remove old entries"))? as u64;
+            conn.execute(
+                "DELETE FROM stat_cache WHERE saved_at < ?1",
+                params![cutoff],
+            )
+            .map_err(self.db_err("cannot remove old stat cache rows"))?;
         }
         loop {
             let (removed, left) = self.remove_unnamed_blobs(grace)?;

@@ -16,6 +16,9 @@
 //! - `echo_args`: returns how many args it got and the first one's name;
 //! - `ctx_name`: returns its own name (through `context.proc-name`) as JSON;
 //! - `ctx_create`: calls `context.create("quiet")` and returns the names;
+//! - `ctx_wait`: waits for `quiet` (through `context.wait`) and returns the
+//!   state it was told, as JSON (`"succeeded"`; a proc restored up to date by
+//!   an incremental run is shown to a 0.1.0 module as succeeded);
 //! - `build::[env]` (a proto): returns its env as JSON.
 //!
 //! Callbacks (through `declarations`): `resolve-deps` answers `["quiet"]`, but
@@ -89,6 +92,7 @@ const PROCS: &[&str] = &[
     "echo_args",
     "ctx_name",
     "ctx_create",
+    "ctx_wait",
 ];
 
 impl declarations::Guest for Basic {
@@ -196,6 +200,16 @@ impl procs::Guest for Basic {
             "ctx_name" => Ok(json_string(&context::proc_name())),
             "ctx_create" => match context::create("quiet", &[], None) {
                 Ok(names) => Ok(format!("{}", names.len())),
+                Err(e) => Err(ProcError::Failed(e)),
+            },
+            "ctx_wait" => match context::wait(&["quiet".to_owned()]) {
+                Ok(status) => Ok(json_string(
+                    &status
+                        .iter()
+                        .map(|s| format!("{:?}", s.state).to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                )),
                 Err(e) => Err(ProcError::Failed(e)),
             },
             "build::[env]" => match args.iter().find(|a| a.name == "env").map(|a| &a.value) {
