@@ -229,17 +229,35 @@ pub struct ProcChannel {
     proc: ProcId,
     calls: mpsc::UnboundedSender<ContextCall>,
     log: LogSink,
+    answers: Option<Answers>,
 }
+
+/// The context calls a proc made and the digests of their answers, in order
+/// (kept by [`ProcChannel::recording`]).
+pub type Answers = std::sync::Arc<std::sync::Mutex<Vec<crate::trace::Answered>>>;
 
 impl ProcChannel {
     /// A channel for `proc` sending its calls on `calls` and its output to `log`.
     pub fn new(proc: ProcId, calls: mpsc::UnboundedSender<ContextCall>, log: LogSink) -> Self {
-        ProcChannel { proc, calls, log }
+        ProcChannel {
+            proc,
+            calls,
+            log,
+            answers: None,
+        }
+    }
+
+    /// The same channel, also keeping each call and the digest of its answer
+    /// in `answers` (an incremental run replays them on a later lookup).
+    pub fn recording(mut self, answers: Answers) -> Self {
+        self.answers = Some(answers);
+        self
     }
 
     /// Ask the driver; an ended session answers [`SessionError::Closed`].
     pub async fn call(&self, request: ContextRequest) -> ContextReply {
         let (reply, rx) = oneshot::channel();
+        let asked = self.answers.as_ref().map(|_| request.clone());
         let call = ContextCall {
             proc: self.proc,
             request,
@@ -248,8 +266,19 @@ impl ProcChannel {
         if self.calls.send(call).is_err() {
             return ContextReply::Error(SessionError::Closed);
         }
-        rx.await
-            .unwrap_or(ContextReply::Error(SessionError::Closed))
+        let reply = rx
+            .await
+            .unwrap_or(ContextReply::Error(SessionError::Closed));
+        if let (Some(answers), Some(asked)) = (&self.answers, asked) {
+            answers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(crate::trace::Answered {
+                    answer: answer_digest(&reply),
+                    asked,
+                });
+        }
+        reply
     }
 
     /// Send output to the proc's log.
@@ -323,13 +352,39 @@ pub struct Lookup {
 }
 
 /// What a lookup found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Found {
     /// A recorded outcome whose inputs still hold, restored
     /// ([`Outcome::UpToDate`]).
     Hit(Outcome),
     /// None: why the proc runs (`first run`, ``input `/data/a.txt` changed``, …).
     Miss(String),
+    /// A recorded outcome whose reads still hold, made by a proc that called
+    /// its context: the driver asks the recorded calls again, in order, and
+    /// restores the outcome only when every answer is the one recorded
+    /// (docs/incremental.md, "Context calls"); otherwise the proc runs.
+    Replay {
+        /// The outcome to restore ([`Outcome::UpToDate`]).
+        outcome: Outcome,
+        /// The calls and the digests of their answers.
+        calls: Vec<crate::trace::Answered>,
+    },
+}
+
+/// The digest (hex) of a context answer as a replay compares it: a proc told
+/// `up-to-date` and one told `succeeded` got the same answer (both are a
+/// success with the same result; only the label differs).
+pub fn answer_digest(reply: &ContextReply) -> String {
+    let mut reply = reply.clone();
+    if let ContextReply::Statuses(statuses) = &mut reply {
+        for s in statuses {
+            if s.state == crate::outcome::ProcState::UpToDate {
+                s.state = crate::outcome::ProcState::Succeeded;
+            }
+        }
+    }
+    let json = serde_json::to_vec(&reply).unwrap_or_default();
+    crate::digest::Digest::of(&json).to_hex()
 }
 
 /// A proc's cache key: the BLAKE3 digest of everything that can change its

@@ -154,7 +154,7 @@ pub enum Left {
 /// left where it wrote, and the directories it was granted. The key of the
 /// proc covers the run's grants, so a trace found under it was made with the
 /// same directories.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Trace {
     /// The granted directories the observations are relative to.
     pub roots: Roots,
@@ -164,10 +164,49 @@ pub struct Trace {
     /// there when it ended.
     #[serde(default)]
     pub outputs: Vec<(At, Left)>,
+    /// The context calls it made (other than for params, which are in its
+    /// key) and what they answered, in order: a hit asks them again.
+    #[serde(default)]
+    pub calls: Vec<Answered>,
+}
+
+/// One context call a proc made and the digest of its answer
+/// (`crate::exec::answer_digest`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Answered {
+    /// The call.
+    pub asked: crate::exec::ContextRequest,
+    /// The digest of its answer.
+    pub answer: String,
+}
+
+impl Answered {
+    /// For `--explain`: what changed when this call answered otherwise.
+    pub fn changed(&self) -> String {
+        use crate::exec::ContextRequest as R;
+        let list = |names: &[String]| {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match &self.asked {
+            R::Result { name } => format!("the result of `{name}` changed"),
+            R::ResultNames => "the list of results changed".to_owned(),
+            R::Create { name, .. } | R::Run { name, .. } => {
+                format!("creating `{name}` went otherwise")
+            }
+            R::Start { names } => format!("starting {} went otherwise", list(names)),
+            R::Wait { names } => format!("{} ended otherwise", list(names)),
+            R::Params => "the params changed".to_owned(),
+            R::Input { .. } => "the input changed".to_owned(),
+        }
+    }
 }
 
 /// How a run's trace ended up.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub enum Traced {
     /// Nothing was traced (the proc was granted no directory, or the run is
     /// not incremental).

@@ -89,6 +89,7 @@ impl Recorder {
             roots: (*self.roots).clone(),
             seen: f.seen.clone(),
             outputs: Vec::new(),
+            calls: Vec::new(),
         };
         let written = f.written.clone();
         drop(f);

@@ -490,6 +490,9 @@ struct Slot {
     /// Why its outcome may depend on more than its key (the first context
     /// call that made it so; see `Driver::note_call`).
     uncacheable: Option<String>,
+    /// The context calls its run made and their answers' digests (recorded
+    /// with its outcome and asked again on a later hit).
+    answers: crate::exec::Answers,
 }
 
 /// A wait in progress.
@@ -1028,6 +1031,7 @@ impl Driver {
                 awaited: HashSet::new(),
                 uncacheable: None,
                 ask: ask.clone(),
+                answers: crate::exec::Answers::default(),
             },
         );
         let (Some(ask), Some(memo), Some(ctl)) = (ask, &self.config.memo, self.ctl.upgrade())
@@ -1062,7 +1066,32 @@ impl Driver {
                 self.why.insert(id, why);
                 self.start_task(id);
             }
+            crate::exec::Found::Replay { outcome, calls } => self.replay(id, outcome, calls),
         }
+    }
+
+    /// A hit of a proc that called its context: ask its recorded calls again,
+    /// in order, as the proc would (creating and starting its children, giving
+    /// its slot back while it waits); restore it only when every answer is
+    /// the recorded one, else run it (docs/incremental.md, "Context calls").
+    fn replay(&mut self, id: ProcId, outcome: Outcome, calls: Vec<crate::trace::Answered>) {
+        let Some(ctl) = self.ctl.upgrade() else {
+            self.start_task(id);
+            return;
+        };
+        self.tasks += 1;
+        let chan = ProcChannel::new(id, self.calls.clone(), LogSink::new(self.config.log_limit));
+        tokio::spawn(async move {
+            let mut found = crate::exec::Found::Hit(outcome);
+            for call in calls {
+                let got = chan.call(call.asked.clone()).await;
+                if crate::exec::answer_digest(&got) != call.answer {
+                    found = crate::exec::Found::Miss(call.changed());
+                    break;
+                }
+            }
+            let _ = ctl.send(Ctl::Looked(id, found));
+        });
     }
 
     /// The key of a proc that may be cached (`Some(Ok)`), why it may not
@@ -1142,26 +1171,13 @@ impl Driver {
     }
 
     /// A context call that makes the proc's outcome depend on more than its
-    /// key makes it not cacheable: creating, starting or waiting for procs,
-    /// input, and reading results other than its deps' (all of which the
-    /// deterministic view hides anyway).
+    /// key and its recorded calls makes it not cacheable: asking for input.
+    /// (Every other call is recorded with its answer by the proc's channel,
+    /// and asked again before a hit is restored.)
     fn note_call(&mut self, id: ProcId, request: &ContextRequest) {
         let why = match request {
-            ContextRequest::Params => return,
-            ContextRequest::Result { name }
-                if self.config.deterministic || self.planner.deps(id).iter().any(|d| d == name) =>
-            {
-                return;
-            }
-            ContextRequest::ResultNames if self.config.deterministic => return,
-            ContextRequest::Result { name } => format!("it read the result of `{name}`, not a dep"),
-            ContextRequest::ResultNames => "it listed the results".to_owned(),
-            ContextRequest::Create { .. } | ContextRequest::Run { .. } => {
-                "it created procs".to_owned()
-            }
-            ContextRequest::Start { .. } => "it started procs".to_owned(),
-            ContextRequest::Wait { .. } => "it waited for procs".to_owned(),
             ContextRequest::Input { .. } => "it asked for input".to_owned(),
+            _ => return,
         };
         if let Some(slot) = self.slots.get_mut(&id) {
             slot.uncacheable.get_or_insert(why);
@@ -1199,6 +1215,23 @@ impl Driver {
                 _ => Err("its trace is missing".to_owned()),
             }
         };
+        // Its context calls (params are in its key) go with its trace.
+        let calls: Vec<crate::trace::Answered> =
+            std::mem::take(&mut *slot.answers.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_iter()
+                .filter(|a| !matches!(a.asked, ContextRequest::Params))
+                .collect();
+        let trace = trace.map(|t| match (t, calls.is_empty()) {
+            (t, true) => t,
+            (Some(mut t), false) => {
+                t.calls = calls;
+                Some(t)
+            }
+            (None, false) => Some(crate::trace::Trace {
+                calls,
+                ..Default::default()
+            }),
+        });
         let trace = match trace {
             Ok(t) => t,
             Err(why) => {
@@ -1279,10 +1312,13 @@ impl Driver {
         };
         self.tasks += 1;
         let timeout = launch.budget.timeout;
-        let fut = self.runner.run(
-            launch,
-            ProcChannel::new(id, self.calls.clone(), log.clone()),
-        );
+        let mut chan = ProcChannel::new(id, self.calls.clone(), log.clone());
+        if let Some(slot) = self.slots.get(&id)
+            && slot.ask.is_some()
+        {
+            chan = chan.recording(slot.answers.clone());
+        }
+        let fut = self.runner.run(launch, chan);
         let mut cancelled = self.cancelled.clone();
         tokio::spawn(async move {
             let run = async {

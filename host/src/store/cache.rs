@@ -10,6 +10,8 @@ use crate::trace::Trace;
 /// What a lookup found, with the trace digest of a hit (to mark it used).
 enum Found {
     Hit(Outcome, Option<Digest>),
+    /// A hit whose context calls must be asked again first.
+    Replay(Outcome, Vec<crate::trace::Answered>, Option<Digest>),
     Miss(String),
 }
 
@@ -148,13 +150,16 @@ impl ResultCache for StoreCache {
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let found = lookup(&store, module, &index, &ask)?;
-                if let Found::Hit(_, trace) = &found
+                if let Found::Hit(_, trace) | Found::Replay(_, _, trace) = &found
                     && let Some(batch) = mark_used(&used, (ask.key, *trace))
                 {
                     store.touch_many(&batch).map_err(|e| e.to_string())?;
                 }
                 Ok(match found {
                     Found::Hit(outcome, _) => crate::exec::Found::Hit(outcome),
+                    Found::Replay(outcome, calls, _) => {
+                        crate::exec::Found::Replay { outcome, calls }
+                    }
                     Found::Miss(why) => crate::exec::Found::Miss(why),
                 })
             })
@@ -270,7 +275,11 @@ fn lookup(
                 continue;
             }
         }
-        return Ok(Found::Hit(Outcome::UpToDate(result), entry.trace));
+        let outcome = Outcome::UpToDate(result);
+        return Ok(match outputs {
+            Some(t) if !t.calls.is_empty() => Found::Replay(outcome, t.calls, entry.trace),
+            _ => Found::Hit(outcome, entry.trace),
+        });
     }
     if let Some(why) = why {
         return Ok(Found::Miss(why));

@@ -134,7 +134,7 @@ fn full_runs_everything_and_a_changed_param_reruns() {
 }
 
 #[test]
-fn failures_and_procs_that_create_or_wait_are_never_restored() {
+fn failures_are_never_restored_and_a_parent_is_restored_after_its_calls_are_replayed() {
     let dir = scratch("never");
     let (_, first) = run(&dir, &[wasm::ERROR]);
     let (_, second) = run(&dir, &[wasm::ERROR]);
@@ -154,17 +154,72 @@ fn failures_and_procs_that_create_or_wait_are_never_restored() {
         "the procs that succeeded are restored: {s2:?}"
     );
 
-    // `release` creates, starts and waits for packages: it runs every time;
-    // the packages it waits for are restored.
+    // `release` creates, starts and waits for packages: its calls are asked
+    // again, the packages are restored, the answers are the recorded ones, so
+    // it is restored too, with its result.
     let dir = scratch("dynamic");
-    let (o, _) = run(&dir, &[wasm::DYNAMIC]);
+    let (o, first) = run(&dir, &[wasm::DYNAMIC]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let (o, second) = run(&dir, &[wasm::DYNAMIC]);
     assert_eq!(o.status.code(), Some(0), "{}", out(&o));
     let s = states(&second);
-    assert_eq!(s["release"], "SUCCEEDED", "{s:?}");
+    assert_eq!(s["release"], "UP_TO_DATE", "{s:?}");
+    assert_eq!(second["release"].1, first["release"].1);
     assert_eq!(s["package::linux"], "UP_TO_DATE", "{s:?}");
     assert_eq!(s["package::macos"], "UP_TO_DATE", "{s:?}");
+}
+
+#[test]
+fn a_parent_whose_child_read_a_changed_file_runs_again() {
+    let dir = scratch("parent");
+    let data = data_dir(&dir);
+    let first = reads(&dir, &data, &["parent"]);
+    assert_eq!(
+        first["parent"],
+        ("SUCCEEDED".to_owned(), "parent of nested".into())
+    );
+    assert_eq!(state_of(&first, "nested"), "SUCCEEDED", "{first:?}");
+
+    // Nothing changed: the replay creates and waits for `nested`, which is
+    // restored, and every answer is the recorded one.
+    let second = reads(&dir, &data, &["parent"]);
+    assert_eq!(state_of(&second, "parent"), "UP_TO_DATE", "{second:?}");
+    assert_eq!(second["parent"].1, "parent of nested");
+    assert_eq!(state_of(&second, "nested"), "UP_TO_DATE", "{second:?}");
+
+    // The child's input changes: the child runs, its result is not the one
+    // the parent read, so the parent runs too and says why.
+    std::fs::write(data.join("sub/f.txt"), "changed").expect("change");
+    let third = reads(&dir, &data, &["parent"]);
+    assert_eq!(third["nested"], ("SUCCEEDED".to_owned(), "changed".into()));
+    assert_eq!(
+        third["parent"],
+        ("SUCCEEDED".to_owned(), "parent of changed".into())
+    );
+    assert_eq!(
+        whys(&dir)["parent"].as_deref(),
+        Some("the result of `nested` changed")
+    );
+    let fourth = reads(&dir, &data, &["parent"]);
+    assert_eq!(state_of(&fourth, "parent"), "UP_TO_DATE", "{fourth:?}");
+    assert_eq!(fourth["parent"].1, "parent of changed");
+}
+
+#[test]
+fn a_module_of_the_older_version_waits_for_a_proc_restored_up_to_date() {
+    // raw_basic is built against parproc:jobs@0.1.0, which has no
+    // `up-to-date` state: a restored proc is shown to it as succeeded.
+    let dir = scratch("old-wait");
+    let (o, first) = run(&dir, &[wasm::RAW_BASIC, "quiet"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(first["quiet"].0, "SUCCEEDED");
+    let (o, second) = run(&dir, &[wasm::RAW_BASIC, "ctx_wait"]);
+    assert_eq!(o.status.code(), Some(0), "{}", out(&o));
+    assert_eq!(state_of(&second, "quiet"), "UP_TO_DATE", "{second:?}");
+    assert_eq!(
+        second["ctx_wait"],
+        ("SUCCEEDED".to_owned(), "succeeded".into())
+    );
 }
 
 #[test]
@@ -526,9 +581,14 @@ fn explain_says_why_each_proc_ran_or_was_not_remembered() {
 
     let dir = scratch("explain-dynamic");
     let _ = run(&dir, &[wasm::DYNAMIC]);
-    assert_eq!(
-        whys(&dir)["release"].as_deref(),
-        Some("first run; not remembered: it created procs")
+    assert_eq!(whys(&dir)["release"].as_deref(), Some("first run"));
+    let dir = scratch("explain-failed");
+    let _ = run(&dir, &[wasm::ERROR]);
+    let w = whys(&dir);
+    assert!(
+        w.values()
+            .any(|v| v.as_deref() == Some("first run; not remembered: failures are not remembered")),
+        "{w:?}"
     );
 }
 

@@ -41,7 +41,7 @@ use exports::parproc::jobs::{declarations, procs};
 use parproc::jobs::context;
 use parproc::jobs::types::{
     Arg, ArgChoices, ChoiceSource, DeclKind, DepContext, DepDecl, JobDecl, Limits, LogLevel,
-    Manifest, Needs, ParamDecl, ProcError, RunOptions, Value, ValueType,
+    Manifest, Needs, ParamDecl, ProcError, ProcState, RunOptions, Value, ValueType,
 };
 
 struct Basic;
@@ -206,7 +206,12 @@ impl procs::Guest for Basic {
                 Ok(status) => Ok(json_string(
                     &status
                         .iter()
-                        .map(|s| format!("{:?}", s.state).to_lowercase())
+                        .map(|s| match s.state {
+                            ProcState::Succeeded => "succeeded",
+                            ProcState::Skipped => "skipped",
+                            ProcState::Failed | ProcState::FailedDep => "failed",
+                            _ => "other",
+                        })
                         .collect::<Vec<_>>()
                         .join(","),
                 )),

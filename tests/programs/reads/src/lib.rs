@@ -1,7 +1,8 @@
 //! Procs that read a granted directory `/data` in every way the trace of an
 //! incremental run records: a file, a file below a subdirectory, a file that
 //! may not exist, a directory listing, a size, a symlink; one that writes, and
-//! one that reads slowly (so a test can change the file while it runs). Each
+//! one that reads slowly (so a test can change the file while it runs), and a
+//! parent that creates and waits for one of them. Each
 //! result says what the proc saw, so a test can tell a restored result from a
 //! fresh one.
 
@@ -102,6 +103,16 @@ fn token(_ctx: &Context) -> Result<String, Error> {
     std::env::var("PARPROC_TOKEN").map_err(|e| Error::failed(e.to_string()))
 }
 
+/// Creates and starts `nested` (not a dep), waits for it and returns what it
+/// read: an incremental run replays these calls before restoring it.
+#[proc]
+fn parent(ctx: &Context) -> Result<String, Error> {
+    ctx.run("nested")?;
+    ctx.wait(["nested"])?;
+    let child: String = ctx.result("nested").unwrap_or_default();
+    Ok(format!("parent of {child}"))
+}
+
 parproc_guest::export_jobs!(
-    cat, upper, nested, probe, list, size, linked, write_out, build_out, slow_cat, token
+    cat, upper, nested, probe, list, size, linked, write_out, build_out, slow_cat, token, parent
 );
