@@ -1170,12 +1170,25 @@ impl Driver {
         d
     }
 
-    /// A context call that makes the proc's outcome depend on more than its
-    /// key and its recorded calls makes it not cacheable: asking for input.
-    /// (Every other call is recorded with its answer by the proc's channel,
-    /// and asked again before a hit is restored.)
+    /// A context call whose answer depends on timing makes the proc not
+    /// cacheable: reading the result of a proc that is neither a dep nor one
+    /// it waited for, or listing the results (outside `--deterministic`, whose
+    /// view shows only those), and asking for input. Every other call is
+    /// recorded with its answer by the proc's channel and asked again before
+    /// a hit is restored (docs/incremental.md, "Context calls").
     fn note_call(&mut self, id: ProcId, request: &ContextRequest) {
+        let settled = |d: &Self, name: &str| {
+            d.config.deterministic
+                || d.planner.deps(id).iter().any(|n| n == name)
+                || d.slots.get(&id).is_some_and(|s| s.awaited.contains(name))
+        };
         let why = match request {
+            ContextRequest::Result { name } if settled(self, name) => return,
+            ContextRequest::Result { name } => {
+                format!("it read the result of `{name}`, neither a dep nor a proc it waited for")
+            }
+            ContextRequest::ResultNames if self.config.deterministic => return,
+            ContextRequest::ResultNames => "it listed the results".to_owned(),
             ContextRequest::Input { .. } => "it asked for input".to_owned(),
             _ => return,
         };

@@ -206,6 +206,23 @@ fn a_parent_whose_child_read_a_changed_file_runs_again() {
 }
 
 #[test]
+fn a_proc_that_read_a_result_it_neither_depends_on_nor_waited_for_is_not_remembered() {
+    let dir = scratch("peek");
+    let data = data_dir(&dir);
+    for _ in 0..2 {
+        let procs = reads(&dir, &data, &["cat", "peek"]);
+        assert_eq!(state_of(&procs, "peek"), "SUCCEEDED", "{procs:?}");
+        let why = whys(&dir)["peek"].clone().unwrap_or_default();
+        assert!(
+            why.ends_with(
+                "not remembered: it read the result of `cat`, neither a dep nor a proc it waited for"
+            ),
+            "{why}"
+        );
+    }
+}
+
+#[test]
 fn a_module_of_the_older_version_waits_for_a_proc_restored_up_to_date() {
     // raw_basic is built against parproc:jobs@0.1.0, which has no
     // `up-to-date` state: a restored proc is shown to it as succeeded.

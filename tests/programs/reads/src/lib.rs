@@ -113,6 +113,14 @@ fn parent(ctx: &Context) -> Result<String, Error> {
     Ok(format!("parent of {child}"))
 }
 
+/// Reads the result of `cat`, which is neither a dep nor waited for: what it
+/// sees depends on timing.
+#[proc]
+fn peek(ctx: &Context) -> Result<String, Error> {
+    Ok(ctx.result::<String>("cat").unwrap_or_default())
+}
+
 parproc_guest::export_jobs!(
-    cat, upper, nested, probe, list, size, linked, write_out, build_out, slow_cat, token, parent
+    cat, upper, nested, probe, list, size, linked, write_out, build_out, slow_cat, token, parent,
+    peek
 );
