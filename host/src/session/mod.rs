@@ -1040,7 +1040,17 @@ impl Driver {
             return;
         };
         self.tasks += 1;
-        let lookup = memo.cache.lookup(ask);
+        let mut lookup = memo.cache.lookup(ask);
+        // Most answers come from memory (the store's index): taken at once,
+        // without a task and a message.
+        if let Some(found) = now_or_never(&mut lookup) {
+            let found = found.unwrap_or_else(|e| {
+                tracing::warn!("{e}; the proc runs");
+                crate::exec::Found::Miss(e)
+            });
+            self.looked(id, found);
+            return;
+        }
         tokio::spawn(async move {
             let found = match lookup.await {
                 Ok(found) => found,
@@ -1129,24 +1139,27 @@ impl Driver {
         if decl.incremental.no_skip {
             return Some(Err("not cacheable: no_skip".into()));
         }
-        let material = serde_json::json!({
-            "key": KEY_VERSION,
-            "module": memo.module,
-            "decl": decl.name,
-            "proc": planner.name(id),
-            "args": planner.args(id),
-            "params": planner.params(),
-            "budget": self.budget(id),
-            "deterministic": self.config.deterministic,
-            "deps": deps,
-            "grants": memo.grants,
-            "env": needs
-                .env
-                .iter()
-                .map(|n| (n, memo.env.iter().find(|(g, _)| g == n).map(|(_, v)| v)))
-                .collect::<Vec<_>>(),
+        let env: Vec<_> = needs
+            .env
+            .iter()
+            .map(|n| (n, memo.env.iter().find(|(g, _)| g == n).map(|(_, v)| v)))
+            .collect();
+        // Serialised straight from borrowed fields, in this order (no JSON
+        // tree per proc): the text is the same as the object's would be.
+        let material = serde_json::to_string(&Material {
+            key: KEY_VERSION,
+            module: &memo.module,
+            decl: &decl.name,
+            proc: planner.name(id),
+            args: planner.args(id),
+            params: planner.params(),
+            budget: &self.budget(id),
+            deterministic: self.config.deterministic,
+            deps: &deps,
+            grants: &memo.grants,
+            env: &env,
         })
-        .to_string();
+        .unwrap_or_default();
         let (_, _, outputs) = declared(decl, planner.args(id), None);
         Some(Ok(crate::exec::Lookup {
             key: crate::digest::Digest::of(material.as_bytes()),
@@ -1268,9 +1281,17 @@ impl Driver {
             .map_or(0, |s| {
                 i64::try_from(s.elapsed().as_millis()).unwrap_or(i64::MAX)
             });
-        let record = memo
+        let mut record = memo
             .cache
             .record(ask, report.outcome.clone(), trace, duration_ms);
+        // An entry without blobs is durable when `record` returns.
+        if let Some(done) = now_or_never(&mut record) {
+            if let Err(e) = done {
+                tracing::warn!("{e}; the outcome is not remembered");
+            }
+            self.finished(id, report);
+            return;
+        }
         tokio::spawn(async move {
             if let Err(e) = record.await {
                 tracing::warn!("{e}; the outcome is not remembered");
@@ -1445,3 +1466,30 @@ fn interrupted() -> Failure {
 
 #[cfg(test)]
 mod tests;
+
+/// The output of `fut` if it is ready at the first poll (a store answer from
+/// memory); otherwise it is left to be awaited.
+fn now_or_never<T>(fut: &mut crate::exec::BoxFuture<'static, T>) -> Option<T> {
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match fut.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}
+
+/// What a proc's key is made of, as JSON (docs/incremental.md, "What the key
+/// covers"); the field order is part of the key.
+#[derive(serde::Serialize)]
+struct Material<'a, K, M, A: ?Sized, P: ?Sized, B, D: ?Sized, G, E: ?Sized> {
+    key: K,
+    module: &'a M,
+    decl: &'a str,
+    proc: &'a str,
+    args: &'a A,
+    params: &'a P,
+    budget: &'a B,
+    deterministic: bool,
+    deps: &'a D,
+    grants: &'a G,
+    env: &'a E,
+}

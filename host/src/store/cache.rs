@@ -18,6 +18,12 @@ enum Found {
 /// A hit to mark used: its key and trace digest.
 type Used = (Digest, Option<Digest>);
 
+/// How long the writer gathers entries before it commits them.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// The most entries one transaction commits.
+const MAX_BATCH: usize = 2048;
+
 /// How many hits are marked used at once.
 const TOUCH_BATCH: usize = 512;
 
@@ -57,8 +63,14 @@ impl StoreCache {
                 // next open of the store to commit.
                 let mut result = Ok(());
                 while let Ok(first) = queue.recv() {
+                    // The journal has them already: let entries gather for a
+                    // while (parked, so a sender wakes nobody), so that many
+                    // share one transaction. Dropping the cache unparks it.
+                    std::thread::park_timeout(GATHER);
                     let mut batch = vec![first];
-                    while let Ok(more) = queue.try_recv() {
+                    while batch.len() < MAX_BATCH
+                        && let Ok(more) = queue.try_recv()
+                    {
                         batch.push(more);
                     }
                     let stats = crate::statcache::global().take_fresh();
@@ -101,10 +113,10 @@ impl Drop for StoreCache {
         // holds nothing the database lacks. (A record still in flight keeps
         // the journal: it is committed by the next open of the store.)
         drop(self.writer.take());
-        let committed = self
-            .done
-            .take()
-            .is_some_and(|d| d.join().is_ok_and(|r| r.is_ok()));
+        let committed = self.done.take().is_some_and(|d| {
+            d.thread().unpark();
+            d.join().is_ok_and(|r| r.is_ok())
+        });
         if committed && let Some(j) = self.journal.take().and_then(Arc::into_inner) {
             j.remove();
         }

@@ -409,41 +409,51 @@ impl StateStore {
         let tx = conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(self.db_err("cannot begin a write"))?;
-        for entry in entries {
-            Self::insert(&tx, entry).map_err(self.db_err("cannot write an entry"))?;
-        }
+        Self::insert(&tx, entries).map_err(self.db_err("cannot write an entry"))?;
         Self::insert_stats(&tx, stats).map_err(self.db_err("cannot save the stat cache"))?;
         before_write();
         tx.commit().map_err(self.db_err("cannot commit an entry"))
     }
 
-    fn insert(tx: &rusqlite::Transaction<'_>, entry: &Entry) -> rusqlite::Result<()> {
-        let trace = entry.trace.map(|d| d.0.to_vec()).unwrap_or_default();
-        tx.prepare_cached("DELETE FROM entries WHERE key = ?1 AND trace = ?2")?
-            .execute(params![entry.key.0.as_slice(), trace])?;
-        tx.prepare_cached(
+    /// Insert `entries`, each replacing the one with its key and trace; the
+    /// statements are prepared once for the batch.
+    fn insert(tx: &rusqlite::Transaction<'_>, entries: &[Entry]) -> rusqlite::Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let mut delete = tx.prepare_cached("DELETE FROM entries WHERE key = ?1 AND trace = ?2")?;
+        let mut insert = tx.prepare_cached(
             "INSERT INTO entries(key, trace, proc, module, state, result, outputs,
                                  finished_at, duration_ms, used_at, material, inline)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?8, ?10, ?11)",
-        )?
-        .execute(params![
-            entry.key.0.as_slice(),
-            trace,
-            entry.proc,
-            entry.module.0.as_slice(),
-            entry.state,
-            entry.result.map(|d| d.0.to_vec()),
-            entry.outputs.map(|d| d.0.to_vec()),
-            entry.finished_at_ms,
-            entry.duration_ms,
-            entry.material,
-            entry.inline,
-        ])?;
-        let id = tx.last_insert_rowid();
-        let mut insert =
-            tx.prepare_cached("INSERT OR IGNORE INTO entry_blobs(entry, digest) VALUES (?1, ?2)")?;
-        for d in entry.all_blobs() {
-            insert.execute(params![id, d.0.as_slice()])?;
+        )?;
+        let mut name_blob = None;
+        for entry in entries {
+            let trace: &[u8] = entry.trace.as_ref().map_or(&[], |d| d.0.as_slice());
+            delete.execute(params![entry.key.0.as_slice(), trace])?;
+            insert.execute(params![
+                entry.key.0.as_slice(),
+                trace,
+                entry.proc,
+                entry.module.0.as_slice(),
+                entry.state,
+                entry.result.as_ref().map(|d| d.0.as_slice()),
+                entry.outputs.as_ref().map(|d| d.0.as_slice()),
+                entry.finished_at_ms,
+                entry.duration_ms,
+                entry.material,
+                entry.inline,
+            ])?;
+            let id = tx.last_insert_rowid();
+            for d in entry.all_blobs() {
+                let stmt = match &mut name_blob {
+                    Some(s) => s,
+                    None => name_blob.insert(tx.prepare_cached(
+                        "INSERT OR IGNORE INTO entry_blobs(entry, digest) VALUES (?1, ?2)",
+                    )?),
+                };
+                stmt.execute(params![id, d.0.as_slice()])?;
+            }
         }
         Ok(())
     }
