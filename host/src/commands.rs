@@ -67,6 +67,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     match cli.command {
         Command::Run(args) => run_cmd(args).await,
+        Command::Watch(args) => crate::watch::cmd::watch_cmd(args).await,
         Command::List(args) => list_cmd(args),
         Command::Graph(args) => graph_cmd(args).await,
         Command::State(cmd) => crate::store::cli::state_cmd(cmd).await,
@@ -94,6 +95,19 @@ fn plan_options(manifest: &Manifest, args: &RunArgs) -> PlanOptions {
 }
 
 async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
+    Ok(run_once(&args).await?.status)
+}
+
+/// What one run left for `watch`: how it ended, its records, the module's
+/// digest (with a store) and the granted host directories.
+pub(crate) struct RunOnce {
+    pub(crate) status: ExitStatus,
+    pub(crate) records: Vec<crate::report::ProcRecord>,
+    pub(crate) module: Option<crate::store::Digest>,
+    pub(crate) dirs: Vec<std::path::PathBuf>,
+}
+
+pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
     let started = Instant::now();
     let mut runtime_config = args.sandbox.runtime_config();
     if args.sandbox.pooling {
@@ -110,7 +124,17 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let load = runtime.load_info().clone();
     let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
-    let memo = memo(&args.module, &args.state, &grants, &manifest)?;
+    let (memo, store_cache) = memo(&args.module, &args.state, &grants, &manifest)?;
+    let module_digest = memo
+        .as_ref()
+        .and_then(|m| crate::store::Digest::from_hex(&m.module));
+    let dirs: Vec<std::path::PathBuf> = grants.dirs.iter().map(|d| d.host.clone()).collect();
+    let once = |status| RunOnce {
+        status,
+        records: Vec::new(),
+        module: module_digest,
+        dirs: dirs.clone(),
+    };
     if memo.is_none() && manifest.options.task_db == Some(true) && !args.quiet {
         // A module only asks for a state store; the user chooses where it is.
         terminal::print_note(
@@ -130,7 +154,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     let (session, _) = plan(
         &args.module,
         &manifest,
-        plan_options(&manifest, &args),
+        plan_options(&manifest, args),
         runtime,
         reporter.clone(),
         config,
@@ -150,7 +174,7 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
             .collect();
         let text = render_dry_run(&rows, terminal::sanitize);
         terminal::print_raw(&text);
-        return Ok(ExitStatus::Success);
+        return Ok(once(ExitStatus::Success));
     }
     // Listen before anything runs, so an early signal still cancels cleanly.
     let signal = shutdown_signal();
@@ -195,18 +219,25 @@ async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
     }
     let errors = session.take_errors().await;
     if let Some(signal) = interrupted {
-        return Ok(ExitStatus::Interrupted(128 + signal));
+        return Ok(once(ExitStatus::Interrupted(128 + signal)));
     }
     reported?;
     if !errors.is_empty() {
         let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
         bail!("{}", texts.join("; "));
     }
+    if let Some(c) = &store_cache {
+        // Blocking briefly: the writer commits what it gathered.
+        c.flush();
+    }
     let failed = records.iter().any(|r| r.state.is_failure());
-    Ok(if failed {
-        ExitStatus::ProcFailed
-    } else {
-        ExitStatus::Success
+    Ok(RunOnce {
+        records,
+        ..once(if failed {
+            ExitStatus::ProcFailed
+        } else {
+            ExitStatus::Success
+        })
     })
 }
 
@@ -260,9 +291,9 @@ fn memo(
     state: &StateArgs,
     grants: &Grants,
     manifest: &Manifest,
-) -> anyhow::Result<Option<Memo>> {
+) -> anyhow::Result<(Option<Memo>, Option<Arc<crate::store::StoreCache>>)> {
     let Some(dir) = state.dir() else {
-        return Ok(None);
+        return Ok((None, None));
     };
     let store = crate::store::StateStore::open(&dir, state.sync)?;
     let mut hasher = blake3::Hasher::new();
@@ -270,18 +301,22 @@ fn memo(
         .update_mmap(module)
         .with_context(|| format!("cannot read `{}`", module.display()))?;
     let digest = crate::store::Digest(*hasher.finalize().as_bytes());
-    Ok(Some(Memo {
-        cache: Arc::new(crate::store::StoreCache::new(Arc::new(store), digest)?),
-        module: digest.to_hex(),
-        full: state.full,
-        grants: grants
-            .dirs
-            .iter()
-            .map(|d| (d.guest.clone(), d.host.display().to_string(), d.writable))
-            .collect(),
-        env: grants.env.clone(),
-        inputs_ignore: manifest.options.inputs_ignore.clone(),
-    }))
+    let cache = Arc::new(crate::store::StoreCache::new(Arc::new(store), digest)?);
+    Ok((
+        Some(Memo {
+            cache: cache.clone(),
+            module: digest.to_hex(),
+            full: state.full,
+            grants: grants
+                .dirs
+                .iter()
+                .map(|d| (d.guest.clone(), d.host.display().to_string(), d.writable))
+                .collect(),
+            env: grants.env.clone(),
+            inputs_ignore: manifest.options.inputs_ignore.clone(),
+        }),
+        Some(cache),
+    ))
 }
 
 fn with_params(mut manifest: Manifest, params: &[(String, serde_json::Value)]) -> Manifest {

@@ -18,6 +18,8 @@
 //!   granted directories, checked again against the disk; [`statcache`]: file
 //!   digests remembered by identity and stamp, so that check reads only what
 //!   changed.
+//! - [`watch`]: what `watch` watches after a run, and which procs a change
+//!   makes dirty.
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
 //!   module that prints.
 //! - [`cli`] and [`main_with`]: the command line.
@@ -41,6 +43,7 @@ pub mod session;
 pub mod statcache;
 pub mod store;
 pub mod trace;
+pub mod watch;
 
 pub use parproc_core::{budget, outcome, plan, spec, units};
 

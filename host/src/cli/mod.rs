@@ -25,6 +25,9 @@ pub struct Cli {
 pub enum Command {
     /// Run procs of a job module.
     Run(RunArgs),
+    /// Run, then watch what the procs read and run again what a change makes
+    /// dirty (incremental: a temporary store when none is given).
+    Watch(WatchArgs),
     /// List the procs and protos a job module declares.
     List(ListArgs),
     /// Print the planned graph of a run (nothing runs): DOT, Mermaid or JSON.
@@ -92,6 +95,22 @@ pub struct RunArgs {
     /// `allow_missing_deps=False`) instead of failing the dependent.
     #[arg(long)]
     pub deny_missing_deps: bool,
+}
+
+/// `parproc-host watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Everything `run` takes.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// How long the files must be quiet before a batch of changes runs
+    /// (parproc's `watch_debounce_seconds`).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "300ms")]
+    pub debounce: std::time::Duration,
+    /// Poll the files instead of using the OS's notifications (what the
+    /// watch falls back to when the OS watch limit is reached).
+    #[arg(long, hide = true)]
+    pub poll: bool,
 }
 
 /// `parproc-host list`.

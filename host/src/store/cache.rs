@@ -15,6 +15,18 @@ enum Found {
     Miss(String),
 }
 
+/// What the writer thread is sent (entries are the traffic; a flush is rare).
+#[expect(
+    clippy::large_enum_variant,
+    reason = "boxing every entry would cost an allocation per proc"
+)]
+enum ToWriter {
+    /// An entry to commit.
+    Entry(Entry),
+    /// Say when everything sent before is committed.
+    Flush(std::sync::mpsc::SyncSender<()>),
+}
+
 /// A hit to mark used: its key and trace digest.
 type Used = (Digest, Option<Digest>);
 
@@ -39,7 +51,7 @@ pub struct StoreCache {
     store: Arc<StateStore>,
     module: Digest,
     journal: Option<Arc<super::journal::Journal>>,
-    writer: Option<std::sync::mpsc::Sender<Entry>>,
+    writer: Option<std::sync::mpsc::Sender<ToWriter>>,
     done: Option<std::thread::JoinHandle<Result<(), String>>>,
     used: Arc<std::sync::Mutex<Vec<Used>>>,
     /// The store's keys and last records as the run began: a key with no
@@ -54,7 +66,7 @@ impl StoreCache {
         crate::statcache::global().load(store.stat_rows()?);
         let journal = super::journal::Journal::create(store.dir(), store.sync)
             .map_err(super::StoreError::Io)?;
-        let (writer, queue) = std::sync::mpsc::channel::<Entry>();
+        let (writer, queue) = std::sync::mpsc::channel::<ToWriter>();
         let w = store.clone();
         let done = std::thread::Builder::new()
             .name("parproc-state-writer".into())
@@ -65,20 +77,35 @@ impl StoreCache {
                 while let Ok(first) = queue.recv() {
                     // The journal has them already: let entries gather for a
                     // while (parked, so a sender wakes nobody), so that many
-                    // share one transaction. Dropping the cache unparks it.
-                    std::thread::park_timeout(GATHER);
-                    let mut batch = vec![first];
-                    while batch.len() < MAX_BATCH
+                    // share one transaction. Dropping the cache, or a flush,
+                    // unparks it.
+                    if matches!(first, ToWriter::Entry(_)) {
+                        std::thread::park_timeout(GATHER);
+                    }
+                    let mut msgs = vec![first];
+                    while msgs.len() < MAX_BATCH
                         && let Ok(more) = queue.try_recv()
                     {
-                        batch.push(more);
+                        msgs.push(more);
+                    }
+                    let mut batch = Vec::with_capacity(msgs.len());
+                    let mut flushes = Vec::new();
+                    for m in msgs {
+                        match m {
+                            ToWriter::Entry(e) => batch.push(e),
+                            ToWriter::Flush(tx) => flushes.push(tx),
+                        }
                     }
                     let stats = crate::statcache::global().take_fresh();
-                    if let Err(e) = w.commit(&batch, &stats)
+                    if (!batch.is_empty() || !stats.is_empty())
+                        && let Err(e) = w.commit(&batch, &stats)
                         && result.is_ok()
                     {
                         tracing::warn!("{e}; the journal keeps the entries");
                         result = Err(e.to_string());
+                    }
+                    for tx in flushes {
+                        let _ = tx.send(());
                     }
                 }
                 result
@@ -93,6 +120,22 @@ impl StoreCache {
             used: Arc::default(),
             index,
         })
+    }
+}
+
+impl StoreCache {
+    /// Wait until every entry recorded so far is committed to the database
+    /// (it is durable before, in the journal; `watch` reads the database
+    /// right after a run).
+    pub fn flush(&self) {
+        let (Some(writer), Some(done)) = (&self.writer, &self.done) else {
+            return;
+        };
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        if writer.send(ToWriter::Flush(tx)).is_ok() {
+            done.thread().unpark();
+            let _ = rx.recv();
+        }
     }
 }
 
@@ -195,7 +238,7 @@ impl ResultCache for StoreCache {
             let Some(entry) = entry else { return Ok(()) };
             journal.append(&entry)?;
             writer
-                .send(entry)
+                .send(ToWriter::Entry(entry))
                 .map_err(|_| "state store: the writer has stopped".to_owned())
         };
         // Without a trace and with a result small enough for its row there

@@ -30,3 +30,4 @@ mod scenarios_rdeps;
 mod scenarios_ws;
 mod sdk_incremental;
 mod state_cli;
+mod watch;
