@@ -233,20 +233,62 @@ impl Roots {
     }
 }
 
+/// The directories a [`check`] has opened, by grant and path: a trace reads
+/// many files of one directory, and each would walk the path again.
+type OpenDirs = std::collections::HashMap<(String, Vec<String>), std::rc::Rc<Dir>>;
+
+thread_local! {
+    static OPEN_DIRS: std::cell::RefCell<Option<OpenDirs>> = const { std::cell::RefCell::new(None) };
+}
+
 /// What is at `at` now, resolved from the grant: the directory holding the
-/// last path, and that path.
-fn resolve<'a>(roots: &Roots, at: &'a At) -> std::io::Result<(Dir, &'a str)> {
-    let host = roots
-        .host(&at.root)
-        .ok_or_else(|| std::io::Error::other(format!("`{}` is no longer granted", at.root)))?;
-    let mut dir = Dir::open_ambient_dir(host, ambient_authority())?;
-    let Some((last, parents)) = at.path.split_last() else {
-        return Ok((dir, "."));
+/// last path, and that path. Inside a [`check`] the directories are opened
+/// once and shared.
+fn resolve<'a>(roots: &Roots, at: &'a At) -> std::io::Result<(std::rc::Rc<Dir>, &'a str)> {
+    let (last, parents) = match at.path.split_last() {
+        Some((last, parents)) => (last.as_str(), parents),
+        None => (".", &[][..]),
     };
-    for p in parents {
-        dir = dir.open_dir(p)?;
+    let open = || -> std::io::Result<Dir> {
+        let host = roots
+            .host(&at.root)
+            .ok_or_else(|| std::io::Error::other(format!("`{}` is no longer granted", at.root)))?;
+        let mut dir = Dir::open_ambient_dir(host, ambient_authority())?;
+        for p in parents {
+            dir = dir.open_dir(p)?;
+        }
+        Ok(dir)
+    };
+    let dir = OPEN_DIRS.with(|cell| -> std::io::Result<std::rc::Rc<Dir>> {
+        let mut cache = cell.borrow_mut();
+        let Some(cache) = cache.as_mut() else {
+            return open().map(std::rc::Rc::new);
+        };
+        let key = (at.root.clone(), parents.to_vec());
+        if let Some(d) = cache.get(&key) {
+            return Ok(d.clone());
+        }
+        let d = std::rc::Rc::new(open()?);
+        cache.insert(key, d.clone());
+        Ok(d)
+    })?;
+    Ok((dir, last))
+}
+
+/// Opened directories are kept for the duration of one [`check`].
+struct KeepDirs;
+
+impl KeepDirs {
+    fn start() -> KeepDirs {
+        OPEN_DIRS.with(|c| *c.borrow_mut() = Some(OpenDirs::new()));
+        KeepDirs
     }
-    Ok((dir, last.as_str()))
+}
+
+impl Drop for KeepDirs {
+    fn drop(&mut self) {
+        OPEN_DIRS.with(|c| *c.borrow_mut() = None);
+    }
 }
 
 fn kind_of(t: cap_std::fs::FileType) -> Kind {
@@ -290,7 +332,7 @@ pub fn listing(roots: &Roots, at: &At) -> std::io::Result<Vec<(String, Kind)>> {
     let sub = if last == "." {
         dir
     } else {
-        dir.open_dir(last)?
+        std::rc::Rc::new(dir.open_dir(last)?)
     };
     let mut entries = Vec::new();
     for e in sub.entries()? {
@@ -373,6 +415,7 @@ pub fn restore(roots: &Roots, at: &At, left: &Left, bytes: Option<&[u8]>) -> std
 /// same, else what differs (``input `/data/a.txt` changed``).
 pub fn check(trace: &Trace) -> Result<(), String> {
     let roots = &trace.roots;
+    let _dirs = KeepDirs::start();
     for seen in &trace.seen {
         let at = seen.at();
         let changed = || format!("input `{}` changed", at.shown());
