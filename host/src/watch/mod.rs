@@ -337,6 +337,43 @@ mod tests {
     }
 
     #[test]
+    fn an_event_is_no_change_while_the_file_holds_what_was_read_or_written() {
+        let base = std::env::temp_dir().join(format!("pp-watch-same-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        std::fs::write(base.join("in.txt"), "read").unwrap();
+        std::fs::write(base.join("out.txt"), "wrote").unwrap();
+        let hex = |b: &str| blake3::hash(b.as_bytes()).to_hex().to_string();
+        let at = |name: &str| At {
+            root: "/data".into(),
+            path: vec![name.to_owned()],
+            follow: true,
+        };
+        let trace = Trace {
+            roots: Roots(vec![("/data".into(), base.clone())]),
+            seen: vec![Seen::File {
+                at: at("in.txt"),
+                digest: hex("read"),
+            }],
+            outputs: vec![(at("out.txt"), Left::File(hex("wrote")))],
+            ..Trace::default()
+        };
+        let mut w = WatchSet::default();
+        w.add_trace("p", &trace);
+        assert!(
+            w.is_unchanged(&base.join("in.txt")),
+            "a touch or a new atime"
+        );
+        assert!(w.is_unchanged(&base.join("out.txt")), "the run's own write");
+        assert!(!w.is_unchanged(&base.join("other.txt")));
+        std::fs::write(base.join("in.txt"), "edited").unwrap();
+        std::fs::write(base.join("out.txt"), "edited by the user").unwrap();
+        assert!(!w.is_unchanged(&base.join("in.txt")));
+        assert!(!w.is_unchanged(&base.join("out.txt")));
+        let _ = std::fs::remove_dir_all(&base);
+    }
+
+    #[test]
     fn the_event_text_is_parprocs() {
         let dirty = BTreeSet::from(["b".to_owned(), "a".to_owned()]);
         let text = event_text(&dirty, &[PathBuf::from("/z"), PathBuf::from("/y")]);
