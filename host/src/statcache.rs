@@ -76,33 +76,32 @@ fn ns(secs: i64, nsec: i64) -> i64 {
     secs.saturating_mul(1_000_000_000).saturating_add(nsec)
 }
 
+/// A [`Stat`] from metadata whose `MetadataExt` is in scope (cap-std's and
+/// std's have the same methods).
+macro_rules! stat_of {
+    ($m:expr) => {
+        Stat {
+            dev: $m.dev(),
+            ino: $m.ino(),
+            stamp: Stamp {
+                size: $m.len(),
+                mtime_ns: ns($m.mtime(), $m.mtime_nsec()),
+                ctime_ns: ns($m.ctime(), $m.ctime_nsec()),
+            },
+            is_file: $m.is_file(),
+        }
+    };
+}
+
 impl Stat {
     fn of_cap(m: &cap_std::fs::Metadata) -> Stat {
         use cap_std::fs::MetadataExt;
-        Stat {
-            dev: m.dev(),
-            ino: m.ino(),
-            stamp: Stamp {
-                size: m.len(),
-                mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-                ctime_ns: ns(m.ctime(), m.ctime_nsec()),
-            },
-            is_file: m.is_file(),
-        }
+        stat_of!(m)
     }
 
     fn of_std(m: &std::fs::Metadata) -> Stat {
         use std::os::unix::fs::MetadataExt;
-        Stat {
-            dev: m.dev(),
-            ino: m.ino(),
-            stamp: Stamp {
-                size: m.len(),
-                mtime_ns: ns(m.mtime(), m.mtime_nsec()),
-                ctime_ns: ns(m.ctime(), m.ctime_nsec()),
-            },
-            is_file: m.is_file(),
-        }
+        stat_of!(m)
     }
 }
 

@@ -251,23 +251,19 @@ mod tests {
         }
     }
 
+    /// The trace of a proc that read one file.
+    fn read(path: &[&str]) -> Trace {
+        trace(vec![Seen::File {
+            at: at(path),
+            digest: "d".into(),
+        }])
+    }
+
     #[test]
     fn a_read_file_marks_its_reader_and_an_unrelated_file_marks_nobody() {
         let mut w = WatchSet::default();
-        w.add_trace(
-            "cat",
-            &trace(vec![Seen::File {
-                at: at(&["a.txt"]),
-                digest: "d".into(),
-            }]),
-        );
-        w.add_trace(
-            "nested",
-            &trace(vec![Seen::File {
-                at: at(&["sub", "f.txt"]),
-                digest: "d".into(),
-            }]),
-        );
+        w.add_trace("cat", &read(&["a.txt"]));
+        w.add_trace("nested", &read(&["sub", "f.txt"]));
         w.add_trace(
             "list",
             &trace(vec![Seen::Listing {
@@ -289,13 +285,7 @@ mod tests {
     #[test]
     fn a_dotdot_path_watches_the_whole_grant_and_declared_ignores_hold() {
         let mut w = WatchSet::default();
-        w.add_trace(
-            "up",
-            &trace(vec![Seen::File {
-                at: at(&["sub/../a.txt"]),
-                digest: "d".into(),
-            }]),
-        );
+        w.add_trace("up", &read(&["sub/../a.txt"]));
         assert_eq!(
             w.dirty(&[PathBuf::from("/h/data/zzz")]),
             BTreeSet::from(["up".to_owned()])
