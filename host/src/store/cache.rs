@@ -180,7 +180,11 @@ impl ResultCache for StoreCache {
             // An untraced success with a small result: restored from the
             // index, no thread hop (its key is all it depends on).
             let result = result.clone();
-            let batch = mark_used(&self.used, (ask.key, None));
+            // Used within the hour: not marked again (gc orders by days).
+            let batch = match self.index.fresh.contains(&ask.key) {
+                true => None,
+                false => mark_used(&self.used, (ask.key, None)),
+            };
             let store = self.store.clone();
             return Box::pin(async move {
                 if let Some(batch) = batch {

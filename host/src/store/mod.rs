@@ -167,7 +167,13 @@ pub struct Index {
     pub last: std::collections::HashMap<String, (Digest, Option<String>)>,
     /// Keys whose untraced success has a small result inline: the result.
     pub hits: std::collections::HashMap<Digest, String>,
+    /// Keys of [`Index::hits`] used (or recorded) within [`USED_FRESH`]:
+    /// marking them used again would not change `gc`'s order by more than that.
+    pub fresh: std::collections::HashSet<Digest>,
 }
+
+/// How recent a use of an entry must be for a hit not to mark it again.
+pub const USED_FRESH: Duration = Duration::from_secs(3600);
 
 /// What [`StateStore::verify`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -537,7 +543,7 @@ impl StateStore {
         let conn = self.conn();
         let mut stmt = conn
             .prepare(
-                "SELECT key, proc, module, material, length(trace) = 0, state, inline
+                "SELECT key, proc, module, material, length(trace) = 0, state, inline, used_at
                  FROM entries ORDER BY finished_at, id",
             )
             .map_err(self.db_err("cannot read the index"))?;
@@ -551,12 +557,15 @@ impl StateStore {
                     r.get::<_, bool>(4)?,
                     r.get::<_, String>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, i64>(7)?,
                 ))
             })
             .map_err(self.db_err("cannot read the index"))?;
         let mut index = Index::default();
+        let fresh_since =
+            now_ms().saturating_sub(i64::try_from(USED_FRESH.as_millis()).unwrap_or(i64::MAX));
         for row in rows {
-            let (key, proc, module, material, untraced, state, inline) =
+            let (key, proc, module, material, untraced, state, inline, used_at) =
                 row.map_err(self.db_err("cannot read the index"))?;
             index.keys.insert(key);
             index.last.insert(proc, (module, material));
@@ -565,6 +574,9 @@ impl StateStore {
                 && let Some(result) = inline
             {
                 index.hits.insert(key, result);
+                if used_at >= fresh_since {
+                    index.fresh.insert(key);
+                }
             }
         }
         Ok(index)
