@@ -28,6 +28,10 @@ struct Watching {
 
 impl Watching {
     fn start(dir: &Path, module: &Path, extra: &[&str]) -> Watching {
+        Watching::start_with(dir, module, extra, &["cat", "nested"])
+    }
+
+    fn start_with(dir: &Path, module: &Path, extra: &[&str], targets: &[&str]) -> Watching {
         let grant = format!("{}::/data:rw", dir.join("data").display());
         let mut child = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
             .args(["watch", "--debounce", "100ms", "--progress", "static"])
@@ -35,7 +39,7 @@ impl Watching {
             .args(["--dir", grant.as_str()])
             .args(extra)
             .arg(module)
-            .args(["cat", "nested"])
+            .args(targets)
             .env("NO_COLOR", "1")
             .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
             .env_remove("PARPROC_STATE_DIR")
@@ -180,5 +184,40 @@ fn a_rebuilt_module_replans_a_half_written_one_is_retried_and_polling_works() {
     w.wait_for("watching ", 4);
     assert!(w.run_after(3).contains("✓ cat"), "{}", w.text());
     assert_eq!(interrupt(&mut w), Some(130));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_change_made_while_a_rebuild_runs_is_handled_after_it() {
+    let dir = scratch("during");
+    std::fs::write(dir.join("data/slow.txt"), "one").expect("slow.txt");
+    // `slow_cat` opens the file, sleeps 4 s, then reads it.
+    let mut w = Watching::start_with(
+        &dir,
+        Path::new(wasm::READS),
+        &["--param", "sleep_ms=4000"],
+        &["slow_cat"],
+    );
+    w.wait_for("watching ", 1);
+    std::fs::write(dir.join("data/slow.txt"), "two").expect("edit");
+    // The rebuild has started: change the file while `slow_cat` sleeps
+    // (it opens the file right after it starts, then sleeps 4 s).
+    w.wait_for("• slow_cat", 2);
+    std::thread::sleep(Duration::from_millis(1500));
+    std::fs::write(dir.join("data/slow.txt"), "three").expect("edit during");
+    // No further edit: the change made during the rebuild starts another.
+    let text = w.wait_for("! Watch:", 2);
+    w.wait_for("watching ", 3);
+    assert!(w.run_after(2).contains("✓ slow_cat"), "{text}");
+    assert_eq!(interrupt(&mut w), Some(130));
+    // What the store remembers is what the file holds now.
+    let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args(["state", "show", "--state-dir"])
+        .arg(dir.join("state"))
+        .arg("slow_cat")
+        .output()
+        .expect("state show");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.contains("three"), "{shown}");
     let _ = std::fs::remove_dir_all(&dir);
 }
