@@ -65,6 +65,15 @@ fn out_of_watches(e: &notify::Error) -> bool {
     }
 }
 
+/// What the watch says when it falls back to polling.
+fn fallback_note(e: &notify::Error) -> String {
+    if out_of_watches(e) {
+        "the OS's file watch limit is reached; polling the files instead".to_owned()
+    } else {
+        format!("the OS's file notifications failed ({e}); polling the files instead")
+    }
+}
+
 impl Watch {
     fn new(poll: bool) -> anyhow::Result<(Watch, Events)> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -73,8 +82,10 @@ impl Watch {
         } else {
             match notify::RecommendedWatcher::new(handler(tx.clone()), notify::Config::default()) {
                 Ok(w) => Backend::Os(w),
-                Err(e) if out_of_watches(&e) => Backend::Poll(poller(tx.clone())?),
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    terminal::print_note(&fallback_note(&e));
+                    Backend::Poll(poller(tx.clone())?)
+                }
             }
         };
         Ok((
@@ -110,15 +121,16 @@ impl Watch {
         for (p, mode) in &want {
             match self.watch_one(p, *mode) {
                 Ok(()) => {}
-                Err(e) if out_of_watches(&e) && matches!(self.backend, Backend::Os(_)) => {
-                    terminal::print_note(
-                        "the OS's file watch limit is reached; polling the files instead",
-                    );
+                // A directory that went away between the run and now.
+                Err(e) if matches!(e.kind, notify::ErrorKind::PathNotFound) || !p.exists() => {}
+                Err(e) if matches!(self.backend, Backend::Os(_)) => {
+                    terminal::print_note(&fallback_note(&e));
                     self.backend = Backend::Poll(poller(self.tx.clone())?);
                     return self.set(want);
                 }
-                // A directory that went away between the run and now.
-                Err(_) => {}
+                Err(e) => {
+                    return Err(anyhow::anyhow!("cannot watch `{}`: {e}", p.display()));
+                }
             }
         }
         self.watched = want;
