@@ -169,6 +169,23 @@ impl StatCache {
         self.digest_open(file, Some(before))
     }
 
+    /// [`StatCache::digest_at`] for a file that was probably just opened by a
+    /// proc (a first run): opened at once and stated through the descriptor,
+    /// without a stat of its path first (a symlink at the end is still
+    /// refused unless `follow`).
+    pub fn digest_opening(
+        &self,
+        dir: &cap_std::fs::Dir,
+        name: &str,
+        follow: bool,
+    ) -> std::io::Result<String> {
+        if !follow && dir.symlink_metadata(name)?.file_type().is_symlink() {
+            return Err(std::io::Error::other("a symlink, not followed"));
+        }
+        let file = dir.open(name)?.into_std();
+        self.digest_open(file, None)
+    }
+
     /// The digest (hex) of the open `file`, as [`StatCache::digest_at`] takes
     /// it; `before` is a stat of its path taken before it was opened, when
     /// there is one.
@@ -363,6 +380,11 @@ mod tests {
         std::os::unix::fs::symlink("a", t.path().join("l")).unwrap();
         let cache = StatCache::with_margin(Duration::ZERO);
         assert!(cache.digest_at(&d, "l", false).is_err());
+        assert!(cache.digest_opening(&d, "l", false).is_err());
+        assert_eq!(
+            cache.digest_opening(&d, "l", true).unwrap(),
+            blake3::hash(b"alpha").to_hex().to_string()
+        );
         let via = cache.digest_at(&d, "l", true).unwrap();
         let rows = cache.take_fresh();
         let other = StatCache::with_margin(Duration::ZERO);

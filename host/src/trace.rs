@@ -319,6 +319,13 @@ pub fn file_digest(roots: &Roots, at: &At) -> std::io::Result<String> {
     crate::statcache::global().digest_at(&dir, last, at.follow)
 }
 
+/// [`file_digest`] for a file a proc has just opened: opened at once, its
+/// stamp taken through the descriptor (no stat of the path first).
+pub fn opened_file_digest(roots: &Roots, at: &At) -> std::io::Result<String> {
+    let (dir, last) = resolve(roots, at)?;
+    crate::statcache::global().digest_opening(&dir, last, at.follow)
+}
+
 /// The type and size at `at` now.
 pub fn stat(roots: &Roots, at: &At) -> std::io::Result<(Kind, u64)> {
     let (dir, last) = resolve(roots, at)?;

@@ -21,7 +21,7 @@ use wasmtime_wasi::p2::bindings::filesystem::types::{
 };
 
 use super::wasifs::event::{DescriptorKind, FsEvent, FsObserver, FsOutcome, Rep};
-use crate::trace::{At, Kind, Left, Roots, Seen, Trace, Traced, file_digest, listing};
+use crate::trace::{At, Kind, Left, Roots, Seen, Trace, Traced, listing, opened_file_digest};
 
 /// A recorder's findings, shared with the runner that reads them at the end.
 #[derive(Debug, Default)]
@@ -351,7 +351,7 @@ impl FsObserver for Recorder {
                         f.fds.insert(opened.fd, at.clone());
                         match opened.kind {
                             DescriptorKind::Directory => f.see(Seen::Dir { at }),
-                            DescriptorKind::File => match file_digest(&roots, &at) {
+                            DescriptorKind::File => match opened_file_digest(&roots, &at) {
                                 Ok(digest) => f.see(Seen::File { at, digest }),
                                 Err(e) => f.unusable(format!(
                                     "`{}` could not be digested: {e}",
