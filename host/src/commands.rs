@@ -265,10 +265,21 @@ async fn plan(
     };
     let mut names = Vec::new();
     for t in targets {
-        let created = session
-            .create(t, &[], None)
-            .await
-            .with_context(|| format!("bad target `{t}`"))?;
+        let created = match session.create(t, &[], None).await {
+            Ok(c) => c,
+            Err(e) => {
+                let message = format!("bad target `{t}`: {:#}", anyhow::Error::from(e));
+                let names = manifest.jobs.iter().map(|d| d.name.as_str());
+                return Err(match crate::plan::closest(t, names) {
+                    Some(near) => terminal::Hinted {
+                        message,
+                        hint: format!("did you mean `{near}`?"),
+                    }
+                    .into(),
+                    None => anyhow::anyhow!(message),
+                });
+            }
+        };
         names.extend(created);
     }
     names.extend(

@@ -57,11 +57,11 @@ pub struct RunArgs {
     /// whether or not targets are given.
     pub targets: Vec<String>,
     /// Most procs running at once [default: the module's, else 100].
-    #[arg(long, short = 'p', value_name = "N")]
+    #[arg(long, short = 'p', value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub parallel: Option<u32>,
     /// Most live sandbox stores at once: running procs plus procs blocked in a
     /// context wait (which give their parallel slot back but keep their store).
-    #[arg(long, value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_LIVE)]
+    #[arg(long, value_name = "N", default_value_t = crate::plan::DEFAULT_MAX_LIVE, value_parser = parse_at_least_one)]
     pub max_live: usize,
     /// Execution mode [default: the module's, else parallel].
     #[arg(long, value_enum)]
@@ -111,6 +111,15 @@ pub struct WatchArgs {
     /// watch falls back to when the OS watch limit is reached).
     #[arg(long, hide = true)]
     pub poll: bool,
+}
+
+/// A count of at least 1 (`--max-live`).
+fn parse_at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("0 is not in 1.. (at least one store must be live)".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("`{s}` is not a whole number of 1 or more")),
+    }
 }
 
 /// `parproc-host list`.

@@ -584,9 +584,24 @@ impl Drop for LiveView {
     }
 }
 
-/// Print a host error (exit status 2): one line on stderr.
+/// A host error with a hint for the command line, printed on its own line
+/// after the error (the error's text stays as parproc words it).
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    /// The error.
+    pub message: String,
+    /// What to try (`did you mean `nested`?`).
+    pub hint: String,
+}
+
+/// Print a host error (exit status 2): one line on stderr, and a `hint:`
+/// line when the error carries one ([`Hinted`]).
 pub fn print_error(err: &anyhow::Error) {
     eprintln!("error: {}", sanitize(&format!("{err:#}")));
+    if let Some(h) = err.downcast_ref::<Hinted>() {
+        eprintln!("hint: {}", sanitize(&h.hint));
+    }
 }
 
 /// Print a note for the user on stderr (a hint, not an error).

@@ -517,3 +517,29 @@ fn graph_and_dry_run_list_exactly_the_procs_a_run_with_targets_runs_now_procs_in
         assert!(out.contains(name.as_str()), "dry run lists {name}:\n{out}");
     }
 }
+
+#[test]
+fn a_mistyped_target_gets_a_did_you_mean_and_zero_limits_are_refused() {
+    let o = host(&["run", wasm::READS, "nestd"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("error: bad target `nestd`: No proto found matching \"nestd\"\nhint: did you mean `nested`?\n"),
+        "{err}"
+    );
+    // Nothing close: no hint.
+    let o = host(&["run", wasm::READS, "zzzzzzzz"]);
+    assert!(!stderr(&o).contains("hint:"), "{}", stderr(&o));
+
+    for (flag, range) in [("--parallel", "1..="), ("--max-live", "1..")] {
+        let o = host(&["run", flag, "0", wasm::READS]);
+        assert_eq!(o.status.code(), Some(2), "{flag}");
+        let err = stderr(&o);
+        assert!(
+            err.contains(&format!(
+                "invalid value '0' for '{flag} <N>': 0 is not in {range}"
+            )),
+            "{err}"
+        );
+    }
+}
