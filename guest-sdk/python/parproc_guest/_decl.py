@@ -304,15 +304,22 @@ def warn(message):
     print(f"parproc: warning: {message}", file=sys.stderr)
 
 
-def _inputs(what, inputs):
-    if inputs is None:
+def _as_list(value, single, what, kind):
+    """`value` as a list: `None` is empty, a `single` item is a list of one, else it must be a
+    list or tuple (`UserError` otherwise)."""
+    if value is None:
         return []
-    if isinstance(inputs, (str, RegexFiles)) or callable(inputs):
-        inputs = [inputs]
-    if not isinstance(inputs, (list, tuple)):
-        raise UserError(f"{what} inputs must be a list, got '{type(inputs).__name__}'.")
+    if single(value):
+        return [value]
+    if not isinstance(value, (list, tuple)):
+        raise UserError(f"{what} {kind} must be a list, got '{type(value).__name__}'.")
+    return value
+
+
+def _inputs(what, inputs):
     out = []
-    for item in inputs:
+    for item in _as_list(inputs, lambda v: isinstance(v, (str, RegexFiles)) or callable(v),
+                         what, "inputs"):
         if isinstance(item, str):
             _absolute(item, f"{what} input")
         elif not (isinstance(item, RegexFiles) or callable(item)):
@@ -335,14 +342,8 @@ def inputs_ignore_list(what, items):
 
 
 def _outputs(what, outputs):
-    if outputs is None:
-        return []
-    if isinstance(outputs, (str, Output)):
-        outputs = [outputs]
-    if not isinstance(outputs, (list, tuple)):
-        raise UserError(f"{what} outputs must be a list, got '{type(outputs).__name__}'.")
     out = []
-    for item in outputs:
+    for item in _as_list(outputs, lambda v: isinstance(v, (str, Output)), what, "outputs"):
         if isinstance(item, str):
             item = Output(item)
         if not isinstance(item, Output):

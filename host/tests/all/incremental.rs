@@ -31,28 +31,10 @@ fn run(dir: &Path, args: &[&str]) -> (Output, BTreeMap<String, (String, serde_js
         .env_remove("PARPROC_STATE_DIR")
         .output()
         .expect("run parproc-host");
-    let r: serde_json::Value = match std::fs::read(&report) {
-        Ok(bytes) => serde_json::from_slice(&bytes).expect("report JSON"),
-        Err(e) => panic!(
-            "no report ({e}):\n{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    };
-    assert_eq!(r["schema_version"], 2);
-    let procs = r["procs"]
-        .as_array()
-        .expect("procs")
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().expect("name").to_owned(),
-                (
-                    p["state"].as_str().expect("state").to_owned(),
-                    p["result"].clone(),
-                ),
-            )
-        })
+    let (_, _, procs) = crate::scenarios_incremental::read_report(&o, &report);
+    let procs = procs
+        .into_iter()
+        .map(|(name, p)| (name, (p.state, p.result)))
         .collect();
     (o, procs)
 }

@@ -36,6 +36,7 @@ pub(crate) fn read_report(
         Ok(bytes) => serde_json::from_slice(&bytes).expect("report JSON"),
         Err(e) => panic!("no report ({e}):\n{text}"),
     };
+    assert_eq!(r["schema_version"], 2, "{text}");
     let procs = r["procs"]
         .as_array()
         .expect("procs")
