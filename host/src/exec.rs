@@ -257,7 +257,11 @@ impl ProcChannel {
     /// Ask the driver; an ended session answers [`SessionError::Closed`].
     pub async fn call(&self, request: ContextRequest) -> ContextReply {
         let (reply, rx) = oneshot::channel();
-        let asked = self.answers.as_ref().map(|_| request.clone());
+        // Params are in the proc's key: not a call to ask again.
+        let asked = match (&self.answers, &request) {
+            (Some(_), ContextRequest::Params) | (None, _) => None,
+            (Some(_), r) => Some(r.clone()),
+        };
         let call = ContextCall {
             proc: self.proc,
             request,
@@ -375,16 +379,28 @@ pub enum Found {
 /// `up-to-date` and one told `succeeded` got the same answer (both are a
 /// success with the same result; only the label differs).
 pub fn answer_digest(reply: &ContextReply) -> String {
-    let mut reply = reply.clone();
-    if let ContextReply::Statuses(statuses) = &mut reply {
-        for s in statuses {
-            if s.state == crate::outcome::ProcState::UpToDate {
-                s.state = crate::outcome::ProcState::Succeeded;
-            }
+    use crate::outcome::ProcState;
+    let json = match reply {
+        // Only a wait's answer is relabelled (a copy of it); a result, which
+        // may be large, is digested as it is.
+        ContextReply::Statuses(statuses)
+            if statuses.iter().any(|s| s.state == ProcState::UpToDate) =>
+        {
+            let relabelled: Vec<_> = statuses
+                .iter()
+                .cloned()
+                .map(|mut s| {
+                    if s.state == ProcState::UpToDate {
+                        s.state = ProcState::Succeeded;
+                    }
+                    s
+                })
+                .collect();
+            serde_json::to_vec(&ContextReply::Statuses(relabelled))
         }
-    }
-    let json = serde_json::to_vec(&reply).unwrap_or_default();
-    crate::digest::Digest::of(&json).to_hex()
+        other => serde_json::to_vec(other),
+    };
+    crate::digest::Digest::of(&json.unwrap_or_default()).to_hex()
 }
 
 /// A proc's cache key: the BLAKE3 digest of everything that can change its

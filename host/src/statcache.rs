@@ -150,23 +150,7 @@ impl StatCache {
         name: &str,
         follow: bool,
     ) -> std::io::Result<String> {
-        let m = if follow {
-            dir.metadata(name)?
-        } else {
-            let m = dir.symlink_metadata(name)?;
-            if m.file_type().is_symlink() {
-                return Err(std::io::Error::other("a symlink, not followed"));
-            }
-            m
-        };
-        let before = Stat::of_cap(&m);
-        if before.is_file
-            && let Some(d) = self.get(&before)
-        {
-            return Ok(hex(&d));
-        }
-        let file = dir.open(name)?.into_std();
-        self.digest_open(file, Some(before))
+        self.digest(dir, name, follow, true)
     }
 
     /// [`StatCache::digest_at`] for a file that was probably just opened by a
@@ -179,30 +163,50 @@ impl StatCache {
         name: &str,
         follow: bool,
     ) -> std::io::Result<String> {
-        if !follow && dir.symlink_metadata(name)?.file_type().is_symlink() {
-            return Err(std::io::Error::other("a symlink, not followed"));
-        }
-        let file = dir.open(name)?.into_std();
-        self.digest_open(file, None)
+        self.digest(dir, name, follow, false)
     }
 
-    /// The digest (hex) of the open `file`, as [`StatCache::digest_at`] takes
-    /// it; `before` is a stat of its path taken before it was opened, when
-    /// there is one.
-    fn digest_open(
+    /// Both of the above: with `stat_path`, the path is stated first and an
+    /// unchanged file is not opened.
+    fn digest(
         &self,
-        mut file: std::fs::File,
-        before: Option<Stat>,
+        dir: &cap_std::fs::Dir,
+        name: &str,
+        follow: bool,
+        stat_path: bool,
     ) -> std::io::Result<String> {
-        let opened = Stat::of_std(&file.metadata()?);
-        if before.is_some_and(|b| b != opened) {
-            // Replaced between the stat and the open: read it, remember nothing.
-            return Ok(hex(&read_digest(self, &mut file)?));
-        }
-        if opened.is_file
-            && let Some(d) = self.get(&opened)
+        let path_stat = if !follow {
+            let m = dir.symlink_metadata(name)?;
+            if m.file_type().is_symlink() {
+                return Err(std::io::Error::other("a symlink, not followed"));
+            }
+            Some(m)
+        } else if stat_path {
+            Some(dir.metadata(name)?)
+        } else {
+            None
+        };
+        let before = path_stat.as_ref().map(Stat::of_cap);
+        if let Some(b) = &before
+            && b.is_file
+            && let Some(d) = self.get(b)
         {
             return Ok(hex(&d));
+        }
+        let mut file = dir.open(name)?.into_std();
+        let opened = Stat::of_std(&file.metadata()?);
+        match before {
+            // Replaced between the stat and the open: read it, remember nothing.
+            Some(b) if b != opened => return Ok(hex(&read_digest(self, &mut file)?)),
+            // The same file: already missed above.
+            Some(_) => {}
+            None => {
+                if opened.is_file
+                    && let Some(d) = self.get(&opened)
+                {
+                    return Ok(hex(&d));
+                }
+            }
         }
         let started = SystemTime::now();
         let digest = read_digest(self, &mut file)?;

@@ -1241,12 +1241,9 @@ impl Driver {
                 _ => Err("its trace is missing".to_owned()),
             }
         };
-        // Its context calls (params are in its key) go with its trace.
+        // Its context calls go with its trace.
         let calls: Vec<crate::trace::Answered> =
-            std::mem::take(&mut *slot.answers.lock().unwrap_or_else(|p| p.into_inner()))
-                .into_iter()
-                .filter(|a| !matches!(a.asked, ContextRequest::Params))
-                .collect();
+            std::mem::take(&mut *slot.answers.lock().unwrap_or_else(|p| p.into_inner()));
         let trace = trace.map(|t| match (t, calls.is_empty()) {
             (t, true) => t,
             (Some(mut t), false) => {

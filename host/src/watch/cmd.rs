@@ -242,7 +242,6 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
     let module = std::path::absolute(&run.module).unwrap_or_else(|_| run.module.clone());
     let (mut watch, mut rx) = Watch::new(poll)?;
     let mut signal = std::pin::pin!(tokio::signal::ctrl_c());
-    let mut last = ExitStatus::Success;
     // The last good run's procs and watch set, kept when a load fails.
     let mut names: Vec<String> = Vec::new();
     let mut set = WatchSet::default();
@@ -256,7 +255,6 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
                 if let ExitStatus::Interrupted(_) = once.status {
                     return Ok(once.status);
                 }
-                last = once.status;
                 // The procs this run finished (registered procs it never
                 // started are not watched).
                 names = once
@@ -290,10 +288,7 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
         loop {
             let batch = tokio::select! {
                 b = next_batch(&mut rx, debounce) => b,
-                _ = &mut signal => return Ok(match last {
-                    ExitStatus::Interrupted(_) => last,
-                    _ => ExitStatus::Interrupted(130),
-                }),
+                _ = &mut signal => return Ok(ExitStatus::Interrupted(130)),
             };
             let Some(batch) = batch else {
                 anyhow::bail!("the file watcher stopped");
@@ -303,26 +298,19 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
                 .filter(|p| !set.is_unchanged(p))
                 .collect();
             let module_changed = changed.contains(&module);
-            let dirty: BTreeSet<String> = if module_changed || names.is_empty() {
-                // A rebuilt module re-plans the graph (its digest is in every
-                // key); after a failed load, any change retries it.
-                if module_changed || !changed.is_empty() {
-                    names.iter().cloned().collect()
-                } else {
-                    BTreeSet::new()
-                }
-            } else {
-                set.dirty(&changed)
+            // A rebuilt module re-plans the graph (its digest is in every
+            // key); before any load succeeded, any change retries it.
+            let all = module_changed || (names.is_empty() && !changed.is_empty());
+            let dirty: BTreeSet<String> = match all {
+                true => names.iter().cloned().collect(),
+                false => set.dirty(&changed),
             };
-            if dirty.is_empty() && !(module_changed || (names.is_empty() && !changed.is_empty())) {
+            if dirty.is_empty() && !all {
                 continue;
             }
             let shown: Vec<PathBuf> = changed
                 .iter()
-                .filter(|p| {
-                    (module_changed && **p == module)
-                        || !set.dirty(std::slice::from_ref(*p)).is_empty()
-                })
+                .filter(|p| (module_changed && **p == module) || set.touches(p))
                 .cloned()
                 .collect();
             terminal::print_raw(&super::event_text(

@@ -188,14 +188,28 @@ impl WatchSet {
     /// still holds what the run left there (its own write), or what the procs
     /// read (a new atime, a `touch`). A later edit of either file is a change.
     pub fn is_unchanged(&self, path: &Path) -> bool {
+        // Through the stat cache: an event that changed only the atime does
+        // not read the file again.
         let holds = |digest: &str| {
-            std::fs::read(path).is_ok_and(|b| blake3::hash(&b).to_hex().as_str() == digest)
+            let (Some(parent), Some(name)) =
+                (path.parent(), path.file_name().and_then(|n| n.to_str()))
+            else {
+                return false;
+            };
+            cap_std::fs::Dir::open_ambient_dir(parent, cap_std::ambient_authority())
+                .and_then(|d| crate::statcache::global().digest_at(&d, name, true))
+                .is_ok_and(|d| d == digest)
         };
         match (self.outputs.get(path), self.inputs.get(path)) {
             (Some(Some(d)), _) | (None, Some(Some(d))) => holds(d),
             (Some(None), _) => path.is_dir() || !path.exists(),
             _ => false,
         }
+    }
+
+    /// Whether a change at `path` marks any proc.
+    pub fn touches(&self, path: &Path) -> bool {
+        self.procs.values().any(|w| w.marks(path))
     }
 
     /// The procs a change at any of `changed` marks (sorted).
