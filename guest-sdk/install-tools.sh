@@ -8,6 +8,10 @@
 #     guest-sdk/js/node_modules, from guest-sdk/js/package-lock.json, used by
 #     guest-sdk/js/build.mjs. (package.json also pins @bytecodealliance/preview2-shim, which
 #     componentize-js imports without declaring it: `npm ci` would leave it out.)
+#   - for C and C++ (guest-sdk/c/build.sh), Debian's clang-19, lld-19, wasi-libc and the
+#     wasm32 compiler runtime and C++ library, through apt. Off Debian, or when not root, it
+#     stops and prints the apt command to run. (The bindings generator and the componentizer
+#     with its preview1 adapter are built into parproc-host: nothing else to install.)
 #
 # Needs python3 (with venv) and node/npm (node 20 or newer).
 set -euo pipefail
@@ -33,4 +37,22 @@ else
     command -v npm >/dev/null || { echo "error: node and npm are needed" >&2; exit 1; }
     (cd "$js" && npm ci --no-audit --no-fund)
     cp "$js/package-lock.json" "$stamp"
+fi
+
+c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32)
+c_missing=()
+for package in "${c_packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+        c_missing+=("$package")
+done
+if [ ${#c_missing[@]} -eq 0 ]; then
+    echo "C and C++ toolchain: clang-19 with wasi-libc installed"
+elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_missing[@]}" >/dev/null
+    echo "C and C++ toolchain: installed ${c_missing[*]}"
+else
+    echo "error: the C and C++ toolchain is missing; on Debian or Ubuntu, as root, run:" >&2
+    echo "    apt-get install -y ${c_missing[*]}" >&2
+    exit 1
 fi

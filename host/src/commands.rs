@@ -71,6 +71,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::List(args) => list_cmd(args),
         Command::Graph(args) => graph_cmd(args).await,
         Command::State(cmd) => crate::store::cli::state_cmd(cmd).await,
+        Command::Bindgen(args) => bindgen_cmd(&args),
+        Command::Componentize(args) => componentize_cmd(&args),
     }
 }
 
@@ -440,6 +442,25 @@ fn warn_about_cache(info: &LoadInfo) {
         } => tracing::warn!("{}", info.cache),
         other => tracing::debug!("{other}; loaded in {:?}", info.duration),
     }
+}
+
+fn bindgen_cmd(args: &crate::cli::BindgenArgs) -> anyhow::Result<ExitStatus> {
+    match args.lang {
+        crate::cli::BindgenLang::C => {
+            crate::componentize::write_c_bindings(&args.out_dir)?;
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn componentize_cmd(args: &crate::cli::ComponentizeArgs) -> anyhow::Result<ExitStatus> {
+    let core = std::fs::read(&args.core)
+        .with_context(|| format!("cannot read {}", args.core.display()))?;
+    let component = crate::componentize::componentize(&core)
+        .with_context(|| format!("cannot make a job component of {}", args.core.display()))?;
+    std::fs::write(&args.output, component)
+        .with_context(|| format!("cannot write {}", args.output.display()))?;
+    Ok(ExitStatus::Success)
 }
 
 fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {

@@ -22,6 +22,8 @@
 //!   makes dirty.
 //! - [`report`]: events to people and machines; [`report::terminal`] is the only
 //!   module that prints.
+//! - [`componentize`]: C bindings and components from preview1 core modules
+//!   (other languages than our SDKs').
 //! - [`cli`] and [`main_with`]: the command line.
 //!
 //! A proc's failure is a value ([`outcome::Outcome`]), never an `Err`: only host
@@ -31,6 +33,7 @@
 
 pub mod cli;
 mod commands;
+pub mod componentize;
 pub mod declared;
 pub mod digest;
 pub mod exec;

@@ -36,6 +36,39 @@ pub enum Command {
     /// a proc's last record.
     #[command(subcommand)]
     State(StateCmd),
+    /// Write the bindings of the `jobs` world for a language's SDK (C: used by
+    /// guest-sdk/c/build.sh).
+    Bindgen(BindgenArgs),
+    /// Make a job component from a WASI preview1 core module (any language;
+    /// see docs/any-language.md).
+    Componentize(ComponentizeArgs),
+}
+
+/// The languages `bindgen` writes bindings for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BindgenLang {
+    /// C (and C++ through `extern "C"`): `jobs.h`, `jobs.c` and the component
+    /// type object `jobs_component_type.o`.
+    C,
+}
+
+/// `parproc-host bindgen`.
+#[derive(Debug, Args)]
+pub struct BindgenArgs {
+    /// The language.
+    pub lang: BindgenLang,
+    /// The directory to write the files to (created when missing).
+    pub out_dir: PathBuf,
+}
+
+/// `parproc-host componentize`.
+#[derive(Debug, Args)]
+pub struct ComponentizeArgs {
+    /// The core module (wasm32-wasi preview1, reactor model).
+    pub core: PathBuf,
+    /// The component to write.
+    #[arg(long, short = 'o', value_name = "OUT.wasm")]
+    pub output: PathBuf,
 }
 
 /// Execution mode on the command line.

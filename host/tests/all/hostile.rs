@@ -623,6 +623,7 @@ fn jobs_component(wat: &str) -> Vec<u8> {
         &resolve,
         world,
         wit_component::StringEncoding::UTF8,
+        false,
     )
     .expect("embed the world");
     wit_component::ComponentEncoder::default()
@@ -727,6 +728,7 @@ pub(crate) fn other_world_component() -> Vec<u8> {
         &resolve,
         world,
         wit_component::StringEncoding::UTF8,
+        false,
     )
     .expect("embed");
     wit_component::ComponentEncoder::default()

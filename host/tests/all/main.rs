@@ -9,6 +9,7 @@ pub fn test_cache_dir() -> &'static std::path::Path {
     std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"))
 }
 
+mod c_sdk;
 mod cli;
 mod harness;
 mod hostile;

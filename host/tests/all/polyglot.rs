@@ -1,10 +1,12 @@
-//! Job modules written in Python and JavaScript with the SDKs in `guest-sdk/python` and
-//! `guest-sdk/js`, built into components and run through the `parproc-host` binary.
+//! Job modules written in Python, JavaScript and C/C++ with the SDKs in `guest-sdk/python`,
+//! `guest-sdk/js` and `guest-sdk/c`, built into components and run through the
+//! `parproc-host` binary.
 //!
 //! Each module is built once per test binary (and reused while it is newer than its script,
 //! the SDK and the WIT) into `CARGO_TARGET_TMPDIR/polyglot`. The builders need
-//! componentize-py and componentize-js, which `guest-sdk/install-tools.sh` installs; without
-//! them these tests fail with that instruction (they never pass silently).
+//! componentize-py and componentize-js, and Debian's clang-19 with the wasm32 libraries,
+//! which `guest-sdk/install-tools.sh` installs; without them these tests fail with that
+//! instruction (they never pass silently).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +20,8 @@ use serde_json::{Value as Json, json};
 pub(crate) enum Lang {
     Python,
     Js,
+    /// C, and C++ (by the file's extension): guest-sdk/c/build.sh.
+    C,
 }
 
 impl Lang {
@@ -25,14 +29,25 @@ impl Lang {
         match self {
             Lang::Python => "py",
             Lang::Js => "js",
+            Lang::C => "c",
         }
     }
 
-    /// The line an uncaught `Failure` error ends with in the summary.
+    /// The line an uncaught `Failure` error (C: `pp_fail(ctx, "Failure")`) ends with in the
+    /// summary.
     fn failure(self) -> &'static str {
         match self {
             Lang::Python => "Exception: Failure",
             Lang::Js => "Error: Failure",
+            Lang::C => "Failure",
+        }
+    }
+
+    /// The message of the `crash` proc of the protos fixture (`ValueError('bad value')`).
+    fn crash(self) -> &'static str {
+        match self {
+            Lang::Python | Lang::Js => "Error: bad value",
+            Lang::C => "bad value",
         }
     }
 }
@@ -73,6 +88,17 @@ fn check_tools(lang: Lang) {
                 "node is not on PATH: {INSTALL}"
             );
         }
+        Lang::C => {
+            let clang = Command::new("clang-19").arg("--version").output();
+            assert!(
+                clang.is_ok_and(|o| o.status.success()),
+                "clang-19 is not on PATH: {INSTALL}"
+            );
+            assert!(
+                Path::new("/usr/include/wasm32-wasi/stdio.h").exists(),
+                "Debian's wasi-libc is not installed: {INSTALL}"
+            );
+        }
     }
 }
 
@@ -96,6 +122,7 @@ fn build(lang: Lang, script: &Path, out: &Path) -> Result<(), String> {
     let sdk = repo().join(match lang {
         Lang::Python => "guest-sdk/python",
         Lang::Js => "guest-sdk/js",
+        Lang::C => "guest-sdk/c",
     });
     let inputs = [script, sdk.as_path(), &repo().join("wit")];
     let newest = inputs
@@ -118,6 +145,12 @@ fn build(lang: Lang, script: &Path, out: &Path) -> Result<(), String> {
         Lang::Js => {
             let mut c = Command::new("node");
             c.arg(sdk.join("build.mjs"));
+            c
+        }
+        Lang::C => {
+            let mut c = Command::new("bash");
+            c.arg(sdk.join("build.sh"))
+                .env("PARPROC_HOST", env!("CARGO_BIN_EXE_parproc-host"));
             c
         }
     };
@@ -178,6 +211,7 @@ fn dir(lang: Lang) -> &'static str {
     match lang {
         Lang::Python => "python",
         Lang::Js => "js",
+        Lang::C => "c",
     }
 }
 
@@ -329,7 +363,7 @@ fn protos(lang: Lang) {
     assert_eq!(code, Some(1), "crash fails the run:\n{out}");
     let crash = summary_line(&out, "crash");
     assert!(
-        crash.contains("FAILED") && crash.ends_with("Error: bad value"),
+        crash.contains("FAILED") && crash.ends_with(lang.crash()),
         "{crash}"
     );
     let after = summary_line(&out, "after_crash");
@@ -418,6 +452,31 @@ fn js_failed_deps_cancels_only_the_failed_subtree() {
 #[test]
 fn js_protos_globs_computed_deps_and_context_calls() {
     protos(Lang::Js);
+}
+
+#[test]
+fn c_readme_runs_func2_after_func0_and_func1_in_parallel() {
+    readme(Lang::C);
+}
+
+#[test]
+fn c_success_skips_skipped_task_and_succeeds() {
+    success(Lang::C);
+}
+
+#[test]
+fn c_error_exits_1_naming_the_failing_procs_and_messages() {
+    error(Lang::C);
+}
+
+#[test]
+fn c_failed_deps_cancels_only_the_failed_subtree() {
+    failed_deps(Lang::C);
+}
+
+#[test]
+fn c_protos_globs_computed_deps_and_context_calls() {
+    protos(Lang::C);
 }
 
 /// The second run of a Python module loads its compiled code from the cache

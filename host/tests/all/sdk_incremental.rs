@@ -353,6 +353,7 @@ fn incremental_runs(lang: Lang) {
     let got = match lang {
         Lang::Python => "int",
         Lang::Js => "number",
+        Lang::C => unreachable!("the incremental fixture has no C version"),
     };
     assert_eq!(
         p["computed_bad"].message,
@@ -405,6 +406,7 @@ fn incremental_runs(lang: Lang) {
             serde_json::json!({ "plain": "plain", "state": "up-to-date" }),
             "the JS SDK reports the state of a restored proc"
         ),
+        Lang::C => unreachable!("the incremental fixture has no C version"),
     }
 
     // Ignored and unmatched files change nothing; another target's file is not an input.

@@ -334,6 +334,7 @@ fn probe() -> &'static Component {
             &resolve,
             world,
             wit_component::StringEncoding::UTF8,
+            false,
         )
         .expect("embed the world");
         let bytes = wit_component::ComponentEncoder::default()
