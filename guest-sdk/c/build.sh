@@ -12,6 +12,9 @@
 # lld links, and `parproc-host componentize` adds the preview1 adapter the host embeds.
 # C++ builds with -fno-exceptions: Debian's wasm32 libc++ has no exception support.
 #
+# PARPROC_C_STRIP=1 links with --strip-all: about 80 KB instead of 200 KB for a small module,
+# but a trap's backtrace then has no function names.
+#
 # Needs (guest-sdk/install-tools.sh installs them): clang-19, lld-19, wasi-libc,
 # libclang-rt-19-dev-wasm32 (and libc++-19-dev-wasm32 for C++), and parproc-host ($PARPROC_HOST,
 # on PATH, or built in this repository's target/ directory).
@@ -112,7 +115,9 @@ fi
 
 # Link; an undefined symbol is reported against the user's file, not the bindings.
 core="$work/module.core.wasm"
-if ! "$linker" "${target[@]}" -fuse-ld=lld -mexec-model=reactor -fno-exceptions \
+strip=()
+[ "${PARPROC_C_STRIP:-0}" = 1 ] && strip=(-Wl,--strip-all)
+if ! "$linker" "${target[@]}" -fuse-ld=lld -mexec-model=reactor -fno-exceptions ${strip[@]+"${strip[@]}"} \
     "$obj" "$work/parproc.o" "$work/jobs.o" "$work/gen/jobs_component_type.o" \
     -o "$core" 2>"$work/link.log"; then
     symbols="$(sed -n 's/.*undefined symbol: \(.*\)$/\1/p' "$work/link.log" | sort -u)"

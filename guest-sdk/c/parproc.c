@@ -662,6 +662,7 @@ enum { RET_NONE = 0, RET_OK, RET_FAIL, RET_SKIP, RET_NO_CHANGE };
 struct pp_ctx {
     char *name;
     exports_parproc_jobs_procs_list_arg_t *args;
+    const pp_decl *decl;
     block *arena;
     const char *error;
     bool have_params;
@@ -706,9 +707,14 @@ static pp_names arena_names(pp_ctx *ctx, jobs_list_string_t *list) {
 
 const char *pp_name(pp_ctx *ctx) { return ctx->name; }
 
+/* An arg by name. The host gives a proto's proc only its placeholders' values; its other
+ * params take the declared defaults, as in the other SDKs. */
 static const parproc_jobs_types_value_t *arg(pp_ctx *ctx, const char *name) {
     for (size_t i = 0; name && i < ctx->args->len; i++)
         if (str_eq(&ctx->args->ptr[i].name, name)) return &ctx->args->ptr[i].value;
+    const parproc_jobs_types_list_arg_t *defaults = ctx->decl ? &ctx->decl->wit.defaults : NULL;
+    for (size_t i = 0; name && defaults && i < defaults->len; i++)
+        if (str_eq(&defaults->ptr[i].name, name)) return &defaults->ptr[i].value;
     return NULL;
 }
 
@@ -933,6 +939,7 @@ bool exports_parproc_jobs_procs_run(jobs_string_t *decl, jobs_string_t *proc_nam
     ctx.name = cstr_of(proc_name);
     ctx.args = args;
     pp_decl *d = find_decl(decl);
+    ctx.decl = d;
     if (!d || !d->fn) {
         char *name = cstr_of(decl);
         size_t n = strlen(name) + 64;

@@ -5,10 +5,12 @@
 
 #include "parproc.h"
 
-/* sum::[a]::[b]: a + b, typed from the name. */
+/* sum::[a]::[b]: a + b (typed from the name) + c (a default of a param that is not a
+ * placeholder). */
 static pp_ret sum(pp_ctx *ctx) {
     int64_t a = pp_arg_int(ctx, "a", -1000), b = pp_arg_int(ctx, "b", -1000);
-    return pp_okf(ctx, "{\"sum\": %lld, \"name\": %s}", (long long)(a + b),
+    int64_t c = pp_arg_int(ctx, "c", -1000);
+    return pp_okf(ctx, "{\"sum\": %lld, \"name\": %s}", (long long)(a + b + c),
                   pp_json_string(ctx, pp_name(ctx)));
 }
 
@@ -55,7 +57,9 @@ void parproc_declare(void) {
     pp_decl *d = pp_proto("sum::[a]::[b]", sum);
     pp_param(d, "a", PP_INT);
     pp_param(d, "b", PP_INT);
-    pp_description(d, "adds a and b");
+    pp_param(d, "c", PP_INT);
+    pp_default(d, "c", pp_int(100));
+    pp_description(d, "adds a, b and c");
     d = pp_proc("defaults", defaults);
     pp_param(d, "c", PP_INT);
     pp_param(d, "flag", PP_BOOL);

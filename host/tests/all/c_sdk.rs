@@ -80,8 +80,8 @@ fn c_procs_get_typed_args_and_defaults_and_each_failure_stays_with_its_proc() {
     assert_eq!(p["sum::1::2"].state, "SUCCEEDED", "{text}");
     assert_eq!(
         p["sum::1::2"].result,
-        json!({ "sum": 3, "name": "sum::1::2" }),
-        "ints from the name"
+        json!({ "sum": 103, "name": "sum::1::2" }),
+        "ints from the name, and a default for a param that is not a placeholder"
     );
     assert_eq!(
         p["defaults"].result,
@@ -121,7 +121,7 @@ fn c_module_lists_its_declarations() {
     let o = host().arg("list").arg(&module).output().expect("list");
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{o:?}");
-    assert!(out.contains("sum::[a]::[b]  — adds a and b"), "{out}");
+    assert!(out.contains("sum::[a]::[b]  — adds a, b and c"), "{out}");
     for name in [
         "defaults", "trap", "spin", "forgot", "bad_wait", "logs", "skips",
     ] {
