@@ -97,11 +97,16 @@ impl IgnoreRules {
     }
 }
 
-fn compile_rule(pattern: &str) -> Regex {
-    match regex::RegexBuilder::new(pattern)
+/// A log-ignore rule compiled with the limits the snippet uses; a module whose
+/// rule does not compile is refused at load with this error.
+pub fn check_rule(pattern: &str) -> Result<Regex, regex::Error> {
+    regex::RegexBuilder::new(pattern)
         .size_limit(RULE_SIZE_LIMIT)
         .build()
-    {
+}
+
+fn compile_rule(pattern: &str) -> Regex {
+    match check_rule(pattern) {
         Ok(re) => re,
         Err(e) => {
             tracing::warn!(

@@ -401,12 +401,20 @@ fn job_from_wit(job: wit::JobDecl) -> Result<JobDecl, String> {
     let log_ignore = list("the log-ignore rules", job.log_ignore, MAX_LIST)?
         .into_iter()
         .map(|r| {
-            Ok(match r {
+            let rule = match r {
                 wit::LogIgnore::Always(re) => LogIgnore::Always(text("a rule", re, MAX_TEXT)?),
                 wit::LogIgnore::IfSucceeded(re) => {
                     LogIgnore::IfSucceeded(text("a rule", re, MAX_TEXT)?)
                 }
-            })
+            };
+            let (LogIgnore::Always(re) | LogIgnore::IfSucceeded(re)) = &rule;
+            if let Err(e) = crate::report::snippet::check_rule(re) {
+                return Err(format!(
+                    "log_ignore: invalid regular expression `{re}`: {}",
+                    trap::one_line(&e.to_string())
+                ));
+            }
+            Ok(rule)
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(JobDecl {

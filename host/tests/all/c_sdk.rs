@@ -231,3 +231,56 @@ fn componentize_names_a_missing_export_in_the_contracts_words() {
     );
     assert!(!out.exists());
 }
+
+/// Build `src` with extra compiler flags into its own component.
+fn build_with(src: &str, cflags: &[&str], tag: &str) -> PathBuf {
+    let out = tmp(&format!("{tag}.wasm"));
+    let o = Command::new("bash")
+        .arg(repo().join("guest-sdk/c/build.sh"))
+        .arg(repo().join(src))
+        .arg(&out)
+        .arg("--")
+        .args(cflags)
+        .env("PARPROC_HOST", env!("CARGO_BIN_EXE_parproc-host"))
+        .output()
+        .expect("run build.sh");
+    assert!(o.status.success(), "{o:?}");
+    out
+}
+
+#[test]
+fn declarations_the_host_cannot_honour_are_refused_at_load_naming_them() {
+    for (i, (src, cflags, expected)) in [
+        (
+            "tests/polyglot/c_bad_log_ignore.c",
+            &[][..],
+            "declaration 2 (`noisy`): log_ignore: invalid regular expression `warning: (unclosed`: ",
+        ),
+        (
+            "tests/polyglot/c_self_rdep.c",
+            &[],
+            "Proc \"setup\" has rdep \"setup\" onto itself: a proc cannot be its own dependency",
+        ),
+        (
+            "tests/polyglot/c_self_rdep.c",
+            &["-DEVERY_NAME"],
+            "Proc \"setup\" has rdep \"[anything]\", which matches every name, its own too",
+        ),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let tag = format!("refused-{i}");
+        let module = build_with(src, cflags, &tag);
+        let o = host()
+            .args(["run", "--progress", "static"])
+            .arg(&module)
+            .arg("fine")
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{src}: {o:?}");
+        assert!(err.contains(expected), "{src}:\n{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line:\n{err}");
+    }
+}

@@ -472,6 +472,7 @@ impl Planner {
                 )));
             }
         }
+        self.check_rdeps(&decl)?;
         let id = DeclId(self.reg.decls.len() as u32);
         self.reg.decl_by_name.insert(decl.name.clone(), id);
         if decl.kind == DeclKind::Proto {
@@ -486,6 +487,38 @@ impl Planner {
         }
         self.reg.decls.push(decl);
         self.reg.patterns.push(pattern);
+        Ok(())
+    }
+
+    /// Refuse rdeps that cannot work (docs/planner.md §4.4): a pattern that does not parse,
+    /// one matching every name (`[x]`), and one onto the declaration itself; each would make
+    /// the declarer its own dependency or fail later, proc by proc.
+    fn check_rdeps(&self, decl: &JobDecl) -> Result<(), PlanError> {
+        let what = match decl.kind {
+            DeclKind::Proc => "Proc",
+            DeclKind::Proto => "Proto",
+        };
+        for rdep in &decl.rdeps {
+            let (RdepDecl::Plain(p) | RdepDecl::WhenScheduled(p) | RdepDecl::WhenTargetScheduled(p)) =
+                rdep;
+            let pattern = Pattern::parse(p)
+                .map_err(|e| usage(format!("{what} \"{}\" has an invalid rdep: {e}", decl.name)))?;
+            let matched = !matches!(rdep, RdepDecl::WhenScheduled(_));
+            if matched && pattern.matches_every_name() {
+                return Err(usage(format!(
+                    "{what} \"{}\" has rdep \"{p}\", which matches every name, its own too: a proc cannot be its own dependency; name the procs it must run before (e.g. \"build::[env]\")",
+                    decl.name
+                )));
+            }
+            let onto_itself = *p == decl.name
+                || (matched && pattern.match_rdep(&decl.name, &self.opts.separator).is_some());
+            if onto_itself {
+                return Err(usage(format!(
+                    "{what} \"{}\" has rdep \"{p}\" onto itself: a proc cannot be its own dependency",
+                    decl.name
+                )));
+            }
+        }
         Ok(())
     }
 

@@ -569,6 +569,58 @@ fn duplicate_and_placeholder_proc_names_are_rejected() {
 }
 
 #[test]
+fn rdeps_onto_the_declarer_or_every_name_are_refused_at_load() {
+    let refused = |d: JobDecl| {
+        let m = Manifest {
+            jobs: vec![d, proto_("build::[env]", &["env"])],
+            ..Manifest::default()
+        };
+        Planner::new(&m, PlanOptions::default())
+            .unwrap_err()
+            .to_string()
+    };
+    assert_eq!(
+        refused(rdep(proc_("x", &[]), vec![RdepDecl::Plain("x".into())])),
+        "Proc \"x\" has rdep \"x\" onto itself: a proc cannot be its own dependency"
+    );
+    assert_eq!(
+        refused(rdep(
+            proc_("x", &[]),
+            vec![RdepDecl::WhenTargetScheduled("[any]".into())]
+        )),
+        "Proc \"x\" has rdep \"[any]\", which matches every name, its own too: a proc cannot be its own dependency; name the procs it must run before (e.g. \"build::[env]\")"
+    );
+    // A pattern matching the declarer's own name.
+    assert!(
+        refused(rdep(
+            proto_("x::[a]", &["a"]),
+            vec![RdepDecl::Plain("x::[b]".into())]
+        ))
+        .ends_with("onto itself: a proc cannot be its own dependency")
+    );
+    assert!(
+        refused(rdep(
+            proc_("x", &[]),
+            vec![RdepDecl::WhenScheduled("x".into())]
+        ))
+        .contains("onto itself")
+    );
+    assert!(
+        refused(rdep(proc_("x", &[]), vec![RdepDecl::Plain("a[".into())]))
+            .starts_with("Proc \"x\" has an invalid rdep: ")
+    );
+    // A WhenScheduled target is filled, not matched: `[x]` names one proc.
+    let m = Manifest {
+        jobs: vec![rdep(
+            proto_("setup::[t]", &["t"]),
+            vec![RdepDecl::WhenScheduled("[t]".into())],
+        )],
+        ..Manifest::default()
+    };
+    assert!(Planner::new(&m, PlanOptions::default()).is_ok());
+}
+
+#[test]
 fn cancel_ends_wanted_procs_cancelled() {
     let mut p = planner(vec![now(proc_("a", &[])), now(proc_("b", &["a"]))]);
     p.start_deferred().done();

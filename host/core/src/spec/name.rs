@@ -211,6 +211,12 @@ impl Pattern {
         Self::build(name, false)
     }
 
+    /// Whether the pattern is a single placeholder (`[x]`): as an rdep it matches every
+    /// name.
+    pub fn matches_every_name(&self) -> bool {
+        matches!(self.parts.as_slice(), [Part::Placeholder(_)])
+    }
+
     /// The text the pattern was parsed from.
     pub fn raw(&self) -> &str {
         &self.raw
