@@ -213,12 +213,27 @@ pub fn suffix(rec: &ProcRecord) -> String {
     }
 }
 
-/// The reason shown after ` - `: the failure message, or for a failed proc
-/// without one, `logfile: <path>`.
+/// The most characters of a failure message shown on a proc's end line and its
+/// summary row; the `failures:` block shows it whole (README "What a run shows").
+pub const SHORT_MESSAGE: usize = 240;
+
+/// The most characters of one log line shown in a snippet.
+pub const SNIPPET_LINE: usize = 2000;
+
+/// `text` cut to `max` characters, with `…` when cut.
+fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]).into(),
+        None => text.into(),
+    }
+}
+
+/// The reason shown after ` - `: the failure message (shortened), or for a
+/// failed proc without one, `logfile: <path>`.
 fn info(rec: &ProcRecord, log: Option<&Path>) -> Option<String> {
     let f = rec.failure.as_ref()?;
     if !f.message.is_empty() {
-        return Some(sanitize(&f.message));
+        return Some(sanitize(&shorten(&f.message, SHORT_MESSAGE)));
     }
     match log {
         Some(p) if rec.state == ProcState::Failed => {
@@ -306,7 +321,8 @@ pub fn chunk_lines(chunks: &[Chunk], indent: &str, style: Style) -> Vec<String> 
             if l.is_empty() {
                 out.push(String::new());
             } else {
-                out.push(format!("{indent}{}", sanitize_log_line(l, style.color)));
+                let l = shorten(l, SNIPPET_LINE);
+                out.push(format!("{indent}{}", sanitize_log_line(&l, style.color)));
             }
         }
     }
@@ -439,7 +455,11 @@ pub fn summary(f: &Finished<'_>, style: Style) -> String {
             let _ = write!(line, "  {}{padding}", style.link(&l, f.log(&r.name)));
         }
         if let Some(fail) = &r.failure {
-            let _ = write!(line, "  {}", sanitize(&fail.to_string()));
+            let _ = write!(
+                line,
+                "  {}",
+                sanitize(&shorten(&fail.to_string(), SHORT_MESSAGE))
+            );
         }
         out.push_str(line.trim_end());
         out.push('\n');

@@ -154,15 +154,15 @@ pub(crate) async fn run(
                 true => FailureKind::Deadlock,
                 false => FailureKind::Failed,
             };
-            Outcome::Failed(Failure::new(kind, message))
+            Outcome::Failed(Failure::new(kind, cap_message(&log, message)))
         }
         Ok(Err(ProcError::Skipped(message))) => Outcome::Skipped {
             no_change: false,
-            message,
+            message: cap_message(&log, message),
         },
         Ok(Err(ProcError::NoChange(message))) => Outcome::Skipped {
             no_change: true,
-            message,
+            message: cap_message(&log, message),
         },
         Err(e) => {
             tracing::debug!(proc = %launch.name, error = %format!("{e:#}"), "proc trapped");
@@ -252,6 +252,31 @@ async fn declare_inputs(
 }
 
 /// A returned result: at most `limit` bytes of valid JSON.
+/// The most bytes of a guest's failure or skip message an outcome keeps (the
+/// summary, the reports and the state store carry it; README "Security model").
+pub const MAX_MESSAGE: usize = 4096;
+
+/// A guest message as the outcome keeps it: whole up to [`MAX_MESSAGE`];
+/// longer, cut at a character boundary with a note, and written whole to the
+/// proc's log (within the log's own limit), so nothing is lost to the user but
+/// nothing huge is copied through every report.
+pub(crate) fn cap_message(log: &LogSink, message: String) -> String {
+    if message.len() <= MAX_MESSAGE {
+        return message;
+    }
+    log.log(crate::logsink::LogLevel::Error, &message);
+    let mut cut = MAX_MESSAGE;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!(
+        "{}… (cut at {} of {}; the whole message is in the log)",
+        &message[..cut],
+        trap::size(MAX_MESSAGE as u64),
+        trap::size(message.len() as u64)
+    )
+}
+
 fn check_result(json: String, limit: usize) -> Outcome {
     if json.len() > limit {
         return Outcome::Failed(Failure::new(
@@ -275,6 +300,22 @@ fn check_result(json: String, limit: usize) -> Outcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_guest_messages_are_cut_and_logged_whole() {
+        let log = LogSink::new(1 << 20);
+        assert_eq!(cap_message(&log, "short".into()), "short");
+        assert!(log.records().is_empty());
+        let long = "é".repeat(3000); // 6000 bytes, two per character
+        let capped = cap_message(&log, long.clone());
+        assert!(capped.starts_with(&"é".repeat(2048)), "{capped}");
+        assert!(
+            capped
+                .ends_with("… (cut at 4096 bytes of 6000 bytes; the whole message is in the log)"),
+            "{capped}"
+        );
+        assert_eq!(log.records()[0].text, long);
+    }
 
     #[test]
     fn checks_results() {

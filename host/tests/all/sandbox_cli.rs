@@ -424,3 +424,66 @@ fn the_whole_hostile_suite_in_one_host() {
     // for the others) plus the host's own copies, far from the machine's size.
     assert!(peak_mib < 4096, "peak {peak_mib} MiB");
 }
+
+// ---- guest text ------------------------------------------------------------------
+
+/// A 10 MB failure message is kept to 4 KiB, shown whole once (the `failures:` block),
+/// shortened on the end line and the summary row, and written to the log (within its
+/// limit). Before the cap the message was printed five times, about 50 MB on stdout.
+#[test]
+fn a_huge_failure_message_is_capped_and_printed_in_full_once() {
+    let dir = scratch("message");
+    let report = dir.join("r.json");
+    let o = host(&[
+        "run",
+        "--progress",
+        "static",
+        "--report",
+        report.to_str().unwrap(),
+        wasm::HOSTILE,
+        "huge_message",
+        "quick",
+    ]);
+    let out = text(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o.stderr));
+    assert!(out.len() < 64 * 1024, "stdout is {} bytes", out.len());
+    let kept = "… (cut at 4096 bytes of 10000000 bytes; the whole message is in the log)";
+    assert_eq!(out.matches(kept).count(), 1, "whole once:\n{out}");
+    let reason = out
+        .lines()
+        .find(|l| l.starts_with("    reason: "))
+        .expect("a reason line");
+    assert!(reason.starts_with("    reason: line 0 of a very long failure message\\nline 1 of"));
+    assert!(reason.ends_with(kept), "{reason}");
+    // The end line and the summary row carry 240 characters of it.
+    let end = out
+        .lines()
+        .find(|l| l.starts_with("✗ huge_message - "))
+        .expect("an end line");
+    assert!(end.chars().count() < 400 && end.contains('…'), "{end}");
+    let row = summary_line(&out, "huge_message");
+    assert!(row.chars().count() < 400 && row.ends_with('…'), "{row}");
+    assert!(summary_line(&out, "quick").contains("SUCCEEDED"), "{out}");
+    // The report keeps the capped message; the log file has far more of it.
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let p = r["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "huge_message")
+        .unwrap();
+    let message = p["reason"]["message"].as_str().unwrap();
+    assert!(message.len() < 4096 + 100 && message.ends_with(kept));
+    let log = std::fs::read_to_string(p["log_path"].as_str().unwrap()).unwrap();
+    assert!(log.len() > 500_000, "the log keeps {} bytes", log.len());
+    // The log's own limit keeps the message's end: its last whole line is there.
+    let mut message = String::new();
+    let mut i = 0u64;
+    while message.len() < 10_000_000 {
+        message.push_str(&format!("line {i} of a very long failure message\n"));
+        i += 1;
+    }
+    message.truncate(10_000_000);
+    let last = message.lines().rev().nth(1).expect("a whole line");
+    assert!(log.contains(last), "{last} in the log");
+}

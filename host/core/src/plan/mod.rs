@@ -499,8 +499,9 @@ impl Planner {
             DeclKind::Proto => "Proto",
         };
         for rdep in &decl.rdeps {
-            let (RdepDecl::Plain(p) | RdepDecl::WhenScheduled(p) | RdepDecl::WhenTargetScheduled(p)) =
-                rdep;
+            let (RdepDecl::Plain(p)
+            | RdepDecl::WhenScheduled(p)
+            | RdepDecl::WhenTargetScheduled(p)) = rdep;
             let pattern = Pattern::parse(p)
                 .map_err(|e| usage(format!("{what} \"{}\" has an invalid rdep: {e}", decl.name)))?;
             let matched = !matches!(rdep, RdepDecl::WhenScheduled(_));
@@ -511,7 +512,10 @@ impl Planner {
                 )));
             }
             let onto_itself = *p == decl.name
-                || (matched && pattern.match_rdep(&decl.name, &self.opts.separator).is_some());
+                || (matched
+                    && pattern
+                        .match_rdep(&decl.name, &self.opts.separator)
+                        .is_some());
             if onto_itself {
                 return Err(usage(format!(
                     "{what} \"{}\" has rdep \"{p}\" onto itself: a proc cannot be its own dependency",

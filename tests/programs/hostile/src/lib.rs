@@ -109,6 +109,19 @@ fn huge_result(_ctx: &Context) -> Result<String, Error> {
     Ok("x".repeat(100_000_000))
 }
 
+/// Fails with a 10 MB message (every line of it a different number).
+#[proc]
+fn huge_message(_ctx: &Context) -> Result<(), Error> {
+    let mut text = String::with_capacity(10_000_000);
+    let mut i = 0u64;
+    while text.len() < 10_000_000 {
+        text.push_str(&format!("line {i} of a very long failure message\n"));
+        i += 1;
+    }
+    text.truncate(10_000_000);
+    Err(Error::failed(text))
+}
+
 /// A child of `million_procs`.
 #[proto(name = "child::[i]")]
 fn child(_ctx: &Context, i: u32) -> Result<u32, Error> {
@@ -289,6 +302,7 @@ parproc_guest::export_jobs!(
     aborts,
     log_flood,
     huge_result,
+    huge_message,
     child,
     million_procs,
     huge_name,
