@@ -254,7 +254,7 @@ async fn declare_inputs(
 /// A returned result: at most `limit` bytes of valid JSON.
 /// The most bytes of a guest's failure or skip message an outcome keeps (the
 /// summary, the reports and the state store carry it; README "Security model").
-pub const MAX_MESSAGE: usize = 4096;
+pub(crate) const MAX_MESSAGE: usize = 4096;
 
 /// A guest message as the outcome keeps it: whole up to [`MAX_MESSAGE`];
 /// longer, cut at a character boundary with a note, and written whole to the
