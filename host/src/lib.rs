@@ -12,7 +12,8 @@
 //! - [`policy`]: budgets per proc (defaults, pattern rules, the module's lower
 //!   limits) and capability grants; what `--dry-run` prints.
 //! - [`runtime`]: the only module that names wasmtime.
-//! - [`logsink`]: the bounded per-proc log.
+//! - [`logsink`]: the bounded per-proc log; [`jsontext`]: the one check of
+//!   JSON text from a guest or the command line (syntax and depth).
 //! - [`store`]: the state store of incremental runs (SQLite and a
 //!   content-addressed blob directory); [`trace`]: what a proc saw of its
 //!   granted directories, checked again against the disk; [`statcache`]: file
@@ -37,6 +38,7 @@ pub mod componentize;
 pub mod declared;
 pub mod digest;
 pub mod exec;
+pub mod jsontext;
 pub mod logsink;
 pub mod policy;
 mod privdir;

@@ -1,7 +1,9 @@
 /* Test fixture for host/tests/all/c_sdk.rs: C procs that succeed with typed args and
  * defaults, trap, run out of fuel, return without saying how they ended, wait on a proc that
- * does not exist, log through the context, and skip; run through the real host. */
+ * does not exist, log through the context, skip, and return
+ * deeply nested results; run through the real host. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "parproc.h"
 
@@ -53,6 +55,20 @@ static pp_ret logs(pp_ctx *ctx) {
 
 static pp_ret skips(pp_ctx *ctx) { return pp_skip(ctx, "nothing to do"); }
 
+/* deep::[n]: a valid JSON result of n nested arrays. */
+static pp_ret deep(pp_ctx *ctx) {
+    int64_t n = pp_arg_int(ctx, "n", 1);
+    char *json = malloc((size_t)n * 2 + 1);
+    for (int64_t i = 0; i < n; i++) {
+        json[i] = '[';
+        json[n + i] = ']';
+    }
+    json[2 * n] = 0;
+    pp_ret r = pp_ok(ctx, json);
+    free(json);
+    return r;
+}
+
 void parproc_declare(void) {
     pp_decl *d = pp_proto("sum::[a]::[b]", sum);
     pp_param(d, "a", PP_INT);
@@ -75,4 +91,5 @@ void parproc_declare(void) {
     pp_proc("bad_wait", bad_wait);
     pp_proc("logs", logs);
     pp_proc("skips", skips);
+    pp_param(pp_proto("deep::[n]", deep), "n", PP_INT);
 }

@@ -346,7 +346,13 @@ fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
     if k.is_empty() {
         return Err(format!("`{s}` has an empty key"));
     }
-    let value = serde_json::from_str(v).unwrap_or_else(|_| serde_json::Value::String(v.into()));
+    // Text that is JSON is that value; a JSON document nested too deep is refused
+    // (the same limit as results); anything else is a string.
+    let value = match crate::jsontext::check(v) {
+        Ok(()) => serde_json::from_str(v).map_err(|e| format!("`{k}`: {e}"))?,
+        Err(e @ crate::jsontext::JsonError::TooDeep(_)) => return Err(format!("`{k}` is {e}")),
+        Err(crate::jsontext::JsonError::Syntax(_)) => serde_json::Value::String(v.into()),
+    };
     Ok((k.to_owned(), value))
 }
 
@@ -368,6 +374,11 @@ mod tests {
             Ok(("env".into(), serde_json::json!("prod")))
         );
         assert!(parse_param("novalue").is_err());
+        let deep = format!("d={}{}", "[".repeat(101), "]".repeat(101));
+        assert_eq!(
+            parse_param(&deep),
+            Err("`d` is nested 101 levels deep, over the limit of 100".into())
+        );
     }
 
     #[test]

@@ -241,6 +241,7 @@ pub(crate) fn manifest_from_wit(manifest: wit::Manifest) -> Result<Manifest, Str
         .map(|(key, json)| {
             let key = name("a param name", key)?;
             let json = text(&format!("param `{key}`"), json, MAX_JSON)?;
+            crate::jsontext::check(&json).map_err(|e| format!("param `{key}` is {e}"))?;
             let value = serde_json::from_str(&json)
                 .map_err(|e| format!("param `{key}` is not valid JSON: {e}"))?;
             Ok((key, value))
@@ -603,6 +604,16 @@ mod tests {
         m.params = vec![("p".to_owned(), "{".to_owned())];
         let err = manifest_from_wit(m).expect_err("json");
         assert!(err.starts_with("param `p` is not valid JSON"), "{err}");
+        let mut m = manifest(Vec::new());
+        m.params = vec![(
+            "p".to_owned(),
+            format!("{}{}", "[".repeat(101), "]".repeat(101)),
+        )];
+        let err = manifest_from_wit(m).expect_err("deep");
+        assert_eq!(
+            err,
+            "param `p` is nested 101 levels deep, over the limit of 100"
+        );
         let err = deps_from_wit(vec!["d".to_owned(); MAX_ANSWER + 1]).expect_err("count");
         assert_eq!(
             err,

@@ -288,9 +288,13 @@ fn check_result(json: String, limit: usize) -> Outcome {
             ),
         ));
     }
-    match serde_json::from_str::<serde::de::IgnoredAny>(&json) {
-        Ok(_) => Outcome::Succeeded(json),
-        Err(e) => Outcome::Failed(Failure::new(
+    match crate::jsontext::check(&json) {
+        Ok(()) => Outcome::Succeeded(json),
+        Err(e @ crate::jsontext::JsonError::TooDeep(_)) => Outcome::Failed(Failure::new(
+            FailureKind::Failed,
+            format!("invalid result: {e}"),
+        )),
+        Err(crate::jsontext::JsonError::Syntax(e)) => Outcome::Failed(Failure::new(
             FailureKind::Failed,
             format!("result is not valid JSON: {e}"),
         )),

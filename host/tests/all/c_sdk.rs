@@ -71,6 +71,8 @@ fn c_procs_get_typed_args_and_defaults_and_each_failure_stays_with_its_proc() {
         "bad_wait",
         "logs",
         "skips",
+        "deep::100",
+        "deep::100000",
     ];
     let flags = ["--fuel", "spin=20000000", "--progress", "static"];
     let (code, text, p) = run(&module, &flags, &targets, "checks");
@@ -111,6 +113,19 @@ fn c_procs_get_typed_args_and_defaults_and_each_failure_stays_with_its_proc() {
     assert_eq!(p["logs"].state, "SUCCEEDED", "{text}");
     assert_eq!(p["logs"].result, json!("quote \" and tab\t and newline\n"));
     assert_eq!(p["skips"].state, "SKIPPED", "{text}");
+    // One depth limit for results: 100 levels is a result (the report shows the JSON
+    // value, not a string); 100000 fails the proc, not the report.
+    assert_eq!(p["deep::100"].state, "SUCCEEDED", "{text}");
+    let mut value = &p["deep::100"].result;
+    for _ in 0..99 {
+        value = &value[0];
+    }
+    assert_eq!(*value, json!([]), "a JSON array 100 deep");
+    assert_eq!(p["deep::100000"].state, "FAILED", "{text}");
+    assert_eq!(
+        p["deep::100000"].message,
+        "invalid result: nested 100000 levels deep, over the limit of 100"
+    );
     // The trap's line reached its log before it trapped.
     assert!(text.contains("about to trap"), "{text}");
 }
