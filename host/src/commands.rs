@@ -56,19 +56,30 @@ pub fn main_with(cli: Cli) -> ExitCode {
     };
     match rt.block_on(run(cli)) {
         Ok(status) => status.code(),
-        Err(e) => {
-            terminal::print_error(&e);
-            ExitCode::from(2)
-        }
+        Err(e) => match e.downcast_ref::<crate::interrupt::Interrupted>() {
+            Some(&crate::interrupt::Interrupted(n)) => {
+                terminal::print_interrupted();
+                // A loader left on a blocking thread (compiling, or in the
+                // guest's `describe`) is not waited for.
+                rt.shutdown_background();
+                ExitCode::from(128 + n)
+            }
+            None => {
+                terminal::print_error(&e);
+                ExitCode::from(2)
+            }
+        },
     }
 }
 
 /// Run one command.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
+    // Before anything slow (compiling, `describe`), so a signal always counts.
+    crate::interrupt::listen();
     match cli.command {
         Command::Run(args) => run_cmd(args).await,
         Command::Watch(args) => crate::watch::cmd::watch_cmd(args).await,
-        Command::List(args) => list_cmd(args),
+        Command::List(args) => list_cmd(args).await,
         Command::Graph(args) => graph_cmd(args).await,
         Command::State(cmd) => crate::store::cli::state_cmd(cmd).await,
         Command::Bindgen(args) => bindgen_cmd(&args),
@@ -122,7 +133,8 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
         runtime_config,
         args.sandbox.grants(args.input),
         &args.cache,
-    )?;
+    )
+    .await?;
     let load = runtime.load_info().clone();
     let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
@@ -153,7 +165,7 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
     // `--param` overrides the module's params before plain procs register, so
     // their computed deps see the values the user gave.
     let manifest = with_params(manifest, &args.params);
-    let (session, _) = plan(
+    let (session, _) = crate::interrupt::or_interrupted(plan(
         &args.module,
         &manifest,
         plan_options(&manifest, args),
@@ -161,7 +173,7 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
         reporter.clone(),
         config,
         &args.targets,
-    )
+    ))
     .await?;
     if args.sandbox.dry_run {
         let rows: Vec<_> = session
@@ -178,8 +190,7 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
         terminal::print_raw(&text);
         return Ok(once(ExitStatus::Success));
     }
-    // Listen before anything runs, so an early signal still cancels cleanly.
-    let signal = shutdown_signal();
+    let signal = crate::interrupt::signalled();
     let live = session.clone();
     reporter.attach(move || live.live());
     session.go();
@@ -342,35 +353,6 @@ fn with_params(mut manifest: Manifest, params: &[(String, serde_json::Value)]) -
     manifest
 }
 
-/// Wait for SIGINT or SIGTERM; returns the signal number.
-/// Listen for SIGINT and SIGTERM from now on; the future gives the signal number.
-fn shutdown_signal() -> impl std::future::Future<Output = u8> {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let streams = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        );
-        async move {
-            let (Ok(mut int), Ok(mut term)) = streams else {
-                return std::future::pending::<u8>().await;
-            };
-            tokio::select! {
-                _ = int.recv() => 2,
-                _ = term.recv() => 15,
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-            2
-        }
-    }
-}
-
 /// `graph`: plan the targets in a session that never launches, print the graph.
 async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
     let (runtime, manifest) = load(
@@ -378,7 +360,8 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         RuntimeConfig::default(),
         Grants::default(),
         &args.cache,
-    )?;
+    )
+    .await?;
     let runtime = Arc::new(runtime);
     let o = &manifest.options;
     let opts = PlanOptions {
@@ -391,7 +374,7 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         ..PlanOptions::default()
     };
     let manifest = with_params(manifest, &args.params);
-    let (session, _) = plan(
+    let (session, _) = crate::interrupt::or_interrupted(plan(
         &args.module,
         &manifest,
         opts,
@@ -399,7 +382,7 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         Arc::new(NullReporter),
         SessionConfig::default(),
         &args.targets,
-    )
+    ))
     .await?;
     let title = args
         .module
@@ -419,16 +402,26 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
 }
 
 /// Load a module through the compile cache the flags select, warning when the
-/// cache could not be used (every command loads this way).
-fn load(
+/// cache could not be used (every command loads this way). Compiling and
+/// `describe` run on a blocking thread; a signal returns at once
+/// ([`crate::interrupt::Interrupted`]) and leaves that thread behind.
+async fn load(
     module: &std::path::Path,
     config: RuntimeConfig,
     grants: Grants,
     cache: &CacheArgs,
 ) -> anyhow::Result<(Runtime, Manifest)> {
-    let loaded = Runtime::load_with(module, config, grants, &cache.cache())?;
-    warn_about_cache(loaded.0.load_info());
-    Ok(loaded)
+    let (module, cache) = (module.to_path_buf(), cache.cache());
+    let work = tokio::task::spawn_blocking(move || {
+        let loaded = Runtime::load_with(&module, config, grants, &cache)?;
+        warn_about_cache(loaded.0.load_info());
+        Ok(loaded)
+    });
+    crate::interrupt::or_interrupted(async {
+        work.await
+            .map_err(|e| anyhow::anyhow!("the loader stopped: {e}"))?
+    })
+    .await
 }
 
 /// A cache that could not be used, or an entry that failed verification, is
@@ -463,13 +456,14 @@ fn componentize_cmd(args: &crate::cli::ComponentizeArgs) -> anyhow::Result<ExitS
     Ok(ExitStatus::Success)
 }
 
-fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
+async fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
     let (_runtime, manifest) = load(
         &args.module,
         RuntimeConfig::default(),
         Grants::default(),
         &args.cache,
-    )?;
+    )
+    .await?;
     terminal::print_raw(&render_list(&manifest));
     Ok(ExitStatus::Success)
 }

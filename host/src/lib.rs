@@ -25,6 +25,7 @@
 //!   module that prints.
 //! - [`componentize`]: C bindings and components from preview1 core modules
 //!   (other languages than our SDKs').
+//! - [`interrupt`]: SIGINT/SIGTERM from the start of every command.
 //! - [`cli`] and [`main_with`]: the command line.
 //!
 //! A proc's failure is a value ([`outcome::Outcome`]), never an `Err`: only host
@@ -38,6 +39,7 @@ pub mod componentize;
 pub mod declared;
 pub mod digest;
 pub mod exec;
+pub mod interrupt;
 pub mod jsontext;
 pub mod logsink;
 pub mod policy;

@@ -604,6 +604,13 @@ pub fn print_error(err: &anyhow::Error) {
     }
 }
 
+/// The one line a command prints when a signal stopped it before it had
+/// anything else to show (while loading or planning; `list`, `graph`,
+/// `--dry-run`).
+pub fn print_interrupted() {
+    eprintln!("interrupted");
+}
+
 /// Print a note for the user on stderr (a hint, not an error).
 pub fn print_note(text: &str) {
     eprintln!("note: {}", sanitize(text));

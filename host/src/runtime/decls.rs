@@ -163,7 +163,14 @@ impl Declarations {
             let reply = invoke(&live.jobs, &mut live.store, call).await;
             (reply, Some(live))
         };
-        match tokio::time::timeout(budget.timeout, attempt).await {
+        // A signal drops the call mid-guest (the instance goes with it): the
+        // module cannot hold off Ctrl-C for as long as its budget.
+        let bounded = tokio::time::timeout(budget.timeout, attempt);
+        let finished = tokio::select! {
+            r = bounded => r,
+            _ = crate::interrupt::signalled() => return Err(format!("{what} interrupted")),
+        };
+        match finished {
             Err(_elapsed) => Err(format!("{what} timed out after {:?}", budget.timeout)),
             Ok((Ok(reply), live)) => {
                 if let Some(live) = &live {

@@ -241,14 +241,14 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
     let state = run.state.dir().unwrap_or_default();
     let module = std::path::absolute(&run.module).unwrap_or_else(|_| run.module.clone());
     let (mut watch, mut rx) = Watch::new(poll)?;
-    let mut signal = std::pin::pin!(tokio::signal::ctrl_c());
+    let mut signal = std::pin::pin!(crate::interrupt::signalled());
     // The last good run's procs and watch set, kept when a load fails.
     let mut names: Vec<String> = Vec::new();
     let mut set = WatchSet::default();
     loop {
         let outcome = tokio::select! {
             o = crate::commands::run_once(&run) => o,
-            _ = &mut signal => return Ok(ExitStatus::Interrupted(130)),
+            n = &mut signal => return Ok(ExitStatus::Interrupted(128 + n)),
         };
         match outcome {
             Ok(once) => {
@@ -288,7 +288,7 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
         loop {
             let batch = tokio::select! {
                 b = next_batch(&mut rx, debounce) => b,
-                _ = &mut signal => return Ok(ExitStatus::Interrupted(130)),
+                n = &mut signal => return Ok(ExitStatus::Interrupted(128 + n)),
             };
             let Some(batch) = batch else {
                 anyhow::bail!("the file watcher stopped");

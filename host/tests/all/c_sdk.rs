@@ -299,3 +299,132 @@ fn declarations_the_host_cannot_honour_are_refused_at_load_naming_them() {
         assert_eq!(err.trim_end().lines().count(), 1, "one line:\n{err}");
     }
 }
+
+// ---- signals while the module's declarations are busy ------------------------------
+
+/// Wait up to `secs` for `child` to exit; a child still running is killed and the test
+/// fails (before the fix it waited for `--decl-timeout`).
+#[cfg(unix)]
+fn exits_within(child: &mut std::process::Child, secs: u64) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the host was still running {secs} s after the signal");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(unix)]
+fn signal(child: &std::process::Child, signal: i32) {
+    let pid = i32::try_from(child.id()).expect("pid");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+}
+
+/// SIGINT while a computed-deps callback sleeps in the declarations instance: the run
+/// stops at once with 130, and the summary and the report keep what had finished.
+#[cfg(unix)]
+#[test]
+fn sigint_during_a_computed_deps_callback_stops_the_run_and_keeps_finished_procs() {
+    use std::io::{BufRead, BufReader};
+    let module = component(Lang::C, "tests/polyglot/c_slow.c");
+    let report = tmp("slow.json");
+    let mut child = host()
+        .args([
+            "run",
+            "--progress",
+            "static",
+            "--decl-timeout",
+            "600s",
+            "--report",
+        ])
+        .arg(&report)
+        .arg(&module)
+        .args(["quick", "spawner"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    let (mut quick, mut spawner) = (false, false);
+    while !(quick && spawner) {
+        let line = rx.recv().expect("the host printed both lines");
+        quick |= line.starts_with("✓ quick");
+        spawner |= line == "• spawner";
+    }
+    // `spawner` asked for child::1, whose dep callback now sleeps.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    signal(&child, libc::SIGINT);
+    let status = exits_within(&mut child, 10);
+    let out = reader.join().expect("reader");
+    assert_eq!(status.code(), Some(130), "{out}");
+    let summary = out.split("\nsummary:\n").nth(1).expect("a summary");
+    assert!(
+        summary
+            .lines()
+            .any(|l| l.contains("SUCCEEDED") && l.contains(" quick ")),
+        "{out}"
+    );
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let quick = r["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "quick")
+        .expect("quick in the report");
+    assert_eq!(quick["state"], "SUCCEEDED");
+    assert_eq!(quick["result"], "quick");
+}
+
+/// SIGINT or SIGTERM while the module's `describe` sleeps: `list`, `graph`, `run
+/// --dry-run` and `run` print one `interrupted` line and exit 130 (143) at once.
+#[cfg(unix)]
+#[test]
+fn a_signal_during_describe_stops_every_command_with_one_line() {
+    let module = build_with(
+        "tests/polyglot/c_slow.c",
+        &["-DSLOW_DECLARE"],
+        "slow-declare",
+    );
+    let module = module.to_str().unwrap();
+    for (args, sig, code) in [
+        (vec!["list", module], libc::SIGINT, 130),
+        (vec!["graph", module], libc::SIGINT, 130),
+        (vec!["run", "--dry-run", module], libc::SIGINT, 130),
+        (vec!["run", module], libc::SIGTERM, 143),
+    ] {
+        let mut child = host()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn");
+        // Long enough to be inside `describe` (the module is compiled and cached).
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        signal(&child, sig);
+        let status = exits_within(&mut child, 10);
+        let o = child.wait_with_output().expect("output");
+        assert_eq!(status.code(), Some(code), "{args:?}: {o:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&o.stderr),
+            "interrupted\n",
+            "{args:?}"
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout), "", "{args:?}");
+    }
+}
