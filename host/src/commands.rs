@@ -76,6 +76,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
     // Before anything slow (compiling, `describe`), so a signal always counts.
     crate::interrupt::listen();
+    crate::fdlimit::raise();
     match cli.command {
         Command::Run(args) => run_cmd(args).await,
         Command::Watch(args) => crate::watch::cmd::watch_cmd(args).await,

@@ -25,7 +25,8 @@
 //!   module that prints.
 //! - [`componentize`]: C bindings and components from preview1 core modules
 //!   (other languages than our SDKs').
-//! - [`interrupt`]: SIGINT/SIGTERM from the start of every command.
+//! - [`interrupt`]: SIGINT/SIGTERM from the start of every command;
+//!   [`fdlimit`]: the descriptor limit and each proc's share of it.
 //! - [`cli`] and [`main_with`]: the command line.
 //!
 //! A proc's failure is a value ([`outcome::Outcome`]), never an `Err`: only host
@@ -39,6 +40,7 @@ pub mod componentize;
 pub mod declared;
 pub mod digest;
 pub mod exec;
+pub mod fdlimit;
 pub mod interrupt;
 pub mod jsontext;
 pub mod logsink;

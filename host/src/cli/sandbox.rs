@@ -36,6 +36,11 @@ pub struct SandboxArgs {
     /// it the proc fails `too large`.
     #[arg(long, value_name = "N", default_value_t = crate::runtime::DEFAULT_MAX_CREATED)]
     pub max_created: usize,
+    /// The most files and directories one proc may hold open at once; past it
+    /// an open fails for that proc only (`insufficient-memory`, ENOMEM)
+    /// [default: an eighth of the descriptor limit, 16 to 1024].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_open_files: Option<u32>,
     /// The most bytes of arguments one context call may pass (a name given to
     /// `create`, a list of names to `wait`); past it the proc fails `too large`
     /// [default: 1MiB].
@@ -136,6 +141,7 @@ impl SandboxArgs {
                 .map_or(d.max_arg, |n| usize::try_from(n).unwrap_or(usize::MAX)),
             max_created: self.max_created,
             deterministic: self.deterministic,
+            max_open_files: self.max_open_files.map_or(d.max_open_files, |n| n as usize),
             ..d
         }
     }

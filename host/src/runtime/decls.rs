@@ -210,6 +210,7 @@ async fn instantiate(shared: &Shared, budget: CallBudget) -> wasmtime::Result<Li
         max_arg: shared.config.max_arg,
         max_created: 0,
         input: false,
+        max_open_files: shared.config.max_open_files,
     };
     let state = HostState::new(None, log, budget.memory, wasi, limits, None);
     let mut store = shared.store(state, budget.fuel)?;

@@ -84,6 +84,10 @@ pub struct RuntimeConfig {
     pub max_created: usize,
     /// Seeded randomness and fixed clocks in every store (`--deterministic`).
     pub deterministic: bool,
+    /// The most files, directories and directory streams one store may hold
+    /// open at once; past it an open answers `insufficient-memory` to that
+    /// guest only ([`crate::fdlimit`]).
+    pub max_open_files: usize,
     /// Meter fuel (the default). Off, a proc has no CPU budget and, since fuel
     /// is also what makes a running guest yield, a proc that never returns
     /// cannot be stopped by its timeout either: this exists to measure what
@@ -108,6 +112,7 @@ impl Default for RuntimeConfig {
             max_arg: DEFAULT_MAX_ARG,
             max_created: DEFAULT_MAX_CREATED,
             deterministic: false,
+            max_open_files: crate::fdlimit::default_per_proc(crate::fdlimit::raise()),
             fuel_metering: true,
             pool_instances: None,
         }

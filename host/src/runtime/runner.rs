@@ -91,6 +91,7 @@ pub(crate) async fn run(
         max_arg: shared.config.max_arg,
         max_created: shared.config.max_created,
         input: granted.input,
+        max_open_files: shared.config.max_open_files,
     };
     let params_channel = channel.clone();
     let ctx = channel.map(|channel| ProcCtx {

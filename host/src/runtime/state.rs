@@ -49,6 +49,9 @@ pub(crate) struct CallLimits {
     pub(crate) max_created: usize,
     /// Whether the proc may ask for input (it declared `needs(input)`).
     pub(crate) input: bool,
+    /// The most files, directories and directory streams the store may hold
+    /// open at once (`--max-open-files`).
+    pub(crate) max_open_files: usize,
 }
 
 /// The data of one store.
@@ -92,7 +95,7 @@ impl HostState {
             limits,
             created: 0,
             refused_wait: false,
-            fs: FsState::default(),
+            fs: FsState::new(limits.max_open_files),
             _admission: admission,
         }
     }

@@ -487,3 +487,53 @@ fn a_huge_failure_message_is_capped_and_printed_in_full_once() {
     let last = message.lines().rev().nth(1).expect("a whole line");
     assert!(log.contains(last), "{last} in the log");
 }
+
+// ---- descriptors -------------------------------------------------------------------
+
+/// Under `ulimit -n 200` a proc that opens files without end is stopped by its own cap
+/// (16, the default share of so low a limit): it sees `insufficient-memory` (ENOMEM), closes
+/// its files and opens again, and a neighbour opening ten files at the same time never
+/// fails. Before the cap followed the limit, the hog took the process's descriptors and the
+/// neighbour's opens failed with a generic I/O error.
+#[cfg(unix)]
+#[test]
+fn a_descriptor_hog_meets_its_own_cap_and_its_neighbour_never_fails() {
+    let dir = scratch("fds");
+    std::fs::create_dir_all(dir.join("data")).expect("data");
+    std::fs::write(dir.join("data/a.txt"), "a").expect("a.txt");
+    let report = dir.join("r.json");
+    let script = format!(
+        "ulimit -n 200 && exec {} run --progress static --dir {}::/data --report {} {} fd_hog fd_neighbour",
+        env!("CARGO_BIN_EXE_parproc-host"),
+        dir.join("data").display(),
+        report.display(),
+        wasm::HOSTILE
+    );
+    let o = Command::new("bash")
+        .args(["-c", &script])
+        .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .output()
+        .expect("run bash");
+    let out = format!("{}{}", text(&o.stdout), text(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let result = |name: &str| {
+        r["procs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["result"].clone())
+            .unwrap()
+    };
+    assert_eq!(result("fd_neighbour"), 10, "{out}");
+    let hog = result("fd_hog");
+    let hog = hog.as_str().expect("a text result");
+    // The preopen `/data` is one of the 16.
+    assert!(
+        hog.starts_with("opened 15, then: ") && hog.contains("memory"),
+        "{hog}"
+    );
+    assert!(hog.ends_with("reopened: true"), "{hog}");
+}

@@ -122,6 +122,38 @@ fn huge_message(_ctx: &Context) -> Result<(), Error> {
     Err(Error::failed(text))
 }
 
+/// Opens `/data/a.txt` until an open fails, holds every file for 1.5 s, closes
+/// them all and opens once more: what it managed and what it was told.
+#[proc(needs(dirs = ["/data"]))]
+fn fd_hog(_ctx: &Context) -> Result<String, Error> {
+    let mut held = Vec::new();
+    let error = loop {
+        match std::fs::File::open("/data/a.txt") {
+            Ok(f) => held.push(f),
+            Err(e) => break e.to_string(),
+        }
+        if held.len() >= 100_000 {
+            break "no limit".to_owned();
+        }
+    };
+    let opened = held.len();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    drop(held);
+    let again = std::fs::File::open("/data/a.txt").is_ok();
+    Ok(format!("opened {opened}, then: {error}; reopened: {again}"))
+}
+
+/// Opens `/data/a.txt` ten times at once while `fd_hog` holds its files.
+#[proc(needs(dirs = ["/data"]))]
+fn fd_neighbour(_ctx: &Context) -> Result<usize, Error> {
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let files = (0..10)
+        .map(|_| std::fs::File::open("/data/a.txt"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::failed(e.to_string()))?;
+    Ok(files.len())
+}
+
 /// A child of `million_procs`.
 #[proto(name = "child::[i]")]
 fn child(_ctx: &Context, i: u32) -> Result<u32, Error> {
@@ -303,6 +335,8 @@ parproc_guest::export_jobs!(
     log_flood,
     huge_result,
     huge_message,
+    fd_hog,
+    fd_neighbour,
     child,
     million_procs,
     huge_name,
