@@ -420,6 +420,7 @@ mod tests {
             max_arg: 100,
             max_created: 2,
             input: false,
+            max_open_files: 16,
         };
         assert!(check_size(&limits, "create", 100).is_ok());
         let err = check_size(&limits, "create", 101).expect_err("too large");

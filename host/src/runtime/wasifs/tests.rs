@@ -98,6 +98,7 @@ fn new_store(dir: &Path, fs: Option<FsState>) -> Store<HostState> {
         max_arg: 1 << 20,
         max_created: 16,
         input: false,
+        max_open_files: super::DEFAULT_MAX_DESCRIPTORS,
     };
     let mut state = HostState::new(None, log, 256 << 20, wasi, limits, None);
     if let Some(fs) = fs {
