@@ -123,6 +123,11 @@ pub(crate) struct RunOnce {
 
 pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
     let started = Instant::now();
+    let results_to_stdout = args.results.as_deref() == Some(std::path::Path::new("-"));
+    if results_to_stdout {
+        // stdout carries the JSON alone.
+        terminal::human_to_stderr();
+    }
     let mut runtime_config = args.sandbox.runtime_config();
     if args.sandbox.pooling {
         // Every live store, the declarations instance and a few spare.
@@ -217,7 +222,7 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
             peak_rss: HostStats::read_peak_rss(),
         },
     );
-    if args.results {
+    if let Some(to) = &args.results {
         let map: serde_json::Map<String, serde_json::Value> = session
             .results()
             .await
@@ -229,7 +234,13 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
                 (k, v)
             })
             .collect();
-        terminal::print_raw(&serde_json::to_string_pretty(&map)?);
+        let json = serde_json::to_string_pretty(&map)?;
+        if results_to_stdout {
+            terminal::print_raw(&json);
+        } else {
+            std::fs::write(to, format!("{json}\n"))
+                .with_context(|| format!("cannot write the results to {}", to.display()))?;
+        }
     }
     let errors = session.take_errors().await;
     if let Some(signal) = interrupted {

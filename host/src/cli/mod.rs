@@ -106,9 +106,18 @@ pub struct RunArgs {
     /// Budgets, caps, capability grants, `--deterministic` and `--dry-run`.
     #[command(flatten)]
     pub sandbox: SandboxArgs,
-    /// Print the results map as JSON at the end.
-    #[arg(long)]
-    pub results: bool,
+    /// Write the results map as JSON at the end: `--results=FILE` to FILE, or
+    /// `--results` (or `--results=-`) to stdout, and then every human line
+    /// (progress, summary) goes to stderr, so `run … --results | jq` reads only
+    /// the JSON.
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "-"
+    )]
+    pub results: Option<PathBuf>,
     /// Print no line per proc (the summary still prints).
     #[arg(long, short = 'q')]
     pub quiet: bool,

@@ -120,14 +120,65 @@ impl Terminal {
     /// Print the end-of-run text.
     pub fn print_summary(&self, text: &str) {
         self.stop();
-        print_raw(text);
+        print_human(text);
     }
 }
 
-/// Whether stdout is a terminal (colours, the live view).
+/// Whether human output (the live view, the static lines, the summary) goes to
+/// stderr because a machine format owns stdout (`--results` to stdout).
+static HUMAN_ON_STDERR: AtomicBool = AtomicBool::new(false);
+
+/// From now on, print human output on stderr: stdout carries only the machine
+/// format (README "What a run shows and writes").
+pub fn human_to_stderr() {
+    HUMAN_ON_STDERR.store(true, Ordering::Relaxed);
+}
+
+fn human_on_stderr() -> bool {
+    HUMAN_ON_STDERR.load(Ordering::Relaxed)
+}
+
+/// Whether the stream human output goes to is a terminal (colours, the live
+/// view, links).
 pub fn stdout_is_terminal() -> bool {
     use std::io::IsTerminal as _;
-    std::io::stdout().is_terminal()
+    match human_on_stderr() {
+        true => std::io::stderr().is_terminal(),
+        false => std::io::stdout().is_terminal(),
+    }
+}
+
+/// Where the live view draws.
+fn human_target() -> ProgressDrawTarget {
+    match human_on_stderr() {
+        true => ProgressDrawTarget::stderr_with_hz(10),
+        false => ProgressDrawTarget::stdout_with_hz(10),
+    }
+}
+
+/// Write human output (a static line, the summary) to its stream.
+fn write_human(text: &[u8]) {
+    match human_on_stderr() {
+        true => {
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(text);
+            let _ = e.flush();
+        }
+        false => {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(text);
+            let _ = o.flush();
+        }
+    }
+}
+
+/// [`write_human`] of `text`, ending in a newline.
+fn print_human(text: &str) {
+    let mut bytes = text.as_bytes().to_vec();
+    if !text.ends_with('\n') {
+        bytes.push(b'\n');
+    }
+    write_human(&bytes);
 }
 
 /// Send `tracing` output (level from `RUST_LOG`, else warnings) to stderr.
@@ -245,7 +296,7 @@ impl StaticOut {
     fn started(&self, name: &str) {
         if !self.quiet {
             let _g = self.lock();
-            let _ = writeln!(std::io::stdout().lock(), "{}", render::started_line(name));
+            write_human(format!("{}\n", render::started_line(name)).as_bytes());
         }
     }
 
@@ -264,7 +315,7 @@ impl StaticOut {
             text.push('\n');
         }
         let _g = self.lock();
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        write_human(text.as_bytes());
     }
 }
 
@@ -309,7 +360,7 @@ impl LiveShared {
 
     fn print_lines(&self, live: &mut Live, lines: Vec<String>) {
         if live.stopped {
-            print_raw(&lines.join("\n"));
+            print_human(&lines.join("\n"));
             return;
         }
         if live.paused {
@@ -448,7 +499,7 @@ fn whole_seconds(d: Duration) -> String {
 impl LiveView {
     /// A live view on stdout; `expected` holds the durations of earlier runs.
     pub fn new(style: Style, expected: HashMap<String, Duration>) -> Self {
-        let mp = MultiProgress::with_draw_target(ProgressDrawTarget::stdout_with_hz(10));
+        let mp = MultiProgress::with_draw_target(human_target());
         let status = mp.add(ProgressBar::with_draw_target(
             None,
             ProgressDrawTarget::hidden(),
@@ -544,7 +595,7 @@ impl LiveView {
         let answer = read_line(prompt, password);
         let mut live = s.lock();
         live.paused = false;
-        s.mp.set_draw_target(ProgressDrawTarget::stdout_with_hz(10));
+        s.mp.set_draw_target(human_target());
         let pending = std::mem::take(&mut live.pending);
         if !pending.is_empty() {
             let _ = s.mp.println(pending.join("\n"));
@@ -573,7 +624,7 @@ impl LiveView {
         drop(live);
         *s.source.lock().unwrap_or_else(|e| e.into_inner()) = None;
         if !pending.is_empty() {
-            print_raw(&pending.join("\n"));
+            print_human(&pending.join("\n"));
         }
     }
 }

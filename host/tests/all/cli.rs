@@ -22,6 +22,12 @@ fn stderr(o: &Output) -> String {
 }
 
 /// The summary line of `name`, e.g. `✓ SUCCEEDED  func0  1.00s`.
+/// With `--results` the human lines are on stderr and stdout is the JSON alone:
+/// both, in that order.
+fn human_then_json(o: &Output) -> String {
+    format!("{}{}", stderr(o), stdout(o))
+}
+
 fn summary_line<'a>(out: &'a str, name: &str) -> &'a str {
     let summary = out.split("\nsummary:\n").nth(1).expect("a summary");
     summary
@@ -85,7 +91,7 @@ fn error_exits_1_naming_the_failing_procs_and_messages() {
 #[test]
 fn failed_deps_cancels_only_the_failed_subtree() {
     let o = host(&["run", "--quiet", "--results", wasm::FAILED_DEPS]);
-    let out = stdout(&o);
+    let out = human_then_json(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     for p in ["a", "a_a", "a_b", "a_a_a", "a_a_b"] {
         assert!(summary_line(&out, p).contains("SUCCEEDED"), "{out}");
@@ -165,7 +171,7 @@ fn list_shows_the_procs_and_protos_of_build_deploy() {
 #[test]
 fn a_glob_target_runs_every_build_choice() {
     let o = host(&["run", "--results", wasm::BUILD_DEPLOY, "build::*"]);
-    let out = stdout(&o);
+    let out = human_then_json(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     let r = results(&out);
     for env in ["dev", "staging", "prod"] {
@@ -188,7 +194,7 @@ fn a_proc_creating_and_waiting_for_100_children_finishes_with_parallel_1() {
         wasm::CONTEXT_OPS,
         "fanout",
     ]);
-    let out = stdout(&o);
+    let out = human_then_json(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     let r = results(&out);
     assert_eq!(r["fanout"], 4950);
@@ -211,7 +217,7 @@ fn runaway_procs_end_failed_for_fuel_or_time_and_others_keep_their_results() {
         "waits_on_never",
         "quick",
     ]);
-    let out = stdout(&o);
+    let out = human_then_json(&o);
     assert_eq!(o.status.code(), Some(1), "{out}{}", stderr(&o));
     let spin = summary_line(&out, "spin");
     assert!(
@@ -290,7 +296,7 @@ fn example_dynamic_creates_and_waits_for_procs_at_run_time() {
         r#"targets=["linux","macos","windows"]"#,
         wasm::DYNAMIC,
     ]);
-    let out = stdout(&o);
+    let out = human_then_json(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     assert_eq!(
         results(&out)["release"],
@@ -451,7 +457,7 @@ fn pooling_runs_procs_blocked_in_waits_within_its_slots() {
     let parents: Vec<String> = (0..20).map(|i| format!("parent::{i}")).collect();
     args.extend(parents.iter().map(String::as_str));
     let o = host(&args);
-    let out = stdout(&o);
+    let out = human_then_json(&o);
     assert_eq!(o.status.code(), Some(0), "{out}{}", stderr(&o));
     assert!(out.contains("40 succeeded, 0 failed"), "{out}");
     let r = results(&out);
@@ -542,4 +548,35 @@ fn a_mistyped_target_gets_a_did_you_mean_and_zero_limits_are_refused() {
             "{err}"
         );
     }
+}
+
+/// `--results` alone makes stdout the JSON and nothing else (the human lines go to
+/// stderr), so a pipe into `jq` works; `--results=FILE` writes the JSON there and leaves the
+/// human lines on stdout.
+#[test]
+fn results_on_stdout_pipe_into_jq_and_results_to_a_file_keep_stdout_human() {
+    let script = format!(
+        "{} run --results {} 'build::*' | jq -r '.\"build::dev\".env, (keys | length)'",
+        env!("CARGO_BIN_EXE_parproc-host"),
+        wasm::BUILD_DEPLOY
+    );
+    let o = Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script])
+        .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .output()
+        .expect("bash");
+    assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
+    assert_eq!(stdout(&o), "dev\n6\n", "the three builds and their deps");
+    assert!(stderr(&o).contains("\nsummary:\n"), "{}", stderr(&o));
+
+    let file = std::env::temp_dir().join(format!("pp-results-{}.json", std::process::id()));
+    let arg = format!("--results={}", file.display());
+    let o = host(&["run", &arg, wasm::BUILD_DEPLOY, "build::*"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\nsummary:\n"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains("\"build::dev\""), "{}", stdout(&o));
+    let r: serde_json::Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(r["build::prod"]["env"], "prod");
+    let _ = std::fs::remove_file(&file);
 }

@@ -223,11 +223,16 @@ fn host(args: &[&str], module: &Path) -> (Option<i32>, String) {
         .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .output()
         .expect("run parproc-host");
-    let text = format!(
-        "{}\n--- stderr ---\n{}",
+    let (stdout, stderr) = (
         String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+        String::from_utf8_lossy(&o.stderr),
     );
+    // With `--results` the human lines are on stderr and stdout is the JSON alone:
+    // put them back in the order a terminal shows them.
+    let text = match args.contains(&"--results") {
+        true => format!("{stderr}{stdout}\n--- stderr ---\n"),
+        false => format!("{stdout}\n--- stderr ---\n{stderr}"),
+    };
     (o.status.code(), text)
 }
 

@@ -369,8 +369,10 @@ fn the_whole_hostile_suite_in_one_host() {
     // SAFETY: waiting for our own child with valid pointers.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid);
-    let out = out.join().expect("stdout");
+    // `--results` puts the human lines on stderr and the JSON alone on stdout.
+    let json = out.join().expect("stdout");
     let err = err.join().expect("stderr");
+    let out = format!("{err}{json}");
     assert!(
         libc::WIFEXITED(status),
         "the host did not exit normally: {status}\n{err}"
