@@ -12,6 +12,7 @@
 #     wasm32 compiler runtime and C++ library, through apt. Off Debian, or when not root, it
 #     stops and prints the apt command to run. (The bindings generator and the componentizer
 #     with its preview1 adapter are built into parproc-host: nothing else to install.)
+#     jq comes the same way (a test pipes `run --results` into it).
 #
 # Needs python3 (with venv) and node/npm (node 20 or newer).
 set -euo pipefail
@@ -39,20 +40,21 @@ else
     cp "$js/package-lock.json" "$stamp"
 fi
 
-c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32)
+# jq: the test suite pipes `run --results` into it.
+c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq)
 c_missing=()
 for package in "${c_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
         c_missing+=("$package")
 done
 if [ ${#c_missing[@]} -eq 0 ]; then
-    echo "C and C++ toolchain: clang-19 with wasi-libc installed"
+    echo "C and C++ toolchain (clang-19, wasi-libc) and jq: installed"
 elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_missing[@]}" >/dev/null
     echo "C and C++ toolchain: installed ${c_missing[*]}"
 else
-    echo "error: the C and C++ toolchain is missing; on Debian or Ubuntu, as root, run:" >&2
+    echo "error: the C and C++ toolchain or jq is missing; on Debian or Ubuntu, as root, run:" >&2
     echo "    apt-get install -y ${c_missing[*]}" >&2
     exit 1
 fi
