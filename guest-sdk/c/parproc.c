@@ -573,41 +573,43 @@ static bool call_back(jobs_string_t *decl, pp_callback fn, const char *missing,
     return ok;
 }
 
-static pp_callback callback_for(const callbacks *list, uint32_t index, const char *param) {
-    for (size_t i = 0; i < list->len; i++) {
-        const callback_at *at = &list->ptr[i];
-        if (param ? (at->param && !strcmp(at->param, param)) : (!at->param && at->index == index))
-            return at->fn;
-    }
+/* The callback of the computed entry at `index` of a deps or inputs list. */
+static pp_callback callback_at_index(const callbacks *list, uint32_t index) {
+    for (size_t i = 0; i < list->len; i++)
+        if (list->ptr[i].index == index) return list->ptr[i].fn;
     return NULL;
+}
+
+/* resolve-deps and resolve-inputs: the names the callback at `index` of the declaration's
+ * deps (or inputs) list gives. */
+static bool resolve_names(jobs_string_t *decl, bool inputs, uint32_t index,
+                          exports_parproc_jobs_declarations_dep_context_t *ctx,
+                          jobs_list_string_t *ret, jobs_string_t *err) {
+    ensure_declared();
+    pp_decl *d = find_decl(decl);
+    pp_callback fn = d ? callback_at_index(inputs ? &d->inputs : &d->deps, index) : NULL;
+    pp_out out;
+    memset(&out, 0, sizeof out);
+    if (!call_back(decl, fn,
+                   inputs ? "no computed input at this index" : "no computed dep at this index",
+                   ctx, &out, err)) {
+        jobs_list_string_free(&out.names);
+        return false;
+    }
+    *ret = out.names;
+    return true;
 }
 
 bool exports_parproc_jobs_declarations_resolve_deps(
     jobs_string_t *decl, uint32_t index, exports_parproc_jobs_declarations_dep_context_t *ctx,
     jobs_list_string_t *ret, jobs_string_t *err) {
-    ensure_declared();
-    pp_decl *d = find_decl(decl);
-    pp_out out;
-    memset(&out, 0, sizeof out);
-    if (!call_back(decl, d ? callback_for(&d->deps, index, NULL) : NULL,
-                   "no computed dep at this index", ctx, &out, err))
-        return false;
-    *ret = out.names;
-    return true;
+    return resolve_names(decl, false, index, ctx, ret, err);
 }
 
 bool exports_parproc_jobs_declarations_resolve_inputs(
     jobs_string_t *decl, uint32_t index, exports_parproc_jobs_declarations_dep_context_t *ctx,
     jobs_list_string_t *ret, jobs_string_t *err) {
-    ensure_declared();
-    pp_decl *d = find_decl(decl);
-    pp_out out;
-    memset(&out, 0, sizeof out);
-    if (!call_back(decl, d ? callback_for(&d->inputs, index, NULL) : NULL,
-                   "no computed input at this index", ctx, &out, err))
-        return false;
-    *ret = out.names;
-    return true;
+    return resolve_names(decl, true, index, ctx, ret, err);
 }
 
 bool exports_parproc_jobs_declarations_resolve_choices(

@@ -9,7 +9,7 @@
 //! to wasmtime's version), embedded in the binary: nothing is downloaded.
 //! `docs/any-language.md` is the guide.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context as _, anyhow, bail};
 use wit_parser::{Resolve, WorldId};
@@ -48,21 +48,19 @@ pub fn c_bindings() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         .collect())
 }
 
-/// Write the C bindings into `dir` (created when missing); returns the paths
-/// written. A file whose contents are already right is left alone, so that a
-/// build tool sees no change.
-pub fn write_c_bindings(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// Write the C bindings into `dir` (created when missing). A file whose
+/// contents are already right is left alone, so that a build tool sees no
+/// change.
+pub fn write_c_bindings(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut written = Vec::new();
     for (name, bytes) in c_bindings()? {
         let path = dir.join(&name);
         if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
             std::fs::write(&path, &bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
         }
-        written.push(path);
     }
-    Ok(written)
+    Ok(())
 }
 
 /// Whether a core module already carries a component type (wit-bindgen's

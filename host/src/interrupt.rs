@@ -70,11 +70,6 @@ pub fn listen() {
     });
 }
 
-/// The signal received so far, if any.
-pub fn received() -> Option<u8> {
-    *channel().borrow()
-}
-
 /// Resolves with the signal number when one arrives (at once if one has).
 /// Works in any runtime, including a helper thread's own.
 pub async fn signalled() -> u8 {
@@ -129,6 +124,10 @@ mod tests {
         let e = work.await.unwrap().unwrap_err();
         assert_eq!(e.downcast_ref::<Interrupted>(), Some(&Interrupted(15)));
         assert_eq!(wait_on(ch).await, 15, "a late waiter returns at once");
-        assert_eq!(received(), None, "the process-wide signal is untouched");
+        assert_eq!(
+            *channel().borrow(),
+            None,
+            "the process-wide signal is untouched"
+        );
     }
 }

@@ -138,6 +138,14 @@ pub(crate) fn usage(msg: impl Into<String>) -> PlanError {
     PlanError::Usage(msg.into())
 }
 
+/// How parproc's messages name a declaration of `kind`: `Proc "x"`, `Proto "y"`.
+fn kind_word(kind: DeclKind) -> &'static str {
+    match kind {
+        DeclKind::Proc => "Proc",
+        DeclKind::Proto => "Proto",
+    }
+}
+
 /// A usage error, as an internal stop.
 pub(crate) fn user(msg: impl Into<String>) -> Stop {
     Stop::Error(usage(msg))
@@ -457,10 +465,7 @@ impl Planner {
             )));
         }
         if self.reg.decl_by_name.contains_key(&decl.name) {
-            let what = match decl.kind {
-                DeclKind::Proc => "Proc",
-                DeclKind::Proto => "Proto",
-            };
+            let what = kind_word(decl.kind);
             return Err(usage(format!("{what} \"{}\" already created", decl.name)));
         }
         for (key, _) in &decl.choices {
@@ -494,10 +499,7 @@ impl Planner {
     /// one matching every name (`[x]`), and one onto the declaration itself; each would make
     /// the declarer its own dependency or fail later, proc by proc.
     fn check_rdeps(&self, decl: &JobDecl) -> Result<(), PlanError> {
-        let what = match decl.kind {
-            DeclKind::Proc => "Proc",
-            DeclKind::Proto => "Proto",
-        };
+        let what = kind_word(decl.kind);
         for rdep in &decl.rdeps {
             let (RdepDecl::Plain(p)
             | RdepDecl::WhenScheduled(p)
