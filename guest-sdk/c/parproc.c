@@ -363,6 +363,12 @@ void pp_need_net(pp_decl *d, const char *host_port) {
 void pp_need_input(pp_decl *d) {
     if (d) d->wit.needs.input = true;
 }
+void pp_need_tool(pp_decl *d, const char *name) {
+    if (d) PUSH(d->wit.needs.tools, str(name));
+}
+void pp_need_http(pp_decl *d, const char *origin) {
+    if (d) PUSH(d->wit.needs.http, str(origin));
+}
 
 void pp_timeout_ms(pp_decl *d, uint64_t ms) {
     if (d) d->wit.limits.timeout_ms = (jobs_option_u64_t){true, ms};
@@ -859,6 +865,64 @@ const char *pp_get_input(pp_ctx *ctx, const char *prompt, bool password) {
     const char *line = arena_str(ctx, &out);
     jobs_string_free(&out);
     return line;
+}
+
+/* A copy of `bytes` in the arena, followed by a NUL (so that text output reads as a C
+ * string); frees the original. */
+static const char *arena_bytes(pp_ctx *ctx, jobs_list_u8_t *bytes) {
+    char *out = arena_alloc(ctx, bytes->len + 1);
+    if (bytes->len) memcpy(out, bytes->ptr, bytes->len);
+    out[bytes->len] = 0;
+    jobs_list_u8_free(bytes);
+    return out;
+}
+
+bool pp_exec(pp_ctx *ctx, const pp_exec_request *req, pp_exec_output *out) {
+    if (!req || !req->tool) {
+        ctx->error = "pp_exec: no tool named (set req->tool)";
+        return false;
+    }
+    parproc_jobs_context_exec_request_t r;
+    memset(&r, 0, sizeof r);
+    r.tool = view(req->tool);
+    r.args = names_view(ctx, req->args, req->args ? req->nargs : 0);
+    size_t nenv = req->env ? req->nenv : 0;
+    r.env.len = nenv;
+    r.env.ptr = nenv ? arena_alloc(ctx, nenv * sizeof *r.env.ptr) : NULL;
+    for (size_t i = 0; i < nenv; i++) {
+        const char *var = req->env[i] ? req->env[i] : "";
+        const char *eq = strchr(var, '=');
+        if (!eq) {
+            ctx->error = pp_sprintf(ctx, "pp_exec: env entry `%s` is not NAME=VALUE", var);
+            return false;
+        }
+        r.env.ptr[i].f0 = (jobs_string_t){(uint8_t *)var, (size_t)(eq - var)};
+        r.env.ptr[i].f1 = view(eq + 1);
+    }
+    r.stdin_ = (jobs_list_u8_t){(uint8_t *)req->stdin_data, req->stdin_data ? req->stdin_len : 0};
+    size_t ndirs = req->dirs ? req->ndirs : 0;
+    r.dirs.len = ndirs;
+    r.dirs.ptr = ndirs ? arena_alloc(ctx, ndirs * sizeof *r.dirs.ptr) : NULL;
+    for (size_t i = 0; i < ndirs; i++) {
+        r.dirs.ptr[i].path = view(req->dirs[i].path);
+        r.dirs.ptr[i].writable = req->dirs[i].writable;
+    }
+    if (req->max_output) r.max_output = (jobs_option_u64_t){true, req->max_output};
+    parproc_jobs_context_exec_output_t got;
+    jobs_string_t err;
+    if (!parproc_jobs_context_exec(&r, &got, &err)) {
+        fail_call(ctx, &err);
+        return false;
+    }
+    pp_exec_output result;
+    result.exit_code = got.exit_code;
+    result.stdout_len = got.stdout_.len;
+    result.stdout_data = arena_bytes(ctx, &got.stdout_);
+    result.stderr_len = got.stderr_.len;
+    result.stderr_data = arena_bytes(ctx, &got.stderr_);
+    result.truncated = got.truncated;
+    if (out) *out = result;
+    return true;
 }
 
 const char *pp_error(pp_ctx *ctx) { return ctx->error ? ctx->error : ""; }

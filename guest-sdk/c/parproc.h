@@ -138,11 +138,17 @@ void pp_all_choices_computed(pp_decl *d, pp_callback choices);
 /** Hide log lines matching a regular expression from snippets (always / if succeeded). */
 void pp_log_ignore(pp_decl *d, const char *regex);
 void pp_log_ignore_if_succeeded(pp_decl *d, const char *regex);
-/** Capabilities [needs]: a directory (guest path), an env var, a network address, input. */
+/**
+ * Capabilities [needs]: a directory (guest path), an env var, a network address, input, a
+ * WASI tool run with pp_exec (the user maps the name with `--tool NAME=PATH.wasm`) [tools],
+ * an origin reached over wasi:http (`https://api.example.com`; `--allow-http`) [http].
+ */
 void pp_need_dir(pp_decl *d, const char *guest_path, bool writable);
 void pp_need_env(pp_decl *d, const char *name);
 void pp_need_net(pp_decl *d, const char *host_port);
 void pp_need_input(pp_decl *d);
+void pp_need_tool(pp_decl *d, const char *name);
+void pp_need_http(pp_decl *d, const char *origin);
 /** Budgets [limits]; each can only lower the user's limit. */
 void pp_timeout_ms(pp_decl *d, uint64_t ms);
 void pp_fuel(pp_decl *d, uint64_t fuel);
@@ -265,6 +271,64 @@ bool pp_wait(pp_ctx *ctx, const char *const *names, size_t n, pp_status **status
 pp_state pp_wait1(pp_ctx *ctx, const char *name);
 /** Ask the user for a line (needs pp_need_input); NULL on error. */
 const char *pp_get_input(pp_ctx *ctx, const char *prompt, bool password);
+
+/** A directory of this proc passed to a tool, at the same guest path [exec-dir]. */
+typedef struct pp_exec_dir {
+    /** One of this proc's granted directories, or a directory below one. */
+    const char *path;
+    /** Whether the tool may write to it (only where this proc may). */
+    bool writable;
+} pp_exec_dir;
+
+/**
+ * What pp_exec runs [exec-request]; zero-initialise it and set what is needed:
+ *
+ *     const char *args[] = {"-q", "-p", "synth", "/design/top.v"};
+ *     pp_exec_dir dirs[] = {{"/design", true}};
+ *     pp_exec_request req = {.tool = "yosys", .args = args, .nargs = 4, .dirs = dirs, .ndirs = 1};
+ */
+typedef struct pp_exec_request {
+    /** The tool's name, as declared with pp_need_tool (it is also its argv[0]). */
+    const char *tool;
+    /** The arguments after argv[0]. */
+    const char *const *args;
+    size_t nargs;
+    /** The tool's whole environment, as "NAME=VALUE" strings. */
+    const char *const *env;
+    size_t nenv;
+    /** What the tool reads on stdin (stdin_len bytes), then end of file. */
+    const void *stdin_data;
+    size_t stdin_len;
+    /** The only directories of this proc the tool sees. */
+    const pp_exec_dir *dirs;
+    size_t ndirs;
+    /** The most bytes of stdout and of stderr returned; 0: the host's default and cap (1 MiB). */
+    uint64_t max_output;
+} pp_exec_request;
+
+/** How a tool ended [exec-output]; the bytes are valid until the proc returns. */
+typedef struct pp_exec_output {
+    /** 0 for success; 134 when the tool trapped (the host's reason ends stderr). */
+    uint32_t exit_code;
+    /** The first max_output bytes of stdout and of stderr, each followed by a NUL. */
+    const char *stdout_data;
+    size_t stdout_len;
+    const char *stderr_data;
+    size_t stderr_len;
+    /** Whether stdout or stderr was longer (the whole of both went to the proc's log). */
+    bool truncated;
+} pp_exec_output;
+
+/**
+ * Run a WASI command-line tool the proc declared with pp_need_tool to its end [exec]. The
+ * tool sees only the directories in `req->dirs` (a subset of this proc's), its own read-only
+ * data directories and a private writable /tmp; its fuel and memory come out of this proc's
+ * budget, and a tool that uses up the fuel ends this proc. True with `*out` filled when the
+ * tool ran (whatever its exit code); false when it could not start (not declared, a directory
+ * not granted or writable where this proc's is not, a tool that does not load): pp_error says
+ * why.
+ */
+bool pp_exec(pp_ctx *ctx, const pp_exec_request *req, pp_exec_output *out);
 /** The message of the last failed context call. */
 const char *pp_error(pp_ctx *ctx);
 /** Write a record to the proc's log (printf to stdout works too). */

@@ -9,7 +9,7 @@ use crate::bindings::parproc::jobs::types::{
     Arg, FailureKind, LogLevel, ProcState, ProcStatus, Value,
 };
 use crate::value::{FromValue, to_args};
-use crate::{Error, json};
+use crate::{Error, Exec, json};
 
 /// The running proc's view of the run: its name and args, the global params, the results of
 /// other procs, and the calls that create, start and wait for procs (parproc's
@@ -200,6 +200,20 @@ impl Context {
     /// Asks the user for a password without echoing it (needs `needs(input)`).
     pub fn get_password(&self, prompt: &str) -> Result<String, Error> {
         host::get_input(prompt, true).map_err(Error::failed)
+    }
+
+    /// Starts building a run of the WASI tool `tool`, which the proc declares with
+    /// `needs(tools = [...])`: the same as [`Exec::new`]; see there.
+    ///
+    /// ```no_run
+    /// # use parproc_guest::{Context, Error};
+    /// # fn f(ctx: &Context) -> Result<(), Error> {
+    /// let out = ctx.exec("yosys").arg("-V").run()?;
+    /// ctx.info(&out.stdout_text());
+    /// # Ok(()) }
+    /// ```
+    pub fn exec(&self, tool: impl Into<String>) -> Exec {
+        Exec::new(tool)
     }
 
     /// Writes a record to this proc's log. (Plain `println!`/`eprintln!` output is captured

@@ -102,6 +102,44 @@
 //! ```
 //!
 //! or, without a type, [`json!`]: `Ok(json!({ "passed": 3 }))`.
+//!
+//! # Running tools
+//!
+//! A proc can run WASI command-line tools (a preview1 command module such as the YoWASP
+//! tools, or a `wasi:cli/command` component) as sub-steps: it declares each by name in
+//! `needs(tools = [...])`, the user maps the name to a file with
+//! `--tool NAME=PATH.wasm`, and the proc runs it with [`Exec`]:
+//!
+//! ```no_run
+//! use parproc_guest::prelude::*;
+//!
+//! #[proc(needs(dirs_rw = ["/design"], tools = ["yosys"]))]
+//! fn synth() -> Result<(), Error> {
+//!     let out = Exec::new("yosys")
+//!         .args(["-q", "-p", "synth; write_json /design/top.json", "/design/top.v"])
+//!         .dir("/design", true)
+//!         .run()?; // fails when the tool cannot start
+//!     if !out.success() {
+//!         return Err(Error::failed(out.stderr_text()));
+//!     }
+//!     Ok(())
+//! }
+//! # parproc_guest::export_jobs!(synth);
+//! # fn main() {}
+//! ```
+//!
+//! The tool sees only the directories passed with [`Exec::dir`] (a subset of the proc's,
+//! writable only where the proc's are), its own read-only data directories (`--tool-dir`)
+//! and a private writable `/tmp`; it gets only the environment given and no network. Its fuel
+//! and memory come out of the proc's budget, and a tool that uses up the fuel ends the proc.
+//! [`Exec::run`] fails when the tool cannot start (not declared, a directory not granted, a
+//! tool that does not load); otherwise it returns an [`ExecOutput`]: the exit code (134 when
+//! the tool trapped, with the host's reason at the end of stderr), up to 1 MiB (the host's
+//! bound, or less with [`Exec::max_output`]) of stdout and of stderr, and whether either was
+//! cut. Both streams also go to the proc's log.
+//!
+//! `needs(http = ["https://api.example.com"])` declares the origins a proc reaches over
+//! `wasi:http`; the user grants them with `--allow-http`.
 
 #![deny(missing_docs)]
 
@@ -111,6 +149,7 @@ pub mod bindings;
 mod context;
 mod dep_context;
 mod error;
+mod exec;
 mod json;
 mod rt;
 mod value;
@@ -118,10 +157,11 @@ mod value;
 pub use context::Context;
 pub use dep_context::{DepContext, IntoChoiceMap, IntoChoices, IntoDeps};
 pub use error::{Error, ErrorKind};
+pub use exec::Exec;
 pub use value::FromValue;
 
 pub use bindings::parproc::jobs::types::{
-    Arg, FailureKind, LogLevel, ProcState, ProcStatus, Value, ValueType,
+    Arg, ExecOutput, FailureKind, LogLevel, ProcState, ProcStatus, Value, ValueType,
 };
 
 #[doc(inline)]
@@ -150,5 +190,5 @@ pub mod __rt {
 
 /// Everything a job module usually needs: `use parproc_guest::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Context, DepContext, Error, Value, export_jobs, json, proc, proto};
+    pub use crate::{Context, DepContext, Error, Exec, Value, export_jobs, json, proc, proto};
 }

@@ -25,7 +25,15 @@ use parproc_guest::{Arg, serde_json};
     memory = 64_000_000,
     log_ignore = ["^noise"],
     log_ignore_if_succeeded = ["^warning:"],
-    needs(dirs = ["/src"], dirs_rw = ["/out"], env = ["HOME"], network = ["example.com:443"], input),
+    needs(
+        dirs = ["/src"],
+        dirs_rw = ["/out"],
+        env = ["HOME"],
+        network = ["example.com:443"],
+        input,
+        tools = ["yosys", "nextpnr-ice40"],
+        http = ["https://api.example.com", "http://127.0.0.1:8080"],
+    ),
     inputs = ["/src/*.rs", regex_files("/src", r"\.toml$"), |d| vec![format!("/src/{}.cfg", d.proc_name())]],
     inputs_ignore = ["/src/**/*.bak"],
     outputs = ["/out/bin", output("/out/map", max_age = "2h", enforce_freshness = false)],
@@ -197,6 +205,11 @@ fn proc_options_map_onto_job_decl() {
                 env: vec!["HOME".to_owned()],
                 network: vec!["example.com:443".to_owned()],
                 input: true,
+                tools: vec!["yosys".to_owned(), "nextpnr-ice40".to_owned()],
+                http: vec![
+                    "https://api.example.com".to_owned(),
+                    "http://127.0.0.1:8080".to_owned()
+                ],
             },
             description: "Prepares the workspace.".to_owned(),
             incremental: Incremental {

@@ -137,14 +137,22 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
     let (runtime, manifest) = load(
         &args.module,
         runtime_config,
-        args.sandbox.grants(args.input),
+        args.sandbox
+            .grants(args.input)
+            .map_err(anyhow::Error::msg)?,
         &args.cache,
     )
     .await?;
     let load = runtime.load_info().clone();
     let grants = runtime.grants().clone();
     let runtime = Arc::new(runtime);
-    let (memo, store_cache) = memo(&args.module, &args.state, &grants, &manifest)?;
+    let (memo, store_cache) = memo(
+        &args.module,
+        &args.state,
+        &grants,
+        &runtime.tool_identity(),
+        &manifest,
+    )?;
     let module_digest = memo
         .as_ref()
         .and_then(|m| crate::store::Digest::from_hex(&m.module));
@@ -322,10 +330,14 @@ async fn plan(
 /// The incremental run the flags ask for: the state store opened (checked
 /// private, never the compile cache) and the module's digest, which every key
 /// starts with.
+/// The tools a run may use, as [`crate::runtime::Runtime::tool_identity`] gives them.
+type ToolIdentity = [(String, String, Vec<(String, std::path::PathBuf)>)];
+
 fn memo(
     module: &std::path::Path,
     state: &StateArgs,
     grants: &Grants,
+    tools: &ToolIdentity,
     manifest: &Manifest,
 ) -> anyhow::Result<(Option<Memo>, Option<Arc<crate::store::StoreCache>>)> {
     let Some(dir) = state.dir() else {
@@ -343,10 +355,22 @@ fn memo(
             cache: cache.clone(),
             module: digest.to_hex(),
             full: state.full,
+            // The tools' digests and data directories are grants too: a
+            // result made with another tool is another result.
             grants: grants
                 .dirs
                 .iter()
                 .map(|d| (d.guest.clone(), d.host.display().to_string(), d.writable))
+                .chain(tools.iter().flat_map(|(name, digest, dirs)| {
+                    std::iter::once((format!("tool:{name}"), format!("blake3:{digest}"), false))
+                        .chain(dirs.iter().map(move |(guest, host)| {
+                            (
+                                format!("tool:{name}:{guest}"),
+                                host.display().to_string(),
+                                false,
+                            )
+                        }))
+                }))
                 .collect(),
             env: grants.env.clone(),
             inputs_ignore: manifest.options.inputs_ignore.clone(),

@@ -113,6 +113,29 @@ pub fn componentize(core: &[u8]) -> anyhow::Result<Vec<u8>> {
     encoder.encode().map_err(explain)
 }
 
+/// Turn a WASI preview1 command module (a `_start` export, like every
+/// `wasm32-wasi` program and the YoWASP tools) into a `wasi:cli/command`
+/// component, with the embedded command adapter: how `context.exec` runs
+/// preview1 tools through the same linker and `wasi:filesystem` layer as
+/// job modules. wit-component validates it with the proposals wasmtime
+/// enables (exception handling included).
+pub fn command(core: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut encoder = wit_component::ComponentEncoder::default();
+    encoder
+        .validate(true)
+        .module(core)
+        .context("it is not a WASI preview1 command module")?;
+    encoder
+        .adapter(
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_ADAPTER_NAME,
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        )
+        .context("loading the preview1 command adapter")?;
+    encoder
+        .encode()
+        .context("it is not a WASI preview1 command module")
+}
+
 /// Put wit-component's errors in the words of the contract: which function of
 /// which interface is missing, and what a job module must export.
 fn explain(e: anyhow::Error) -> anyhow::Error {

@@ -286,6 +286,8 @@ function normalise(what, opts, name) {
       env: strings('needs.env', needs.env),
       network: strings('needs.network', needs.network),
       input: Boolean(needs.input),
+      tools: strings('needs.tools', needs.tools),
+      http: strings('needs.http', needs.http),
     },
     fuel: opts.fuel,
     memory: opts.memory,

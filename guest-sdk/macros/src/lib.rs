@@ -67,7 +67,7 @@ use options::Kind;
 /// | `args(x = 1, name = "a", flag = true, ratio = 0.5)` | argument defaults (literals; negative numbers allowed) |
 /// | `log_ignore = ["regex"]` | log lines always hidden from failure snippets |
 /// | `log_ignore_if_succeeded = ["regex"]` | log lines hidden when the proc succeeded |
-/// | `needs(dirs = ["/src"], dirs_rw = ["/out"], env = ["HOME"], network = ["example.com:443"], input)` | capabilities the proc asks for |
+/// | `needs(dirs = ["/src"], dirs_rw = ["/out"], env = ["HOME"], network = ["example.com:443"], input, tools = ["yosys"], http = ["https://api.example.com"])` | capabilities the proc asks for: `tools` are the WASI tools it runs with `parproc_guest::Exec` (the user maps each with `--tool NAME=PATH.wasm`), `http` the origins it reaches over `wasi:http` (granted with `--allow-http`) |
 /// | `description = "..."` | shown by `parproc-host list` (default: the first line of the doc comment) |
 ///
 /// A computed dep is a closure `|d| ...` (no type annotation needed) or a path to a function

@@ -73,6 +73,8 @@ pub(crate) struct Needs {
     pub(crate) env: Vec<LitStr>,
     pub(crate) network: Vec<LitStr>,
     pub(crate) input: bool,
+    pub(crate) tools: Vec<LitStr>,
+    pub(crate) http: Vec<LitStr>,
 }
 
 /// Everything written in the attribute.
@@ -123,7 +125,9 @@ const OPTIONS: &[&str] = &[
     "no_skip",
 ];
 
-const NEEDS: &[&str] = &["dirs", "dirs_rw", "env", "network", "input"];
+const NEEDS: &[&str] = &[
+    "dirs", "dirs_rw", "env", "network", "input", "tools", "http",
+];
 
 impl JobOptions {
     /// Parses the attribute's tokens.
@@ -503,8 +507,10 @@ fn budget(expr: &Expr, what: &str) -> syn::Result<u64> {
 }
 
 fn parse_needs(entry: &Entry) -> syn::Result<Needs> {
-    let list =
-        entry.list("needs(dirs = [...], dirs_rw = [...], env = [...], network = [...], input)")?;
+    let list = entry.list(
+        "needs(dirs = [...], dirs_rw = [...], env = [...], network = [...], input, tools = [...], \
+         http = [...])",
+    )?;
     syntax::check_unique(&list)?;
     let mut needs = Needs::default();
     for need in list {
@@ -531,6 +537,36 @@ fn parse_needs(entry: &Entry) -> syn::Result<Needs> {
                     syntax::strings(need.expr("network = [\"host:port\"]")?, "network")?;
             }
             "input" => needs.input = need.flag()?,
+            "tools" => {
+                needs.tools = syntax::strings(need.expr("tools = [\"name\"]")?, "tools")?;
+                for tool in &needs.tools {
+                    if !is_tool_name(&tool.value()) {
+                        return Err(syn::Error::new(
+                            tool.span(),
+                            format!(
+                                "`tools` entry `{}` is not a tool name (up to 64 letters, digits, \
+                                 `.`, `_` and `-`: the NAME of `--tool NAME=PATH.wasm`)",
+                                tool.value()
+                            ),
+                        ));
+                    }
+                }
+            }
+            "http" => {
+                needs.http = syntax::strings(need.expr("http = [\"https://host\"]")?, "http")?;
+                for origin in &needs.http {
+                    let text = origin.value();
+                    if !(text.starts_with("https://") || text.starts_with("http://")) {
+                        return Err(syn::Error::new(
+                            origin.span(),
+                            format!(
+                                "`http` origin `{text}` must start with its scheme, like \
+                                 `https://{text}` (or `http://`)"
+                            ),
+                        ));
+                    }
+                }
+            }
             other => {
                 return Err(syn::Error::new(
                     need.key.span(),
@@ -540,4 +576,14 @@ fn parse_needs(entry: &Entry) -> syn::Result<Needs> {
         }
     }
     Ok(needs)
+}
+
+/// What the host accepts as the NAME of `--tool NAME=PATH.wasm`: 1 to 64 letters, digits,
+/// `.`, `_` and `-`.
+fn is_tool_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }

@@ -99,6 +99,8 @@ impl Spec<'_> {
         let env = &options.needs.env;
         let network = &options.needs.network;
         let input = options.needs.input;
+        let tools = &options.needs.tools;
+        let http = &options.needs.http;
         let description = options
             .description
             .as_ref()
@@ -151,6 +153,8 @@ impl Spec<'_> {
                     env: &[#(#env),*],
                     network: &[#(#network),*],
                     input: #input,
+                    tools: &[#(#tools),*],
+                    http: &[#(#http),*],
                 },
                 description: #description,
                 inputs: &[#(#inputs),*],

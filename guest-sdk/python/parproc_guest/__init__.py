@@ -28,7 +28,7 @@ decorators register procs and protos then, and top-level `run`/`start`/`wait` ca
 the module's default targets. Each proc runs later, in a fresh instance, when the host asks.
 """
 
-from ._context import DepProcContext, ProcContext
+from ._context import DepProcContext, ExecResult, ProcContext
 from ._decl import (
     NO_FAILURES,
     IgnoreLogAlways,
@@ -63,6 +63,7 @@ from ._toplevel import (
 
 __all__ = [
     "DepProcContext",
+    "ExecResult",
     "IgnoreLogAlways",
     "IgnoreLogIfSucceeded",
     "LogIssueRule",

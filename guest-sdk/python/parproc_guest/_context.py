@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 
 from . import _values as V
+from ._decl import _strs
 from ._errors import ProcessError, UserError
 
 try:  # The bindings exist inside a component only (imported while it is built).
@@ -106,12 +107,71 @@ class _Results(Mapping):
         return repr(dict(self))
 
 
+def _exec_env(env):
+    """`exec`'s `env` as name-value pairs: a mapping or an iterable of pairs, all str."""
+    if env is None:
+        return []
+    pairs = list(env.items()) if isinstance(env, Mapping) else list(env)
+    out = []
+    for pair in pairs:
+        if not (isinstance(pair, (list, tuple)) and len(pair) == 2
+                and all(isinstance(x, str) for x in pair)):
+            raise UserError(f"exec env must map str names to str values, got {pair!r}")
+        out.append((pair[0], pair[1]))
+    return out
+
+
+def _exec_stdin(stdin):
+    if stdin is None:
+        return b""
+    if isinstance(stdin, str):
+        return stdin.encode("utf-8")
+    if isinstance(stdin, (bytes, bytearray, memoryview)):
+        return bytes(stdin)
+    raise UserError(f"exec stdin must be bytes or str, got '{type(stdin).__name__}'.")
+
+
+class ExecResult:
+    """How a tool run with `context.exec` ended: `exit_code` (0 for success; 134 when the
+    tool trapped, with the host's reason at the end of `stderr`), `stdout` and `stderr`
+    (bytes, at most `max_output` of each) and `truncated` (whether either was longer; the
+    whole of both went to the proc's log). `success`, `stdout_text` and `stderr_text`
+    (decoded as UTF-8, invalid bytes replaced) are shorthands."""
+
+    def __init__(self, exit_code, stdout, stderr, truncated):
+        self.exit_code = exit_code
+        self.stdout = stdout
+        self.stderr = stderr
+        self.truncated = truncated
+
+    @classmethod
+    def from_wit(cls, out):
+        return cls(int(out.exit_code), bytes(out.stdout), bytes(out.stderr),
+                   bool(out.truncated))
+
+    @property
+    def success(self):
+        return self.exit_code == 0
+
+    @property
+    def stdout_text(self):
+        return self.stdout.decode("utf-8", errors="replace")
+
+    @property
+    def stderr_text(self):
+        return self.stderr.decode("utf-8", errors="replace")
+
+    def __repr__(self):
+        return (f"ExecResult(exit_code={self.exit_code!r}, stdout={self.stdout!r}, "
+                f"stderr={self.stderr!r}, truncated={self.truncated!r})")
+
+
 class ProcContext:
     """The first argument of every proc function (parproc's `ProcContext`).
 
     `proc_name`, `args` (this proc's arguments), `params` (global params), `results`
     (name -> result of finished procs), `deps_changed`, `changed_deps`, and the calls
-    `create`, `start`, `run`, `wait`, `get_input` and `log`."""
+    `create`, `start`, `run`, `wait`, `get_input`, `log` and `exec`."""
 
     input_fingerprint = None
 
@@ -174,6 +234,38 @@ class ProcContext:
     def get_input(self, message="", password=False):
         """Ask the user for a line of input (needs `Needs(input=True)` and `--input`)."""
         return _call(_host().get_input, message, bool(password))
+
+    def exec(self, tool, args=(), env=None, stdin=b"", dirs=(), dirs_rw=(), max_output=None):
+        """Run the WASI command-line tool `tool` to its end and return an `ExecResult` (a
+        parproc-host addition). The proc declares the tool with `Needs(tools=[...])` and the
+        user maps it with `--tool NAME=PATH.wasm`.
+
+        `args` follow `argv[0]` (the tool's name); `env` (a dict or name-value pairs) is the
+        tool's whole environment; `stdin` (bytes, or str as UTF-8) is what it reads, then end
+        of file. The tool sees only the directories given, at the same paths: `dirs`
+        read-only and `dirs_rw` writable, each one of this proc's granted directories (or
+        below one), writable only where this proc's is; besides those, its own read-only
+        data directories and a private writable `/tmp`. `max_output` bounds the bytes of
+        stdout and of stderr returned (the host's default and cap, 1 MiB, when None). The
+        tool's fuel and memory come out of this proc's budget; a tool that uses up the fuel
+        ends this proc. Raises `UserError` with the host's message when the tool cannot
+        start (not declared, a directory not granted, a tool that does not load)."""
+        if not isinstance(tool, str):
+            raise UserError(f"exec tool must be a str, got '{type(tool).__name__}'.")
+        if max_output is not None and (
+            isinstance(max_output, bool) or not isinstance(max_output, int) or max_output < 0
+        ):
+            raise UserError(f"exec max_output must be an int >= 0, got {max_output!r}.")
+        request = _wit_types.ExecRequest(
+            tool=tool,
+            args=_strs(args, "exec args"),
+            env=_exec_env(env),
+            stdin=_exec_stdin(stdin),
+            dirs=[_wit_types.ExecDir(path=d, writable=False) for d in _strs(dirs, "exec dirs")]
+            + [_wit_types.ExecDir(path=d, writable=True) for d in _strs(dirs_rw, "exec dirs_rw")],
+            max_output=max_output,
+        )
+        return ExecResult.from_wit(_call(_host().exec, request))
 
     def log(self, message, level="info"):
         """Write a record to this proc's log (`trace`, `debug`, `info`, `warn`, `error`)."""

@@ -74,15 +74,21 @@ class Needs:
     user grants it too.
 
     `dirs` and `dirs_rw` are guest paths (read-only and writable), `env` environment
-    variable names, `network` addresses (`host:port`), `input` interactive input."""
+    variable names, `network` addresses (`host:port`), `input` interactive input, `tools`
+    the names of the WASI command-line tools the proc runs with `context.exec` (the user maps
+    each with `--tool NAME=PATH.wasm`), `http` the origins it reaches over `wasi:http`
+    (`https://api.example.com`; granted with `--allow-http`)."""
 
-    def __init__(self, dirs=(), dirs_rw=(), env=(), network=(), input=False):
+    def __init__(self, dirs=(), dirs_rw=(), env=(), network=(), input=False, tools=(),
+                 http=()):
         self.dirs = [(d, False) for d in _strs(dirs, "Needs dirs")] + [
             (d, True) for d in _strs(dirs_rw, "Needs dirs_rw")
         ]
         self.env = _strs(env, "Needs env")
         self.network = _strs(network, "Needs network")
         self.input = bool(input)
+        self.tools = _strs(tools, "Needs tools")
+        self.http = _strs(http, "Needs http")
 
 
 class RegexFiles:

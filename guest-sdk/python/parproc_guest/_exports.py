@@ -149,6 +149,8 @@ def _job_decl(job):
             env=list(job.needs.env),
             network=list(job.needs.network),
             input=job.needs.input,
+            tools=list(job.needs.tools),
+            http=list(job.needs.http),
         ),
         description=job.description,
         incremental=_incremental(job),

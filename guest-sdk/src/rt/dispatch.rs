@@ -122,6 +122,8 @@ fn job_decl(job: &JobSpec) -> JobDecl {
             env: strings(job.needs.env),
             network: strings(job.needs.network),
             input: job.needs.input,
+            tools: strings(job.needs.tools),
+            http: strings(job.needs.http),
         },
         description: job.description.to_owned(),
         incremental: Incremental {

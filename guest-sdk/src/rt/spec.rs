@@ -92,6 +92,10 @@ pub struct NeedsSpec {
     pub network: &'static [&'static str],
     /// Interactive input.
     pub input: bool,
+    /// WASI command-line tools run through `context.exec`, by name.
+    pub tools: &'static [&'static str],
+    /// HTTP origins (`https://api.example.com`).
+    pub http: &'static [&'static str],
 }
 
 /// One entry of `inputs = [...]`.

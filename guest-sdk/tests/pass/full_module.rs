@@ -55,7 +55,15 @@ struct Deployed {
     choices(env = envs, shard = [1, 2, 3]),
     log_ignore = ["^debug"],
     log_ignore_if_succeeded = ["^warning"],
-    needs(dirs = ["/src"], dirs_rw = ["/out"], env = ["HOME"], network = ["example.com:443"], input),
+    needs(
+        dirs = ["/src"],
+        dirs_rw = ["/out"],
+        env = ["HOME"],
+        network = ["example.com:443"],
+        input,
+        tools = ["kubectl"],
+        http = ["https://*.example.com"],
+    ),
 )]
 fn deploy(
     ctx: &Context,
@@ -83,7 +91,7 @@ fn optional() -> Result<(), Error> {
 }
 
 /// Uses every context call once.
-#[proc(args(limit = 3), needs(input))]
+#[proc(args(limit = 3), needs(input, dirs = ["/src"], tools = ["tool"]))]
 fn api_tour(ctx: &Context, limit: usize) -> Result<Option<String>, Error> {
     let _: &str = ctx.proc_name();
     let _: &[parproc_guest::Arg] = ctx.args();
@@ -125,6 +133,24 @@ fn api_tour(ctx: &Context, limit: usize) -> Result<Option<String>, Error> {
     ctx.trace("trace");
     ctx.debug("debug");
     ctx.error("error");
+    let out: parproc_guest::ExecOutput = ctx
+        .exec("tool")
+        .arg("-q")
+        .args(["a", "b"])
+        .env("K", "v")
+        .envs([("A", "1")])
+        .stdin(b"in")
+        .dir("/src", false)
+        .max_output(1024)
+        .run()?;
+    let _: (bool, u32, bool) = (out.success(), out.exit_code, out.truncated);
+    let _: (&[u8], &[u8]) = (&out.stdout, &out.stderr);
+    ctx.info(&format!("{}{}", out.stdout_text(), out.stderr_text()));
+    let mut exec = Exec::new(String::from("tool"));
+    if limit > 1 {
+        exec.arg("--verbose");
+    }
+    let _ = exec.stdin("text").run()?;
     Ok(Some(answer))
 }
 

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::policy::{BudgetRules, DirGrant, Grants, LimitArg, NetAddr, Rules};
+use crate::policy::{BudgetRules, DirGrant, Grants, LimitArg, NetAddr, Rules, ToolGrant};
 use crate::runtime::RuntimeConfig;
 use crate::session::SessionConfig;
 use crate::units::{parse_count, parse_duration, parse_size};
@@ -73,6 +73,20 @@ pub struct SandboxArgs {
     /// `*`; a port or `*`) to the procs that declare it (repeatable).
     #[arg(long, value_name = "HOST:PORT", value_parser = crate::policy::parse_net_addr)]
     pub allow_net: Vec<NetAddr>,
+    /// Let the procs that declare the tool NAME run the WASI command-line tool
+    /// in PATH (a preview1 command module or a `wasi:cli/command` component)
+    /// through `context.exec`, inside their own sandbox and budgets; `#blake3=HEX`
+    /// pins the file's digest (repeatable).
+    #[arg(long, value_name = "NAME=PATH.wasm[#blake3=HEX]", value_parser = crate::policy::parse_tool_grant)]
+    pub tool: Vec<ToolGrant>,
+    /// Give the tool NAME a read-only data directory of its own, at GUEST in
+    /// its sandbox (like `--tool-dir yosys=share::/share`; repeatable).
+    #[arg(long, value_name = "NAME=HOST::GUEST", value_parser = crate::policy::parse_tool_dir)]
+    pub tool_dir: Vec<(String, DirGrant)>,
+    /// The most bytes one tool run may write under its private `/tmp`; past
+    /// it writes there fail (`insufficient-space`) [default: 1GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub tool_tmp_size: Option<u64>,
     /// Reproducible runs: every proc gets randomness seeded from its name and
     /// args, a clock that stands still (2000-01-01), and a results view holding
     /// only its deps and the procs it waited for. Not for procs that need real
@@ -142,18 +156,31 @@ impl SandboxArgs {
             max_created: self.max_created,
             deterministic: self.deterministic,
             max_open_files: self.max_open_files.map_or(d.max_open_files, |n| n as usize),
+            tool_tmp_quota: self.tool_tmp_size.unwrap_or(d.tool_tmp_quota),
             ..d
         }
     }
 
-    /// The grants from these flags (`input` is `--input`).
-    pub fn grants(&self, input: bool) -> Grants {
-        Grants {
+    /// The grants from these flags (`input` is `--input`); `Err` names a
+    /// `--tool-dir` of a tool no `--tool` names.
+    pub fn grants(&self, input: bool) -> Result<Grants, String> {
+        let mut tools = self.tool.clone();
+        for (name, dir) in &self.tool_dir {
+            let Some(tool) = tools.iter_mut().rev().find(|t| &t.name == name) else {
+                return Err(format!(
+                    "`--tool-dir {name}=…` is for a tool no `--tool` names; add `--tool {name}=PATH.wasm`"
+                ));
+            };
+            tool.dirs.push(dir.clone());
+        }
+        Ok(Grants {
             dirs: self.dir.clone(),
             env: self.env.clone(),
             net: self.allow_net.clone(),
             input,
-        }
+            tools,
+            http: Vec::new(),
+        })
     }
 
     /// `config` with these budgets and the deterministic view.

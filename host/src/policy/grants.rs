@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
 
+use super::origin::{OriginPattern, parse_origin_pattern};
 use crate::budget::Budget;
 use crate::outcome::{Failure, FailureKind};
 use crate::spec::{DirNeed, Needs};
@@ -187,6 +188,98 @@ impl NetAddr {
     }
 }
 
+/// A WASI tool the user names: `--tool NAME=PATH.wasm[#blake3=HEX]`, with
+/// its read-only data directories (`--tool-dir NAME=HOST::GUEST`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolGrant {
+    /// The name procs declare (`needs.tools`) and call it by; also its `argv[0]`.
+    pub name: String,
+    /// The tool's file: a WASI preview1 command module or a `wasi:cli/command`
+    /// component.
+    pub path: PathBuf,
+    /// The BLAKE3 digest the file must have (64 lower-case hex digits).
+    pub pin: Option<String>,
+    /// Its own data directories, read-only (`--tool-dir`).
+    pub dirs: Vec<DirGrant>,
+}
+
+/// Whether `name` may name a tool: letters, digits, `.`, `_` and `-`.
+fn is_tool_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+}
+
+/// Parse `--tool NAME=PATH.wasm[#blake3=HEX]`; the file must exist.
+pub fn parse_tool_grant(s: &str) -> Result<ToolGrant, String> {
+    let usage = "write `--tool NAME=PATH.wasm` (like `--tool yosys=tools/yosys.wasm`), \
+                 optionally pinned with `#blake3=HEX`";
+    let (name, rest) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` names no file; {usage}"))?;
+    if !is_tool_name(name) {
+        return Err(format!(
+            "`{name}` is not a tool name (letters, digits, `.`, `_` and `-`); {usage}"
+        ));
+    }
+    let (path, pin) = match rest.rsplit_once("#blake3=") {
+        Some((path, hex)) => {
+            let hex = hex.to_ascii_lowercase();
+            if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+                return Err(format!(
+                    "`--tool {s}`: the pinned digest must be 64 hex digits (the BLAKE3 of the file, \
+                     as `b3sum` prints it)"
+                ));
+            }
+            (path, Some(hex))
+        }
+        None => (rest, None),
+    };
+    if path.is_empty() {
+        return Err(format!("`{s}` names no file; {usage}"));
+    }
+    let path = PathBuf::from(path);
+    if !path.is_file() {
+        return Err(format!(
+            "cannot use the tool `{name}`: `{}` is not a file; `--tool` takes a .wasm file",
+            path.display()
+        ));
+    }
+    Ok(ToolGrant {
+        name: name.to_owned(),
+        path,
+        pin,
+        dirs: Vec::new(),
+    })
+}
+
+/// Parse `--tool-dir NAME=HOST::GUEST`: a read-only data directory of the
+/// tool NAME, at GUEST in its sandbox.
+pub fn parse_tool_dir(s: &str) -> Result<(String, DirGrant), String> {
+    let usage = "write `--tool-dir NAME=HOST::GUEST` (like `--tool-dir yosys=share::/share`)";
+    let (name, dir) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` names no tool; {usage}"))?;
+    if !is_tool_name(name) {
+        return Err(format!("`{name}` is not a tool name; {usage}"));
+    }
+    if dir.ends_with(":rw") {
+        return Err(format!(
+            "`--tool-dir {s}`: a tool's own directories are read-only; a proc passes it \
+             writable directories of its own"
+        ));
+    }
+    let grant = parse_dir_grant(dir).map_err(|e| format!("`--tool-dir {s}`: {e}"))?;
+    if grant.guest == "/tmp" || grant.guest.starts_with("/tmp/") {
+        return Err(format!(
+            "`--tool-dir {s}`: `/tmp` is the tool's private scratch directory; pick another guest path"
+        ));
+    }
+    Ok((name.to_owned(), grant))
+}
+
 /// Everything the user grants a run.
 #[derive(Debug, Clone, Default)]
 pub struct Grants {
@@ -198,6 +291,10 @@ pub struct Grants {
     pub net: Vec<NetAddr>,
     /// `--input`.
     pub input: bool,
+    /// `--tool` (with `--tool-dir`).
+    pub tools: Vec<ToolGrant>,
+    /// `--allow-http`.
+    pub http: Vec<OriginPattern>,
 }
 
 /// A directory a proc gets.
@@ -222,12 +319,21 @@ pub struct Granted {
     pub net: Vec<NetAddr>,
     /// Interactive input.
     pub input: bool,
+    /// WASI tools it may run (names of [`Grants::tools`]).
+    pub tools: Vec<String>,
+    /// HTTP origins it may reach.
+    pub http: Vec<OriginPattern>,
 }
 
 impl Granted {
     /// True when the proc may touch nothing outside its sandbox.
     pub fn is_nothing(&self) -> bool {
-        self.dirs.is_empty() && self.env.is_empty() && self.net.is_empty() && !self.input
+        self.dirs.is_empty()
+            && self.env.is_empty()
+            && self.net.is_empty()
+            && !self.input
+            && self.tools.is_empty()
+            && self.http.is_empty()
     }
 
     /// One line per capability, for `--dry-run`.
@@ -253,6 +359,12 @@ impl Granted {
         }
         if self.input {
             out.push("input (interactive)".to_owned());
+        }
+        for t in &self.tools {
+            out.push(format!("tool {t} (runs it through context.exec)"));
+        }
+        for o in &self.http {
+            out.push(format!("http {o} (outgoing)"));
         }
         out
     }
@@ -292,6 +404,22 @@ impl Grants {
                 granted.input = true;
             } else {
                 missing.push("interactive input (pass `--input`)".to_owned());
+            }
+        }
+        for name in &needs.tools {
+            if self.tools.iter().any(|t| &t.name == name) {
+                granted.tools.push(name.clone());
+            } else {
+                missing.push(format!("tool `{name}` (pass `--tool {name}=PATH.wasm`)"));
+            }
+        }
+        for text in &needs.http {
+            match parse_origin_pattern(text) {
+                Ok(need) if self.http.iter().any(|g| g.covers(&need)) => granted.http.push(need),
+                Ok(need) => {
+                    missing.push(format!("HTTP origin `{need}` (pass `--allow-http {need}`)"))
+                }
+                Err(e) => missing.push(format!("HTTP origin {e}")),
             }
         }
         if missing.is_empty() {
@@ -438,6 +566,61 @@ mod tests {
         std::fs::canonicalize(dir).expect("canonical")
     }
 
+    #[test]
+    fn tools_and_http_are_granted_by_name_and_origin_or_named_with_their_flag() {
+        let dir = scratch();
+        let file = dir.join("t.wasm");
+        std::fs::write(&file, b"\0asm").expect("write");
+        let spec = format!("yosys={}", file.display());
+        let tool = parse_tool_grant(&spec).expect("tool");
+        assert_eq!((tool.name.as_str(), tool.pin.as_deref()), ("yosys", None));
+        let pinned = parse_tool_grant(&format!("{spec}#blake3={}", "AB".repeat(32))).expect("pin");
+        assert_eq!(pinned.pin, Some("ab".repeat(32)));
+        assert!(parse_tool_grant(&format!("{spec}#blake3=12")).is_err());
+        assert!(parse_tool_grant("bad name=x.wasm").is_err());
+        assert!(
+            parse_tool_grant("yosys=missing.wasm")
+                .expect_err("missing")
+                .contains("is not a file")
+        );
+        let (name, d) = parse_tool_dir(&format!("yosys={}::/share", dir.display())).expect("dir");
+        assert_eq!(
+            (name.as_str(), d.guest.as_str(), d.writable),
+            ("yosys", "/share", false)
+        );
+        assert!(parse_tool_dir(&format!("yosys={}::/share:rw", dir.display())).is_err());
+        assert!(parse_tool_dir(&format!("yosys={}::/tmp", dir.display())).is_err());
+
+        let grants = Grants {
+            tools: vec![tool],
+            http: vec![crate::policy::parse_origin_pattern("https://*.example.com").expect("o")],
+            ..Grants::default()
+        };
+        let needs = Needs {
+            tools: vec!["yosys".into()],
+            http: vec!["https://api.example.com".into()],
+            ..Needs::default()
+        };
+        let got = grants.resolve(&needs).expect("granted");
+        assert_eq!(got.tools, ["yosys"]);
+        assert_eq!(got.http[0].to_string(), "https://api.example.com");
+        assert!(
+            got.lines()
+                .contains(&"tool yosys (runs it through context.exec)".to_owned())
+        );
+        let missing = Needs {
+            tools: vec!["nextpnr".into()],
+            http: vec!["https://example.com".into()],
+            ..Needs::default()
+        };
+        let f = grants.resolve(&missing).expect_err("not granted");
+        assert_eq!(
+            f.message,
+            "not granted: tool `nextpnr` (pass `--tool nextpnr=PATH.wasm`); HTTP origin \
+             `https://example.com` (pass `--allow-http https://example.com`)"
+        );
+    }
+
     fn needs_dir(path: &str, writable: bool) -> Needs {
         Needs {
             dirs: vec![DirNeed {
@@ -495,6 +678,7 @@ mod tests {
             env: vec![("HOME".into(), "/h".into())],
             net: vec![parse_net_addr("127.0.0.1:*").expect("addr")],
             input: false,
+            ..Grants::default()
         };
         // Nothing declared: nothing given, whatever is granted.
         assert_eq!(grants.resolve(&Needs::default()), Ok(Granted::default()));
@@ -524,6 +708,7 @@ mod tests {
                 env: vec!["HOME".into(), "TOKEN".into()],
                 network: vec!["127.0.0.1:80".into(), "10.0.0.1:80".into()],
                 input: true,
+                ..Needs::default()
             })
             .expect_err("several missing");
         assert_eq!(

@@ -1,6 +1,7 @@
 //! The user's sandbox policy, pure: per-proc budgets (defaults, pattern rules
 //! and the module's own lower limits) and capability grants (directories,
-//! environment variables, network addresses, input), with the `--dry-run`
+//! environment variables, network addresses, input, WASI tools, HTTP
+//! origins), with the `--dry-run`
 //! rendering of what each proc gets.
 //!
 //! Nothing here touches wasmtime or tokio: the session asks [`BudgetRules`] for
@@ -17,9 +18,12 @@
 //! lower the user's limit ([`effective`]).
 
 mod grants;
+mod origin;
 
 pub use grants::{
-    DirGrant, Granted, GrantedDir, Grants, NetAddr, PlanRow, normalize_guest, parse_dir_grant,
-    parse_env_grant, parse_net_addr, render_dry_run,
+    DirGrant, Granted, GrantedDir, Grants, NetAddr, PlanRow, ToolGrant, normalize_guest,
+    parse_dir_grant, parse_env_grant, parse_net_addr, parse_tool_dir, parse_tool_grant,
+    render_dry_run,
 };
+pub use origin::{HostPattern, OriginPattern, parse_origin_pattern};
 pub use parproc_core::budget::{BudgetRules, LimitArg, Rules, effective, parse_limit_arg};

@@ -73,7 +73,7 @@ pub(crate) fn carry<T: Serialize, U: DeserializeOwned>(value: &T) -> wasmtime::R
     Ok(serde_json::from_value(json)?)
 }
 
-/// A 0.1.0 manifest as the current one: no incremental options.
+/// A 0.1.0 manifest as the current one: no incremental options, tools or HTTP.
 fn upgrade_manifest(
     old: &v0_1::parproc::jobs::types::Manifest,
 ) -> wasmtime::Result<types::Manifest> {
@@ -88,6 +88,10 @@ fn upgrade_manifest(
         for job in jobs {
             if let Some(job) = job.as_object_mut() {
                 job.insert("incremental".into(), none.clone());
+                if let Some(needs) = job.get_mut("needs").and_then(|n| n.as_object_mut()) {
+                    needs.insert("tools".into(), serde_json::Value::Array(Vec::new()));
+                    needs.insert("http".into(), serde_json::Value::Array(Vec::new()));
+                }
             }
         }
     }

@@ -294,6 +294,69 @@ pub(crate) fn component(
     Ok((component, used))
 }
 
+/// The compiled component whose source has the BLAKE3 digest `digest` (with
+/// `tag` naming how it is made from that source, like a preview1 tool turned
+/// into a command component): from `cache` when it holds a verified entry,
+/// else `make` gives the component's bytes, which are compiled (and stored).
+/// `make` runs only on a miss.
+pub(crate) fn component_of(
+    engine: &Engine,
+    tag: &str,
+    digest: &blake3::Hash,
+    cache: &CompileCache,
+    make: impl FnOnce() -> Result<Vec<u8>, LoadError>,
+) -> Result<(Component, CacheUse), LoadError> {
+    let Some(dir) = cache.dir() else {
+        return Ok((compile(engine, &make()?)?, CacheUse::Off));
+    };
+    if let Err(reason) = prepare_dir(
+        dir,
+        "use a directory only you can write (`chmod go-w`), or set PARPROC_CACHE_DIR",
+    ) {
+        return Ok((compile(engine, &make()?)?, CacheUse::Refused { reason }));
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(tag.as_bytes());
+    h.update(b"\0");
+    h.update(digest.as_bytes());
+    let key = key(engine, &h.finalize());
+    let name = hex(&key);
+    let code = dir.join(format!("{name}.cwasm"));
+    let meta = dir.join(format!("{name}.meta"));
+    let rejected = match verify(&code, &meta, &key) {
+        Ok(false) => None,
+        // SAFETY: as in `component`: a private directory, this user's file,
+        // a record naming this key (engine, host version, source digest and
+        // tag), and the length and digest `serialize` produced.
+        Ok(true) => match unsafe { Component::deserialize_file(engine, &code) } {
+            Ok(c) => {
+                touch(&code);
+                return Ok((c, CacheUse::Hit));
+            }
+            Err(e) => Some(format!(
+                "wasmtime refused it: {}",
+                super::trap::one_line(&format!("{e:#}"))
+            )),
+        },
+        Err(reason) => Some(reason),
+    };
+    let component = compile(engine, &make()?)?;
+    let stored = component
+        .serialize()
+        .map_err(|e| format!("cannot serialize: {e}"))
+        .and_then(|payload| write_entry(dir, &code, &meta, &key, &payload));
+    if stored.is_ok() {
+        prune(dir, &code);
+    }
+    let used = match rejected {
+        Some(reason) => CacheUse::Rejected { reason },
+        None => CacheUse::Miss {
+            not_stored: stored.err(),
+        },
+    };
+    Ok((component, used))
+}
+
 /// Check the entry `code` + `meta`: `Ok(false)` when there is none (or only
 /// half of one, as while another run writes it), `Err(reason)` when there is
 /// one that must not be loaded.

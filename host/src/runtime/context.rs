@@ -307,6 +307,14 @@ impl Host for HostState {
         )
     }
 
+    fn exec(
+        &mut self,
+        _request: wit::ExecRequest,
+    ) -> wasmtime::Result<Result<wit::ExecOutput, String>> {
+        // `Shared::linker` links `tools::exec` in its place (it needs the store).
+        Err(wasmtime::format_err!("`exec` is linked by the tool runner"))
+    }
+
     fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
         self.context()?;
         // A log record of any size is fine: the sink keeps its head and tail.

@@ -466,11 +466,19 @@ fn needs_from_wit(needs: wit::Needs) -> Result<Needs, String> {
         crate::policy::parse_net_addr(addr)
             .map_err(|e| format!("a needed network address: {e}"))?;
     }
+    let tools = names("the needed tools", needs.tools)?;
+    let http = names("the needed HTTP origins", needs.http)?;
+    for origin in &http {
+        crate::policy::parse_origin_pattern(origin)
+            .map_err(|e| format!("a needed HTTP origin: {e}"))?;
+    }
     Ok(Needs {
         dirs,
         env,
         network,
         input: needs.input,
+        tools,
+        http,
     })
 }
 
@@ -502,6 +510,8 @@ mod tests {
                 env: Vec::new(),
                 network: Vec::new(),
                 input: false,
+                tools: Vec::new(),
+                http: Vec::new(),
             },
             description: String::new(),
             incremental: wit::Incremental {

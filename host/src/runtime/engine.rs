@@ -48,15 +48,19 @@ const POOL_CORE_INSTANCES: u32 = 64;
 const POOL_MEMORIES: u32 = 8;
 const POOL_TABLES: u32 = 16;
 
-/// The engine configuration: fuel, Cranelift, no DWARF lookups on traps, and
-/// the pooling allocator when asked for.
+/// The engine configuration: fuel, Cranelift, no DWARF lookups on traps,
+/// exception handling, and the pooling allocator when asked for.
 fn config(kind: EngineKind) -> Config {
     let mut config = Config::new();
     config
         .strategy(Strategy::Cranelift)
         .cranelift_opt_level(OptLevel::Speed)
         .consume_fuel(kind.metered)
-        .wasm_backtrace_details(WasmBacktraceDetails::Disable);
+        .wasm_backtrace_details(WasmBacktraceDetails::Disable)
+        // Existing WASI tools (Yosys and the other YoWASP builds) use the
+        // exception-handling proposal; wasmtime has it with its `gc` feature
+        // (the deferred reference-counting collector, `gc-drc`).
+        .wasm_exceptions(true);
     if let Some(instances) = kind.pool {
         // Slots are reserved address space, not memory: a memory slot can hold
         // a whole 4 GiB wasm32 memory, so any `--max-memory` fits (the store's

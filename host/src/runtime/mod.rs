@@ -40,6 +40,7 @@ mod recorder;
 mod runner;
 mod sandbox;
 mod state;
+mod tools;
 mod trap;
 mod wasifs;
 
@@ -94,6 +95,9 @@ pub struct RuntimeConfig {
     /// metering costs (`cargo bench --bench scale`), not for untrusted code,
     /// and the CLI does not offer it.
     pub fuel_metering: bool,
+    /// The most bytes one tool run (`context.exec`) may write under its
+    /// private `/tmp`.
+    pub tool_tmp_quota: u64,
     /// Use wasmtime's pooling allocator with this many instance slots (at
     /// least `--max-live` plus the declarations instance), or allocate every
     /// store's memories on demand (`None`).
@@ -114,6 +118,7 @@ impl Default for RuntimeConfig {
             deterministic: false,
             max_open_files: crate::fdlimit::default_per_proc(crate::fdlimit::raise()),
             fuel_metering: true,
+            tool_tmp_quota: DEFAULT_TOOL_TMP_SIZE,
             pool_instances: None,
         }
     }
@@ -121,6 +126,8 @@ impl Default for RuntimeConfig {
 
 /// Default [`RuntimeConfig::max_arg`]: 1 MiB.
 pub const DEFAULT_MAX_ARG: usize = 1 << 20;
+/// Default [`RuntimeConfig::tool_tmp_quota`]: 1 GiB.
+pub const DEFAULT_TOOL_TMP_SIZE: u64 = 1 << 30;
 /// Default [`RuntimeConfig::max_created`].
 pub const DEFAULT_MAX_CREATED: usize = 10_000;
 
@@ -207,10 +214,11 @@ impl Runtime {
         let head = read_head(path).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
         check_header(&head).map_err(|e| anyhow::anyhow!("cannot read `{shown}`: {e}"))?;
         let read = started.elapsed();
-        let (shared, cache_use) = prepare(path, config, grants, cache).map_err(|e| match e {
-            cache::LoadError::Read(e) => anyhow::anyhow!("cannot read `{shown}`: {e}"),
-            cache::LoadError::Invalid(e) => anyhow::anyhow!("cannot load `{shown}`: {e}"),
-        })?;
+        let (mut shared, cache_use) =
+            prepare(path, config, grants, cache).map_err(|e| match e {
+                cache::LoadError::Read(e) => anyhow::anyhow!("cannot read `{shown}`: {e}"),
+                cache::LoadError::Invalid(e) => anyhow::anyhow!("cannot load `{shown}`: {e}"),
+            })?;
         let mut decls = Declarations::new(CallBudget {
             fuel: config.decl_fuel,
             timeout: config.decl_timeout,
@@ -228,6 +236,15 @@ impl Runtime {
         let manifest = convert::manifest_from_wit(manifest).map_err(|e| {
             anyhow::anyhow!("cannot load `{shown}`: `describe` returned an invalid manifest: {e}")
         })?;
+        let wanted: std::collections::HashSet<String> = manifest
+            .jobs
+            .iter()
+            .flat_map(|j| j.needs.tools.iter().cloned())
+            .collect();
+        shared.tools = Arc::new(
+            tools::Toolbox::load(&shared.grants, &wanted, &config, cache)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
         tracing::debug!(
             "loaded `{shown}`: read {read:?}, compiled or cached and linked {:?} ({cache_use}), \
              described {:?}",
@@ -268,6 +285,13 @@ impl Runtime {
     /// The configuration the module was loaded with.
     pub fn config(&self) -> &RuntimeConfig {
         &self.inner.config
+    }
+
+    /// The tools procs may run: each one's name, BLAKE3 digest (hex) and data
+    /// directories (guest path, host path), sorted by name. The key of an
+    /// incremental proc's result covers them.
+    pub fn tool_identity(&self) -> Vec<(String, String, Vec<(String, PathBuf)>)> {
+        self.inner.shared.tools.identity()
     }
 
     /// What the user granted.
@@ -430,6 +454,7 @@ fn prepare(
         config,
         grants,
         pool: MemoryPool::new(config.max_total_memory),
+        tools: Arc::new(tools::Toolbox::empty()),
     };
     Ok((shared, cache_use))
 }

@@ -78,6 +78,30 @@ impl Recorder {
         Ok(())
     }
 
+    /// A recorder with the same roots and nothing recorded: for a tool the
+    /// proc runs (its store numbers descriptors on its own), merged back
+    /// with [`Recorder::absorb`].
+    pub(crate) fn sibling(&self) -> Recorder {
+        Recorder {
+            roots: Arc::clone(&self.roots),
+            findings: Arc::default(),
+        }
+    }
+
+    /// Add what `other` (a [`Recorder::sibling`]) saw and wrote to this
+    /// trace, after what this one has so far.
+    pub(crate) fn absorb(&self, other: &Recorder) {
+        let theirs = std::mem::take(&mut *other.lock());
+        let mut f = self.lock();
+        if let Some(why) = theirs.unusable {
+            f.unusable(why);
+        }
+        for seen in theirs.seen {
+            f.see(seen);
+        }
+        f.written.extend(theirs.written);
+    }
+
     /// The trace, checked once more against the disk: a file that changed
     /// while the proc ran makes it unusable.
     pub(crate) fn finish(&self) -> Traced {

@@ -36,6 +36,8 @@ pub(crate) struct Shared {
     pub(crate) grants: Grants,
     /// The host-wide memory total of proc stores.
     pub(crate) pool: MemoryPool,
+    /// The WASI tools procs may run.
+    pub(crate) tools: std::sync::Arc<super::tools::Toolbox>,
 }
 
 impl Shared {
@@ -45,6 +47,16 @@ impl Shared {
         let mut linker = Linker::new(engine);
         super::wasifs::add_to_linker(&mut linker, HostState::fs_view)?;
         super::bindings::add_to_linker(&mut linker)?;
+        // `context.exec` needs the store (the proc's fuel): it replaces the
+        // generated binding, which cannot reach it.
+        linker.allow_shadowing(true);
+        linker.instance(super::bindings::CONTEXT)?.func_wrap_async(
+            "exec",
+            |mut caller, (request,): (super::bindings::types::ExecRequest,)| {
+                Box::new(async move { Ok((super::tools::exec(&mut caller, request).await?,)) })
+            },
+        )?;
+        linker.allow_shadowing(false);
         Ok(linker)
     }
 
@@ -100,20 +112,33 @@ pub(crate) async fn run(
         args: launch.args.clone(),
         changed_deps: launch.changed_deps.clone(),
     });
-    let roots = crate::trace::Roots(
+    let mut roots = crate::trace::Roots(
         granted
             .dirs
             .iter()
             .map(|d| (d.guest.clone(), d.host.clone()))
             .collect(),
     );
+    // The data directories of the tools it may run are in its trace too.
+    roots.0.extend(shared.tools.roots(&granted.tools));
     // Declared inputs of a proc granted no directory cannot be anywhere: the
     // recorder says so when it expands them.
-    let recorder = (launch.trace && (!granted.dirs.is_empty() || !launch.inputs.is_empty()))
-        .then(|| super::recorder::Recorder::new(roots.clone()));
+    let recorder = (launch.trace
+        && (!granted.dirs.is_empty() || !launch.inputs.is_empty() || !granted.tools.is_empty()))
+    .then(|| super::recorder::Recorder::new(roots.clone()));
     let mut state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
     if let Some(r) = &recorder {
         state.fs.set_observer(Some(Box::new(r.clone())));
+    }
+    if !granted.tools.is_empty() {
+        state.tools = Some(std::sync::Arc::new(super::tools::ToolAccess {
+            toolbox: std::sync::Arc::clone(&shared.tools),
+            allowed: granted.tools.clone(),
+            dirs: granted.dirs.clone(),
+            fuel,
+            seed,
+            recorder: recorder.clone(),
+        }));
     }
     let mut store = match shared.store(state, fuel) {
         Ok(store) => store,

@@ -73,13 +73,18 @@ pub(crate) fn wasi_ctx(
             });
     }
     if let Some(seed) = seed {
-        b.secure_random(StdRng::seed_from_u64(seed))
-            .insecure_random(StdRng::seed_from_u64(seed ^ 0x5bd1_e995_5bd1_e995))
-            .insecure_random_seed(u128::from(seed) << 64 | u128::from(!seed))
-            .wall_clock(FixedWall)
-            .monotonic_clock(FixedMonotonic);
+        deterministic(&mut b, seed);
     }
     Ok(b.build())
+}
+
+/// Seeded randomness and clocks that stand still (`--deterministic`).
+pub(crate) fn deterministic(b: &mut WasiCtxBuilder, seed: u64) {
+    b.secure_random(StdRng::seed_from_u64(seed))
+        .insecure_random(StdRng::seed_from_u64(seed ^ 0x5bd1_e995_5bd1_e995))
+        .insecure_random_seed(u128::from(seed) << 64 | u128::from(!seed))
+        .wall_clock(FixedWall)
+        .monotonic_clock(FixedMonotonic);
 }
 
 /// Whether a socket may use `addr` for `usage`.

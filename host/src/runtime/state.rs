@@ -72,6 +72,8 @@ pub(crate) struct HostState {
     pub(crate) refused_wait: bool,
     /// The filesystem layer's state: its observer and descriptor cap.
     pub(crate) fs: FsState,
+    /// What the proc may hand the tools it runs (`None`: no `exec`).
+    pub(crate) tools: Option<std::sync::Arc<super::tools::ToolAccess>>,
     /// The store's share of the host-wide memory total, given back on drop.
     _admission: Option<Admission>,
 }
@@ -96,6 +98,7 @@ impl HostState {
             created: 0,
             refused_wait: false,
             fs: FsState::new(limits.max_open_files),
+            tools: None,
             _admission: admission,
         }
     }
@@ -134,36 +137,70 @@ impl WasiView for HostState {
 /// limiter adds up the differences. A growth the memory's or table's own
 /// maximum forbids fails anyway and is not counted. A growth that is approved
 /// and then fails in the OS stays counted, which errs on the safe side.
+///
+/// The account (cap, use, peak) can be shared: a tool a proc runs gets a
+/// [`MemoryLimiter::child`] whose store counts against the proc's cap, and
+/// gives its share back when it is dropped with its store.
 #[derive(Debug)]
 pub(crate) struct MemoryLimiter {
+    account: std::sync::Arc<std::sync::Mutex<Account>>,
+    /// What this limiter's own store has taken from the account.
+    mine: u64,
+    /// Whether a growth of this limiter's store was refused for the cap.
+    hit: bool,
+    /// Whether this is a child (which gives `mine` back on drop).
+    child: bool,
+}
+
+/// The shared part of a [`MemoryLimiter`].
+#[derive(Debug)]
+struct Account {
     cap: u64,
     used: u64,
     peak: u64,
-    hit: bool,
 }
 
 impl MemoryLimiter {
     /// A limiter allowing `cap` bytes in all.
     pub(crate) fn new(cap: u64) -> Self {
         MemoryLimiter {
-            cap,
-            used: 0,
-            peak: 0,
+            account: std::sync::Arc::new(std::sync::Mutex::new(Account {
+                cap,
+                used: 0,
+                peak: 0,
+            })),
+            mine: 0,
             hit: false,
+            child: false,
         }
+    }
+
+    /// A limiter for another store that counts against the same cap, for as
+    /// long as it lives.
+    pub(crate) fn child(&self) -> Self {
+        MemoryLimiter {
+            account: std::sync::Arc::clone(&self.account),
+            mine: 0,
+            hit: false,
+            child: true,
+        }
+    }
+
+    fn account(&self) -> std::sync::MutexGuard<'_, Account> {
+        self.account.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The cap in bytes.
     pub(crate) fn cap(&self) -> u64 {
-        self.cap
+        self.account().cap
     }
 
-    /// The most bytes in use at once.
+    /// The most bytes in use at once (of every store sharing the account).
     pub(crate) fn peak(&self) -> u64 {
-        self.peak
+        self.account().peak
     }
 
-    /// Whether a growth was refused because of the cap.
+    /// Whether a growth of this limiter's store was refused because of the cap.
     pub(crate) fn hit(&self) -> bool {
         self.hit
     }
@@ -174,15 +211,30 @@ impl MemoryLimiter {
             return false;
         }
         let delta = desired.saturating_sub(current) as u64;
-        let wanted = self.used.saturating_add(delta);
-        if wanted > self.cap {
+        let mut account = self.account();
+        let wanted = account.used.saturating_add(delta);
+        if wanted > account.cap {
+            let cap = account.cap;
+            drop(account);
             self.hit = true;
-            tracing::debug!(wanted, cap = self.cap, "memory cap reached");
+            tracing::debug!(wanted, cap, "memory cap reached");
             return false;
         }
-        self.used = wanted;
-        self.peak = self.peak.max(wanted);
+        account.used = wanted;
+        account.peak = account.peak.max(wanted);
+        drop(account);
+        self.mine = self.mine.saturating_add(delta);
         true
+    }
+}
+
+impl Drop for MemoryLimiter {
+    fn drop(&mut self) {
+        if self.child {
+            let mine = self.mine;
+            let mut account = self.account();
+            account.used = account.used.saturating_sub(mine);
+        }
     }
 }
 
@@ -246,6 +298,21 @@ mod tests {
         assert_eq!(l.peak(), 10 * TABLE_ELEMENT_BYTES as u64);
         assert!(!l.table_growing(10, 1000, None).expect("no error"));
         assert!(l.hit());
+    }
+
+    #[test]
+    fn a_child_shares_the_cap_and_gives_its_share_back() {
+        let mut proc = MemoryLimiter::new(1000);
+        assert!(proc.memory_growing(0, 600, None).expect("no error"));
+        let mut tool = proc.child();
+        assert!(!tool.memory_growing(0, 500, None).expect("no error"));
+        assert!(tool.hit());
+        assert!(!proc.hit(), "the tool's refusal is not the proc's");
+        assert!(tool.memory_growing(0, 400, None).expect("no error"));
+        assert_eq!(proc.peak(), 1000);
+        assert!(!proc.memory_growing(600, 700, None).expect("no error"));
+        drop(tool);
+        assert!(proc.memory_growing(600, 1000, None).expect("no error"));
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub fn test_cache_dir() -> &'static std::path::Path {
 
 mod c_sdk;
 mod cli;
+mod fpga;
 mod harness;
 mod hostile;
 mod incremental;
@@ -31,4 +32,5 @@ mod scenarios_rdeps;
 mod scenarios_ws;
 mod sdk_incremental;
 mod state_cli;
+mod tools;
 mod watch;

@@ -71,6 +71,12 @@ pub struct Needs {
     pub network: Vec<String>,
     /// Interactive input.
     pub input: bool,
+    /// WASI command-line tools run through `context.exec`, by name.
+    #[serde(default)]
+    pub tools: Vec<String>,
+    /// Origins reached over `wasi:http` (`https://api.example.com`).
+    #[serde(default)]
+    pub http: Vec<String>,
 }
 
 /// Budgets a module declares; each can only lower the user's limit.

@@ -47,6 +47,13 @@ impl preopens::Host for FsView<'_> {
                 self.state
                     .descriptors
                     .extend(dirs.iter().map(|(fd, _)| fd.rep()));
+                if let Some(q) = &mut self.state.quota {
+                    q.under.extend(
+                        dirs.iter()
+                            .filter(|(_, name)| *name == q.root)
+                            .map(|(fd, _)| fd.rep()),
+                    );
+                }
                 Ok(dirs)
             }
             Err(e) => Err(e),
@@ -135,7 +142,10 @@ impl HostDescriptor for FsView<'_> {
 
     async fn set_size(&mut self, fd: Resource<Descriptor>, size: Filesize) -> FsResult<()> {
         let rep = fd.rep();
-        let result = HostDescriptor::set_size(&mut self.wasi, fd, size).await;
+        let result = match self.state.may_write(rep, size) {
+            true => HostDescriptor::set_size(&mut self.wasi, fd, size).await,
+            false => Err(ErrorCode::InsufficientSpace.into()),
+        };
         self.state.report(|| FsEvent::SetSize {
             fd: rep,
             size,
@@ -190,7 +200,10 @@ impl HostDescriptor for FsView<'_> {
     ) -> FsResult<Filesize> {
         let rep = fd.rep();
         let len = buf.len() as u64;
-        let result = HostDescriptor::write(&mut self.wasi, fd, buf, offset).await;
+        let result = match self.state.may_write(rep, len) {
+            true => HostDescriptor::write(&mut self.wasi, fd, buf, offset).await,
+            false => Err(ErrorCode::InsufficientSpace.into()),
+        };
         self.state.report(|| FsEvent::Write {
             fd: rep,
             offset,
@@ -359,6 +372,11 @@ impl HostDescriptor for FsView<'_> {
             HostDescriptor::open_at(&mut self.wasi, fd, path_flags, path, open_flags, flags).await;
         if let Ok(new) = &result {
             self.state.descriptors.insert(new.rep());
+            if let Some(q) = &mut self.state.quota
+                && q.under.contains(&parent)
+            {
+                q.under.insert(new.rep());
+            }
         }
         let table = &*self.wasi.table;
         self.state.report(|| FsEvent::OpenAt {
@@ -383,6 +401,9 @@ impl HostDescriptor for FsView<'_> {
         let result = HostDescriptor::drop(&mut self.wasi, fd);
         if result.is_ok() {
             self.state.descriptors.remove(&rep);
+            if let Some(q) = &mut self.state.quota {
+                q.under.remove(&rep);
+            }
         }
         self.state.report(|| FsEvent::DropDescriptor {
             fd: rep,
@@ -498,6 +519,7 @@ impl HostDescriptor for FsView<'_> {
     ) -> FsResult<Resource<DynOutputStream>> {
         let rep = fd.rep();
         let result = HostDescriptor::write_via_stream(&mut self.wasi, fd, offset);
+        let result = self.quoted_stream(rep, result);
         self.state.report(|| FsEvent::WriteViaStream {
             fd: rep,
             offset,
@@ -512,6 +534,7 @@ impl HostDescriptor for FsView<'_> {
     ) -> FsResult<Resource<DynOutputStream>> {
         let rep = fd.rep();
         let result = HostDescriptor::append_via_stream(&mut self.wasi, fd);
+        let result = self.quoted_stream(rep, result);
         self.state.report(|| FsEvent::AppendViaStream {
             fd: rep,
             outcome: FsOutcome::of(&result, rep_of),
@@ -588,5 +611,60 @@ impl HostDirectoryEntryStream for FsView<'_> {
             outcome: FsOutcome::of_trap(&result, |_| ()),
         });
         result
+    }
+}
+
+impl FsView<'_> {
+    /// The stream `result` made for `fd`, drawing on the write quota when
+    /// `fd` is under it.
+    fn quoted_stream(
+        &mut self,
+        fd: u32,
+        result: FsResult<Resource<DynOutputStream>>,
+    ) -> FsResult<Resource<DynOutputStream>> {
+        let Some(left) = self.state.quota_of(fd) else {
+            return result;
+        };
+        let stream = result?;
+        let inner = self.wasi.table.delete(stream).map_err(FsError::trap)?;
+        let quoted: DynOutputStream = Box::new(QuotaStream { inner, left });
+        self.wasi.table.push(quoted).map_err(FsError::trap)
+    }
+}
+
+/// An output stream of a file under the write quota.
+struct QuotaStream {
+    inner: DynOutputStream,
+    left: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::Pollable for QuotaStream {
+    async fn ready(&mut self) {
+        self.inner.ready().await;
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl wasmtime_wasi::p2::OutputStream for QuotaStream {
+    fn write(&mut self, bytes: bytes::Bytes) -> wasmtime_wasi::p2::StreamResult<()> {
+        if !super::Quota::take(&self.left, bytes.len() as u64) {
+            return Err(wasmtime_wasi::p2::StreamError::LastOperationFailed(
+                wasmtime::format_err!("the write quota of this directory is used up"),
+            ));
+        }
+        self.inner.write(bytes)
+    }
+
+    fn flush(&mut self) -> wasmtime_wasi::p2::StreamResult<()> {
+        self.inner.flush()
+    }
+
+    fn check_write(&mut self) -> wasmtime_wasi::p2::StreamResult<usize> {
+        self.inner.check_write()
+    }
+
+    async fn cancel(&mut self) {
+        self.inner.cancel().await;
     }
 }

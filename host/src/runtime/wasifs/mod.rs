@@ -98,6 +98,31 @@ pub(crate) struct FsState {
     limit: usize,
     /// How many calls the cap refused.
     refused: u64,
+    /// The write quota of one preopen and its descendants, if any.
+    quota: Option<Quota>,
+}
+
+/// The most bytes a guest may write under one preopen (a tool's `/tmp`):
+/// `write`, the streams of `write-via-stream` and `append-via-stream`, and
+/// `set-size` (counted as the new size) all draw on it; past it they answer
+/// `insufficient-space`. Removing a file does not give bytes back.
+#[derive(Debug)]
+pub(crate) struct Quota {
+    /// The guest path of the preopen.
+    root: String,
+    /// Bytes left.
+    left: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The descriptors at or below the preopen (by rep).
+    under: HashSet<Rep>,
+}
+
+impl Quota {
+    /// Take `n` bytes; `false` (and nothing taken) when fewer are left.
+    fn take(left: &std::sync::atomic::AtomicU64, n: u64) -> bool {
+        use std::sync::atomic::Ordering;
+        left.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |l| l.checked_sub(n))
+            .is_ok()
+    }
 }
 
 impl Default for FsState {
@@ -131,7 +156,31 @@ impl FsState {
             streams: HashSet::new(),
             limit,
             refused: 0,
+            quota: None,
         }
+    }
+
+    /// Let the guest write at most `bytes` bytes at or below the preopen
+    /// `root` (see [`Quota`]).
+    pub(crate) fn set_write_quota(&mut self, root: &str, bytes: u64) {
+        self.quota = Some(Quota {
+            root: root.to_owned(),
+            left: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(bytes)),
+            under: HashSet::new(),
+        });
+    }
+
+    /// The bytes counter of `fd` if it is under the quota.
+    fn quota_of(&self, fd: Rep) -> Option<std::sync::Arc<std::sync::atomic::AtomicU64>> {
+        self.quota
+            .as_ref()
+            .filter(|q| q.under.contains(&fd))
+            .map(|q| std::sync::Arc::clone(&q.left))
+    }
+
+    /// Whether `fd` may write `n` more bytes (taking them if so).
+    fn may_write(&self, fd: Rep, n: u64) -> bool {
+        self.quota_of(fd).is_none_or(|left| Quota::take(&left, n))
     }
 
     /// This state with `observer` told about every call.

@@ -39,6 +39,8 @@ fn job(name: &str, network: Vec<String>) -> JobDecl {
             env: Vec::new(),
             network,
             input: false,
+            tools: Vec::new(),
+            http: Vec::new(),
         },
         description: String::new(),
         incremental: Incremental {

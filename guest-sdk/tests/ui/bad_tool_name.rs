@@ -1,0 +1,6 @@
+use parproc_guest::prelude::*;
+
+#[proc(needs(tools = ["yosys", "tools/yosys.wasm"]))]
+fn synth() {}
+
+fn main() {}
