@@ -16,8 +16,9 @@ use crate::{Error, Exec, json};
 /// `ProcContext`).
 ///
 /// A job function receives it as an optional first parameter `&Context`. Every method other
-/// than [`proc_name`](Self::proc_name), [`args`](Self::args) and [`arg`](Self::arg) calls
-/// the host. The results view is as of the proc's start; [`wait`](Self::wait) moves it
+/// than [`proc_name`](Self::proc_name), [`args`](Self::args), [`arg`](Self::arg) and
+/// [`exec`](Self::exec) (which builds an [`Exec`]; its `run` calls the host) calls the host.
+/// The results view is as of the proc's start; [`wait`](Self::wait) moves it
 /// forward to include everything finished when the wait returns.
 ///
 /// # Examples

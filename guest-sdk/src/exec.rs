@@ -26,10 +26,11 @@ use crate::bindings::parproc::jobs::types::{ExecDir, ExecOutput, ExecRequest};
 ///   (out of fuel).
 ///
 /// [`run`](Self::run) fails (an [`Error`] whose message is the host's) when the tool cannot
-/// start: a name the proc did not declare in `needs(tools = [...])`, a directory that is not one of the proc's or writable where the proc's is not, a tool
-/// that does not load. A tool that starts gives an [`ExecOutput`] whatever its exit code; a
-/// tool that traps (its memory ran out, `unreachable`, ...) exits with 134 and the host's
-/// reason at the end of its stderr. Its stdout and stderr also go to this proc's log.
+/// start: a name the proc did not declare in `needs(tools = [...])`, a directory that is not
+/// one of the proc's or writable where the proc's is not, a tool that does not load. A tool
+/// that starts gives an [`ExecOutput`] whatever its exit code; a tool that traps (its memory
+/// ran out, `unreachable`, ...) exits with 134 and the host's reason at the end of its
+/// stderr. Its stdout and stderr also go to this proc's log.
 ///
 /// # Examples
 ///

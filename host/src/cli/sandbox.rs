@@ -73,6 +73,12 @@ pub struct SandboxArgs {
     /// `*`; a port or `*`) to the procs that declare it (repeatable).
     #[arg(long, value_name = "HOST:PORT", value_parser = crate::policy::parse_net_addr)]
     pub allow_net: Vec<NetAddr>,
+    /// Let the procs that declare a matching origin reach it over `wasi:http`:
+    /// `SCHEME://HOST[:PORT]` (port: the scheme's by default; `*` for one DNS
+    /// label, never the apex; an IP matches only itself; repeatable). The
+    /// host never follows redirects, and does not check DNS answers.
+    #[arg(long, value_name = "SCHEME://HOST[:PORT]", value_parser = crate::policy::parse_origin_pattern)]
+    pub allow_http: Vec<crate::policy::OriginPattern>,
     /// Let the procs that declare the tool NAME run the WASI command-line tool
     /// in PATH (a preview1 command module or a `wasi:cli/command` component)
     /// through `context.exec`, inside their own sandbox and budgets; `#blake3=HEX`
@@ -179,7 +185,7 @@ impl SandboxArgs {
             net: self.allow_net.clone(),
             input,
             tools,
-            http: Vec::new(),
+            http: self.allow_http.clone(),
         })
     }
 

@@ -34,6 +34,7 @@ mod context;
 mod convert;
 mod decls;
 mod engine;
+mod http;
 mod logpipe;
 mod pool;
 mod recorder;

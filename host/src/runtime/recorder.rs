@@ -102,6 +102,11 @@ impl Recorder {
         f.written.extend(theirs.written);
     }
 
+    /// Make the trace unusable for `why` (the outcome is not cached).
+    pub(crate) fn spoil(&self, why: &str) {
+        self.lock().unusable(why);
+    }
+
     /// The trace, checked once more against the disk: a file that changed
     /// while the proc ran makes it unusable.
     pub(crate) fn finish(&self) -> Traced {

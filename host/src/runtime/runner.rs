@@ -41,12 +41,13 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    /// A linker with WASI 0.2 (its filesystem through `wasifs`) and the
-    /// `context` import.
+    /// A linker with WASI 0.2 (its filesystem through `wasifs`),
+    /// `wasi:http` (checked by each store's hooks) and the `context` import.
     pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         let mut linker = Linker::new(engine);
         super::wasifs::add_to_linker(&mut linker, HostState::fs_view)?;
         super::bindings::add_to_linker(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         // `context.exec` needs the store (the proc's fuel): it replaces the
         // generated binding, which cannot reach it.
         linker.allow_shadowing(true);
@@ -129,6 +130,13 @@ pub(crate) async fn run(
     let mut state = HostState::new(ctx, log.clone(), memory, wasi, limits, Some(admission));
     if let Some(r) = &recorder {
         state.fs.set_observer(Some(Box::new(r.clone())));
+    }
+    if !granted.http.is_empty() {
+        state.http_hooks = super::http::HttpHooks::new(granted.http.clone(), log.clone());
+        // What a server answers is not in a trace: never cached.
+        if let Some(r) = &recorder {
+            r.spoil("it may reach HTTP origins");
+        }
     }
     if !granted.tools.is_empty() {
         state.tools = Some(std::sync::Arc::new(super::tools::ToolAccess {

@@ -72,6 +72,10 @@ pub(crate) struct HostState {
     pub(crate) refused_wait: bool,
     /// The filesystem layer's state: its observer and descriptor cap.
     pub(crate) fs: FsState,
+    /// `wasi:http`'s context (field size limit).
+    http: wasmtime_wasi_http::WasiHttpCtx,
+    /// The origins the store may reach over `wasi:http`.
+    pub(crate) http_hooks: super::http::HttpHooks,
     /// What the proc may hand the tools it runs (`None`: no `exec`).
     pub(crate) tools: Option<std::sync::Arc<super::tools::ToolAccess>>,
     /// The store's share of the host-wide memory total, given back on drop.
@@ -93,11 +97,13 @@ impl HostState {
             table: ResourceTable::new(),
             limiter: MemoryLimiter::new(memory),
             ctx,
-            log,
+            log: log.clone(),
             limits,
             created: 0,
             refused_wait: false,
             fs: FsState::new(limits.max_open_files),
+            http: wasmtime_wasi_http::WasiHttpCtx::new(),
+            http_hooks: super::http::HttpHooks::new(Vec::new(), log.clone()),
             tools: None,
             _admission: admission,
         }
@@ -118,6 +124,16 @@ impl HostState {
             table: &mut self.table,
         };
         FsView::new(wasi, &mut self.fs)
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for HostState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        wasmtime_wasi_http::WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.http_hooks,
+        }
     }
 }
 

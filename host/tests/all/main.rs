@@ -14,6 +14,7 @@ mod cli;
 mod fpga;
 mod harness;
 mod hostile;
+mod http;
 mod incremental;
 mod live;
 mod polyglot;

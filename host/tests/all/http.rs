@@ -1,0 +1,190 @@
+//! Outgoing HTTP through `wasi:http` (`tests/programs/http_jobs`, a Rust guest) against a
+//! real server on loopback started here: a granted origin answers; another port, a proc
+//! that declared no origin and a redirect to a host not granted are denied
+//! (`HTTP-request-denied`); a server that never answers is ended by the proc's timeout; a
+//! guest that buffers a 200 MB body meets its memory cap while one that streams it reads
+//! all of it; a 1 MiB response header (over the HTTP client's header buffer) is an error
+//! the guest sees, not a crash or an unbounded buffer.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use parproc_test_artifacts as wasm;
+
+use crate::scenarios_incremental::{Proc, read_report};
+
+/// The port `http_jobs` is built to reach.
+const PORT: u16 = 18631;
+/// The size of `/huge`.
+const HUGE: usize = 200 << 20;
+
+fn serve(mut stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    loop {
+        let mut h = String::new();
+        match reader.read_line(&mut h) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if h == "\r\n" => break,
+            Ok(_) => {}
+        }
+    }
+    let _ = match path.as_str() {
+        "/hello" => {
+            let body = "hello from the test server";
+            write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            )
+        }
+        "/redirect" => write!(
+            stream,
+            "HTTP/1.1 302 Found\r\nlocation: http://127.0.0.2:{PORT}/hello\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        ),
+        "/slow" => {
+            std::thread::sleep(std::time::Duration::from_secs(30));
+            Ok(())
+        }
+        "/huge" => {
+            let chunk = vec![b'h'; 1 << 16];
+            let head = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-length: {HUGE}\r\nconnection: close\r\n\r\n"
+            );
+            head.and_then(|()| {
+                for _ in 0..HUGE / chunk.len() {
+                    stream.write_all(&chunk)?;
+                }
+                Ok(())
+            })
+        }
+        "/bigheader" => write!(
+            stream,
+            "HTTP/1.1 200 OK\r\nx-big: {}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            "b".repeat(1 << 20)
+        ),
+        _ => write!(
+            stream,
+            "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+        ),
+    };
+}
+
+/// Start the server once per test run.
+fn server() {
+    static STARTED: OnceLock<()> = OnceLock::new();
+    STARTED.get_or_init(|| {
+        let listener = TcpListener::bind(("127.0.0.1", PORT))
+            .unwrap_or_else(|e| panic!("the HTTP tests need 127.0.0.1:{PORT}: {e}"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || serve(stream));
+            }
+        });
+    });
+}
+
+fn run(
+    flags: &[&str],
+    targets: &[&str],
+    tag: &str,
+) -> (Option<i32>, String, BTreeMap<String, Proc>) {
+    server();
+    let dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let report = dir.join(format!("{}-{tag}.json", std::process::id()));
+    let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .args(["run", "--progress", "static", "--report"])
+        .arg(&report)
+        .args(flags)
+        .arg(wasm::HTTP_JOBS)
+        .args(targets)
+        .output()
+        .expect("run parproc-host");
+    read_report(&o, &report)
+}
+
+const GRANT: [&str; 2] = ["--allow-http", "http://127.0.0.1:18631"];
+
+#[test]
+fn a_granted_origin_answers_and_everything_else_is_denied() {
+    let targets = ["get::hello", "get::denied", "get::redirect", "nohttp"];
+    let (code, text, p) = run(&GRANT, &targets, "grants");
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(p["get::hello"].result["status"], 200, "{text}");
+    assert_eq!(p["get::hello"].result["body"], "hello from the test server");
+    assert_eq!(
+        p["get::denied"].result["err"], "ErrorCode::HttpRequestDenied",
+        "{text}"
+    );
+    // The host does not follow the redirect; the guest that does is checked again.
+    assert_eq!(p["get::redirect"].result["first"], 302, "{text}");
+    assert_eq!(
+        p["get::redirect"].result["then"]["err"],
+        "ErrorCode::HttpRequestDenied"
+    );
+    assert_eq!(
+        p["nohttp"].result["err"], "ErrorCode::HttpRequestDenied",
+        "{text}"
+    );
+    assert!(
+        text.contains("HTTP request to `http://127.0.0.1:18632` denied: not a granted origin"),
+        "{text}"
+    );
+
+    // Not granted: the proc that declared the origin fails before it starts.
+    let (code, text, p) = run(&[], &["get::hello"], "ungranted");
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(
+        p["get::hello"].message,
+        "not granted: HTTP origin `http://127.0.0.1:18631` (pass `--allow-http http://127.0.0.1:18631`)"
+    );
+}
+
+#[test]
+fn slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
+    let flags = [
+        GRANT[0],
+        GRANT[1],
+        "--timeout",
+        "get::slow=1s",
+        "--max-memory",
+        "get::huge=64MiB",
+    ];
+    let targets = [
+        "get::slow",
+        "get::huge",
+        "get::stream",
+        "get::bigheader",
+        "get::hello",
+    ];
+    let (code, text, p) = run(&flags, &targets, "limits");
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(p["get::slow"].state, "FAILED");
+    assert_eq!(p["get::slow"].message, "timed out after 1s", "{text}");
+    assert_eq!(p["get::huge"].state, "FAILED");
+    assert!(
+        p["get::huge"]
+            .message
+            .starts_with("memory limit of 64 MiB reached"),
+        "{text}"
+    );
+    assert_eq!(p["get::stream"].result["len"], HUGE, "{text}");
+    let big = &p["get::bigheader"].result;
+    assert!(
+        big["err"].as_str().is_some_and(|e| !e.is_empty()),
+        "{big}\n{text}"
+    );
+    assert_eq!(p["get::hello"].result["status"], 200);
+}
