@@ -330,14 +330,11 @@ async fn plan(
 /// The incremental run the flags ask for: the state store opened (checked
 /// private, never the compile cache) and the module's digest, which every key
 /// starts with.
-/// The tools a run may use, as [`crate::runtime::Runtime::tool_identity`] gives them.
-type ToolIdentity = [(String, String, Vec<(String, std::path::PathBuf)>)];
-
 fn memo(
     module: &std::path::Path,
     state: &StateArgs,
     grants: &Grants,
-    tools: &ToolIdentity,
+    tools: &[crate::runtime::ToolIdentity],
     manifest: &Manifest,
 ) -> anyhow::Result<(Option<Memo>, Option<Arc<crate::store::StoreCache>>)> {
     let Some(dir) = state.dir() else {
@@ -361,7 +358,8 @@ fn memo(
                 .dirs
                 .iter()
                 .map(|d| (d.guest.clone(), d.host.display().to_string(), d.writable))
-                .chain(tools.iter().flat_map(|(name, digest, dirs)| {
+                .chain(tools.iter().flat_map(|t| {
+                    let (name, digest, dirs) = (&t.name, &t.digest, &t.dirs);
                     std::iter::once((format!("tool:{name}"), format!("blake3:{digest}"), false))
                         .chain(dirs.iter().map(move |(guest, host)| {
                             (

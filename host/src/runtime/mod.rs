@@ -145,6 +145,18 @@ pub fn default_total_memory() -> u64 {
     from_meminfo.map_or(8 << 30, |total| (total / 2).max(1 << 30))
 }
 
+/// What identifies one tool procs may run: its name, the BLAKE3 digest (hex)
+/// of its file, and its data directories (guest path, host path).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ToolIdentity {
+    /// The name procs declare.
+    pub name: String,
+    /// The file's BLAKE3 digest, hex.
+    pub digest: String,
+    /// Its `--tool-dir` directories: guest path and host path.
+    pub dirs: Vec<(String, PathBuf)>,
+}
+
 /// A loaded job module; cheap to clone.
 #[derive(Clone)]
 pub struct Runtime {
@@ -291,7 +303,7 @@ impl Runtime {
     /// The tools procs may run: each one's name, BLAKE3 digest (hex) and data
     /// directories (guest path, host path), sorted by name. The key of an
     /// incremental proc's result covers them.
-    pub fn tool_identity(&self) -> Vec<(String, String, Vec<(String, PathBuf)>)> {
+    pub fn tool_identity(&self) -> Vec<ToolIdentity> {
         self.inner.shared.tools.identity()
     }
 

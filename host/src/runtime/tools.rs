@@ -114,19 +114,18 @@ impl Toolbox {
 
     /// Each loaded tool's name and BLAKE3 digest (hex), and its data
     /// directories (guest, host): what the key of a proc's result covers.
-    pub(crate) fn identity(&self) -> Vec<(String, String, Vec<(String, PathBuf)>)> {
+    pub(crate) fn identity(&self) -> Vec<super::ToolIdentity> {
         let mut out: Vec<_> = self
             .tools
             .iter()
-            .map(|(n, t)| {
-                (
-                    n.clone(),
-                    t.digest.clone(),
-                    t.dirs
-                        .iter()
-                        .map(|d| (d.guest.clone(), d.host.clone()))
-                        .collect(),
-                )
+            .map(|(n, t)| super::ToolIdentity {
+                name: n.clone(),
+                digest: t.digest.clone(),
+                dirs: t
+                    .dirs
+                    .iter()
+                    .map(|d| (d.guest.clone(), d.host.clone()))
+                    .collect(),
             })
             .collect();
         out.sort();

@@ -6,7 +6,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
 use parproc_test_artifacts as wasm;
 use serde_json::json;
@@ -42,7 +41,6 @@ fn yosys_synthesises_the_designs_in_parallel_and_a_rerun_is_up_to_date() {
     }
     let run = |tag: &str| {
         let report = dir.join(format!("{tag}.json"));
-        let started = Instant::now();
         let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
             .env("NO_COLOR", "1")
             .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
@@ -65,7 +63,6 @@ fn yosys_synthesises_the_designs_in_parallel_and_a_rerun_is_up_to_date() {
             .arg(wasm::FPGA)
             .output()
             .expect("run parproc-host");
-        eprintln!("fpga {tag}: {:.2?}", started.elapsed());
         read_report(&o, &report)
     };
     let (code, text, procs) = run("first");
