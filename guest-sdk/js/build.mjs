@@ -84,7 +84,9 @@ async function main(argv) {
       sourcePath: bundle,
       witPath: resolve(wit),
       worldName: 'jobs',
-      disableFeatures: ['http', 'fetch-event'],
+      // `http` stays on so `fetch` works (through the world's wasi:http);
+      // a job module serves no requests, so `fetch-event` is off.
+      disableFeatures: ['fetch-event'],
     });
     await writeFile(output, component);
     console.log(`built ${output}`);

@@ -20,4 +20,10 @@ wit_bindgen::generate!({
     default_bindings_module: "::parproc_guest::bindings",
     runtime_path: "::parproc_guest::wit_bindgen::rt",
     additional_derives: [PartialEq],
+    // A variant holding a resource cannot be compared.
+    additional_derives_ignore: ["stream-error"],
+    // The world's `wasi:http/outgoing-handler` and the WASI interfaces it
+    // uses, under `bindings::wasi`; a module that never calls them imports
+    // none of them.
+    generate_all,
 });

@@ -45,6 +45,7 @@ from ._decl import (
     WhenTargetScheduled,
     regex_files,
 )
+from . import _http as http
 from ._errors import ProcessError, ProcFailedError, ProcNoChangeError, ProcSkippedError, UserError
 from ._toplevel import (
     clear,
@@ -87,6 +88,7 @@ __all__ = [
     "create",
     "get_procs",
     "get_protos",
+    "http",
     "regex_files",
     "results",
     "run",

@@ -12,7 +12,7 @@ from ._errors import ProcessError, UserError
 try:  # The bindings exist inside a component only (imported while it is built).
     from componentize_py_types import Err as _Err
     from wit_world.imports import context as _wit_context
-    from wit_world.imports import types as _wit_types
+    from wit_world.imports import parproc_jobs_types as _wit_types
 except ImportError:  # imported by the build command on the build machine
     _Err = _wit_context = _wit_types = None
 

@@ -11,7 +11,8 @@ import traceback
 
 from componentize_py_types import Err
 from wit_world import exports
-from wit_world.imports import types
+# `parproc:jobs/types`, named apart from `wasi:http/types` (both are in the world).
+from wit_world.imports import parproc_jobs_types as types
 
 from . import _values as V
 from ._context import DepProcContext, ProcContext, call_with_dep_context

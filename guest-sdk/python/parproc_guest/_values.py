@@ -49,7 +49,7 @@ def is_scalar(value):
 
 
 try:  # The bindings exist inside a component only (imported while it is built).
-    from wit_world.imports import types as _wit_types
+    from wit_world.imports import parproc_jobs_types as _wit_types
 except ImportError:  # imported by the build command on the build machine
     _wit_types = None
 

@@ -23,7 +23,7 @@ use super::state::HostState;
 /// The bindings of the `jobs` world of the WIT at `$path`, with the same
 /// async and trappable imports for every version.
 macro_rules! jobs_bindings {
-    ($path:literal) => {
+    ($path:literal $(, $with:tt)?) => {
         wasmtime::component::bindgen!({
             world: "jobs",
             path: $path,
@@ -40,12 +40,19 @@ macro_rules! jobs_bindings {
             },
             exports: { default: async },
             additional_derives: [serde::Serialize, serde::Deserialize],
+            $(with: $with,)?
         });
     };
 }
 
 mod current {
-    jobs_bindings!("../wit");
+    // `wasi:http/outgoing-handler` and what it uses are wasmtime-wasi-http's
+    // and wasmtime-wasi's own types, linked by `http::add_to_linker`.
+    jobs_bindings!("../wit", {
+        "wasi:http": wasmtime_wasi_http::p2::bindings::http,
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
+        "wasi:clocks": wasmtime_wasi::p2::bindings::clocks,
+    });
 }
 
 /// The bindings of `parproc:jobs@0.1.0`, for modules built against it.
@@ -259,7 +266,11 @@ impl Jobs {
 pub(crate) fn add_to_linker(
     linker: &mut wasmtime::component::Linker<HostState>,
 ) -> wasmtime::Result<()> {
-    current::Jobs::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |state| state)?;
+    // Only `context`: the world's `wasi:http` is linked with the rest of WASI.
+    current::parproc::jobs::context::add_to_linker::<_, wasmtime::component::HasSelf<_>>(
+        linker,
+        |state| state,
+    )?;
     v0_1::Jobs::add_to_linker::<_, wasmtime::component::HasSelf<_>>(linker, |state| state)?;
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! Outgoing HTTP through `wasi:http` (`tests/programs/http_jobs`, a Rust guest) against a
-//! real server on loopback started here: a granted origin answers; another port, a proc
+//! Outgoing HTTP through `wasi:http` against a real server on loopback started here, from
+//! three guests making the same requests: `tests/programs/http_jobs` (Rust, the `wasip2`
+//! crate's client), `tests/polyglot/http.py` (the Python SDK's `pp.http`) and
+//! `tests/polyglot/http.js` (JavaScript's own `fetch`): a granted origin answers; another port, a proc
 //! that declared no origin and a redirect to a host not granted are denied
 //! (`HTTP-request-denied`); a server that never answers is ended by the proc's timeout; a
 //! guest that buffers a 200 MB body meets its memory cap while one that streams it reads
@@ -15,7 +17,37 @@ use std::sync::OnceLock;
 
 use parproc_test_artifacts as wasm;
 
+use crate::polyglot::{Lang, component};
 use crate::scenarios_incremental::{Proc, read_report};
+
+/// A guest making the requests.
+#[derive(Debug, Clone, Copy)]
+enum Guest {
+    Rust,
+    Python,
+    Js,
+}
+
+impl Guest {
+    fn module(self) -> PathBuf {
+        match self {
+            Guest::Rust => PathBuf::from(wasm::HTTP_JOBS),
+            Guest::Python => component(Lang::Python, "tests/polyglot/http.py"),
+            Guest::Js => component(Lang::Js, "tests/polyglot/http.js"),
+        }
+    }
+
+    /// What the guest's client reports for a request the host denied: the error code
+    /// (Rust, Python); `fetch` says only that the network failed, so the host's log line
+    /// is what tells (asserted too).
+    fn denied(self) -> &'static str {
+        match self {
+            Guest::Rust => "ErrorCode::HttpRequestDenied",
+            Guest::Python => "HTTP-request-denied",
+            Guest::Js => "NetworkError when attempting to fetch resource",
+        }
+    }
+}
 
 /// The port `http_jobs` is built to reach.
 const PORT: u16 = 18631;
@@ -94,6 +126,7 @@ fn server() {
 }
 
 fn run(
+    guest: Guest,
     flags: &[&str],
     targets: &[&str],
     tag: &str,
@@ -101,14 +134,14 @@ fn run(
     server();
     let dir: PathBuf = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http");
     std::fs::create_dir_all(&dir).expect("dir");
-    let report = dir.join(format!("{}-{tag}.json", std::process::id()));
+    let report = dir.join(format!("{}-{guest:?}-{tag}.json", std::process::id()));
     let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
         .env("NO_COLOR", "1")
         .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
         .args(["run", "--progress", "static", "--report"])
         .arg(&report)
         .args(flags)
-        .arg(wasm::HTTP_JOBS)
+        .arg(guest.module())
         .args(targets)
         .output()
         .expect("run parproc-host");
@@ -117,34 +150,28 @@ fn run(
 
 const GRANT: [&str; 2] = ["--allow-http", "http://127.0.0.1:18631"];
 
-#[test]
-fn a_granted_origin_answers_and_everything_else_is_denied() {
+fn a_granted_origin_answers_and_everything_else_is_denied(guest: Guest) {
     let targets = ["get::hello", "get::denied", "get::redirect", "nohttp"];
-    let (code, text, p) = run(&GRANT, &targets, "grants");
+    let (code, text, p) = run(guest, &GRANT, &targets, "grants");
     assert_eq!(code, Some(0), "{text}");
     assert_eq!(p["get::hello"].result["status"], 200, "{text}");
     assert_eq!(p["get::hello"].result["body"], "hello from the test server");
-    assert_eq!(
-        p["get::denied"].result["err"], "ErrorCode::HttpRequestDenied",
-        "{text}"
-    );
+    assert_eq!(p["get::denied"].result["err"], guest.denied(), "{text}");
     // The host does not follow the redirect; the guest that does is checked again.
     assert_eq!(p["get::redirect"].result["first"], 302, "{text}");
-    assert_eq!(
-        p["get::redirect"].result["then"]["err"],
-        "ErrorCode::HttpRequestDenied"
-    );
-    assert_eq!(
-        p["nohttp"].result["err"], "ErrorCode::HttpRequestDenied",
-        "{text}"
-    );
+    assert_eq!(p["get::redirect"].result["then"]["err"], guest.denied());
+    assert_eq!(p["nohttp"].result["err"], guest.denied(), "{text}");
     assert!(
         text.contains("HTTP request to `http://127.0.0.1:18632` denied: not a granted origin"),
         "{text}"
     );
+    assert!(
+        text.contains("HTTP request to `http://127.0.0.2:18631` denied: not a granted origin"),
+        "{text}"
+    );
 
     // Not granted: the proc that declared the origin fails before it starts.
-    let (code, text, p) = run(&[], &["get::hello"], "ungranted");
+    let (code, text, p) = run(guest, &[], &["get::hello"], "ungranted");
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(
         p["get::hello"].message,
@@ -152,8 +179,7 @@ fn a_granted_origin_answers_and_everything_else_is_denied() {
     );
 }
 
-#[test]
-fn slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
+fn slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits(guest: Guest) {
     let flags = [
         GRANT[0],
         GRANT[1],
@@ -169,7 +195,7 @@ fn slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
         "get::bigheader",
         "get::hello",
     ];
-    let (code, text, p) = run(&flags, &targets, "limits");
+    let (code, text, p) = run(guest, &flags, &targets, "limits");
     assert_eq!(code, Some(1), "{text}");
     assert_eq!(p["get::slow"].state, "FAILED");
     assert_eq!(p["get::slow"].message, "timed out after 1s", "{text}");
@@ -187,4 +213,34 @@ fn slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
         "{big}\n{text}"
     );
     assert_eq!(p["get::hello"].result["status"], 200);
+}
+
+#[test]
+fn rust_a_granted_origin_answers_and_everything_else_is_denied() {
+    a_granted_origin_answers_and_everything_else_is_denied(Guest::Rust);
+}
+
+#[test]
+fn python_a_granted_origin_answers_and_everything_else_is_denied() {
+    a_granted_origin_answers_and_everything_else_is_denied(Guest::Python);
+}
+
+#[test]
+fn js_a_granted_origin_answers_and_everything_else_is_denied() {
+    a_granted_origin_answers_and_everything_else_is_denied(Guest::Js);
+}
+
+#[test]
+fn rust_slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
+    slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits(Guest::Rust);
+}
+
+#[test]
+fn python_slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
+    slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits(Guest::Python);
+}
+
+#[test]
+fn js_slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
+    slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits(Guest::Js);
 }

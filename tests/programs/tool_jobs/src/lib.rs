@@ -11,6 +11,7 @@
 wit_bindgen::generate!({
     world: "jobs",
     path: "../../../wit",
+    generate_all,
 });
 
 use exports::parproc::jobs::{declarations, procs};
