@@ -17,6 +17,20 @@ use wit_parser::{Resolve, WorldId};
 /// The WIT package of the contract, as the host was built with it.
 pub const WIT: &str = include_str!("../../wit/parproc.wit");
 
+/// The WASI packages the world uses (`wit/deps`), each after those it uses.
+const WIT_DEPS: [(&str, &str); 7] = [
+    ("io.wit", include_str!("../../wit/deps/io.wit")),
+    ("random.wit", include_str!("../../wit/deps/random.wit")),
+    ("clocks.wit", include_str!("../../wit/deps/clocks.wit")),
+    (
+        "filesystem.wit",
+        include_str!("../../wit/deps/filesystem.wit"),
+    ),
+    ("sockets.wit", include_str!("../../wit/deps/sockets.wit")),
+    ("cli.wit", include_str!("../../wit/deps/cli.wit")),
+    ("http.wit", include_str!("../../wit/deps/http.wit")),
+];
+
 /// The name of the world a job module targets.
 pub const WORLD: &str = "jobs";
 
@@ -25,6 +39,11 @@ const TYPE_SECTION: &str = "component-type";
 
 fn resolve() -> anyhow::Result<(Resolve, WorldId)> {
     let mut resolve = Resolve::default();
+    for (name, text) in WIT_DEPS {
+        resolve
+            .push_str(name, text)
+            .with_context(|| format!("the host's own WIT (deps/{name}) does not parse"))?;
+    }
     let package = resolve
         .push_str("parproc.wit", WIT)
         .context("the host's own WIT does not parse")?;

@@ -49,5 +49,10 @@ pp.proto(
   },
 );
 
+// HTTPS to the test server's TLS port, whose certificate the test's own CA signed.
+pp.proc({ name: 'tls', needs: { http: ['https://localhost:18633'] } }, () =>
+  get('https://localhost:18633/hello', true),
+);
+
 // Declares no origin, asks anyway.
 pp.proc({ name: 'nohttp' }, () => get(`${SERVER}/hello`, true));

@@ -33,6 +33,12 @@ def get_case(context, case):
     return get(f"{SERVER}/{case}")
 
 
+@pp.Proc(needs=pp.Needs(http=["https://localhost:18633"]))
+def tls(context):
+    """HTTPS to the test server's TLS port, whose certificate the test's own CA signed."""
+    return get("https://localhost:18633/hello")
+
+
 @pp.Proc()
 def nohttp(context):
     """Declares no origin, asks anyway."""

@@ -79,6 +79,10 @@ pub struct SandboxArgs {
     /// host never follows redirects, and does not check DNS answers.
     #[arg(long, value_name = "SCHEME://HOST[:PORT]", value_parser = crate::policy::parse_origin_pattern)]
     pub allow_http: Vec<crate::policy::OriginPattern>,
+    /// Trust the PEM certificates in FILE as roots for HTTPS from procs,
+    /// besides the Mozilla roots (a company or test CA; repeatable).
+    #[arg(long, value_name = "FILE", value_parser = crate::policy::parse_ca_file)]
+    pub http_ca: Vec<crate::policy::CaFile>,
     /// Let the procs that declare the tool NAME run the WASI command-line tool
     /// in PATH (a preview1 command module or a `wasi:cli/command` component)
     /// through `context.exec`, inside their own sandbox and budgets; `#blake3=HEX`
@@ -186,6 +190,7 @@ impl SandboxArgs {
             input,
             tools,
             http: self.allow_http.clone(),
+            http_ca: self.http_ca.clone(),
         })
     }
 

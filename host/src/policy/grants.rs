@@ -295,6 +295,8 @@ pub struct Grants {
     pub tools: Vec<ToolGrant>,
     /// `--allow-http`.
     pub http: Vec<OriginPattern>,
+    /// `--http-ca`: roots the HTTP client trusts besides the Mozilla roots.
+    pub http_ca: Vec<super::CaFile>,
 }
 
 /// A directory a proc gets.

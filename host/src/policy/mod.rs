@@ -25,5 +25,5 @@ pub use grants::{
     parse_dir_grant, parse_env_grant, parse_net_addr, parse_tool_dir, parse_tool_grant,
     render_dry_run,
 };
-pub use origin::{HostPattern, OriginPattern, parse_origin_pattern};
+pub use origin::{CaFile, HostPattern, OriginPattern, parse_ca_file, parse_origin_pattern};
 pub use parproc_core::budget::{BudgetRules, LimitArg, Rules, effective, parse_limit_arg};

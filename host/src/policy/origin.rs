@@ -266,3 +266,38 @@ mod tests {
         assert!(!p("http://127.0.0.1").covers(&p("http://localhost")));
     }
 }
+
+/// A `--http-ca FILE`: the PEM certificates in it, each a root the HTTP
+/// client trusts besides the Mozilla roots it always has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaFile {
+    /// The file, as given.
+    pub path: std::path::PathBuf,
+    /// Its certificates (DER), each checked to be usable as a trust anchor.
+    pub certs: Vec<rustls_pki_types::CertificateDer<'static>>,
+}
+
+/// Read a `--http-ca FILE`: at least one PEM `CERTIFICATE`, each one a trust
+/// anchor rustls accepts; the error names the file and what is wrong.
+pub fn parse_ca_file(s: &str) -> Result<CaFile, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+
+    let path = std::path::PathBuf::from(s);
+    let bytes = std::fs::read(&path).map_err(|e| format!("cannot read `{s}`: {e}"))?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("`{s}` is not a PEM certificate file: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "`{s}` holds no PEM certificate (expected `-----BEGIN CERTIFICATE-----`)"
+        ));
+    }
+    for (i, cert) in certs.iter().enumerate() {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(cert.clone())
+            .map_err(|e| format!("certificate {} in `{s}` cannot be a root: {e}", i + 1))?;
+    }
+    Ok(CaFile { path, certs })
+}

@@ -461,6 +461,13 @@ fn prepare(
             trap::one_line(&format!("{e:#}"))
         ))
     })?;
+    let http_tls = match grants.http.is_empty() {
+        true => None,
+        false => Some(
+            http::client_config(&grants.http_ca)
+                .map_err(|e| invalid(format!("the HTTPS client cannot be set up: {e}")))?,
+        ),
+    };
     let shared = Shared {
         engine,
         pre,
@@ -468,6 +475,7 @@ fn prepare(
         grants,
         pool: MemoryPool::new(config.max_total_memory),
         tools: Arc::new(tools::Toolbox::empty()),
+        http_tls,
     };
     Ok((shared, cache_use))
 }

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) pool: MemoryPool,
     /// The WASI tools procs may run.
     pub(crate) tools: std::sync::Arc<super::tools::Toolbox>,
+    /// The TLS client of `wasi:http` (when the user granted an origin).
+    pub(crate) http_tls: Option<std::sync::Arc<rustls::ClientConfig>>,
 }
 
 impl Shared {
@@ -131,8 +133,12 @@ pub(crate) async fn run(
     if let Some(r) = &recorder {
         state.fs.set_observer(Some(Box::new(r.clone())));
     }
-    if !granted.http.is_empty() {
-        state.http_hooks = super::http::HttpHooks::new(granted.http.clone(), log.clone());
+    if let (false, Some(tls)) = (granted.http.is_empty(), &shared.http_tls) {
+        state.http_hooks = super::http::HttpHooks::new(
+            granted.http.clone(),
+            std::sync::Arc::clone(tls),
+            log.clone(),
+        );
         // What a server answers is not in a trace: never cached.
         if let Some(r) = &recorder {
             r.spoil("it may reach HTTP origins");

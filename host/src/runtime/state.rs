@@ -103,7 +103,7 @@ impl HostState {
             refused_wait: false,
             fs: FsState::new(limits.max_open_files),
             http: wasmtime_wasi_http::WasiHttpCtx::new(),
-            http_hooks: super::http::HttpHooks::new(Vec::new(), log.clone()),
+            http_hooks: super::http::HttpHooks::deny_all(log.clone()),
             tools: None,
             _admission: admission,
         }

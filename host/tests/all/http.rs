@@ -9,11 +9,11 @@
 //! the guest sees, not a crash or an unbounded buffer.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use parproc_test_artifacts as wasm;
 
@@ -47,6 +47,15 @@ impl Guest {
             Guest::Js => "NetworkError when attempting to fetch resource",
         }
     }
+
+    /// What the guest's client reports for a server certificate no root vouches for.
+    fn bad_certificate(self) -> &'static str {
+        match self {
+            Guest::Rust => "ErrorCode::TlsCertificateError",
+            Guest::Python => "TLS-certificate-error",
+            Guest::Js => "NetworkError when attempting to fetch resource",
+        }
+    }
 }
 
 /// The port `http_jobs` is built to reach.
@@ -54,21 +63,26 @@ const PORT: u16 = 18631;
 /// The size of `/huge`.
 const HUGE: usize = 200 << 20;
 
-fn serve(mut stream: TcpStream) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
-    loop {
-        let mut h = String::new();
-        match reader.read_line(&mut h) {
-            Ok(0) | Err(_) => return,
-            Ok(_) if h == "\r\n" => break,
-            Ok(_) => {}
+/// Answer one request on `stream` (plain TCP or TLS).
+fn serve(mut stream: impl Read + Write) {
+    let path = {
+        // A request has no body here: what the reader buffers is its head.
+        let mut reader = BufReader::new(&mut stream);
+        let mut line = String::new();
+        if reader.read_line(&mut line).is_err() {
+            return;
         }
-    }
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        loop {
+            let mut h = String::new();
+            match reader.read_line(&mut h) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if h == "\r\n" => break,
+                Ok(_) => {}
+            }
+        }
+        path
+    };
     let _ = match path.as_str() {
         "/hello" => {
             let body = "hello from the test server";
@@ -111,7 +125,46 @@ fn serve(mut stream: TcpStream) {
     };
 }
 
-/// Start the server once per test run.
+/// The port of the HTTPS server (`tls`, `https://localhost:18633`).
+const TLS_PORT: u16 = 18633;
+
+/// The PEM file of the test CA that signed the HTTPS server's certificate.
+fn test_ca() -> &'static Path {
+    static CA: OnceLock<PathBuf> = OnceLock::new();
+    CA.get_or_init(|| {
+        server();
+        let path = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join("http")
+            .join(format!("{}-ca.pem", std::process::id()));
+        std::fs::create_dir_all(path.parent().expect("dir")).expect("dir");
+        std::fs::write(&path, &tls_keys().0).expect("write the CA");
+        path
+    })
+}
+
+/// A test CA (its PEM) and a certificate it signed for `localhost`
+/// (certificate and key, DER).
+fn tls_keys() -> &'static (String, rustls::pki_types::CertificateDer<'static>, Vec<u8>) {
+    static KEYS: OnceLock<(String, rustls::pki_types::CertificateDer<'static>, Vec<u8>)> =
+        OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(rcgen::DnType::CommonName, "parproc test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("key"))
+            .expect("CA");
+        let key = rcgen::KeyPair::generate().expect("key");
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .expect("params")
+            .signed_by(&key, &ca)
+            .expect("server certificate");
+        (ca.pem(), cert.der().clone(), key.serialize_der())
+    })
+}
+
+/// Start the servers once per test run: HTTP on [`PORT`], HTTPS on
+/// [`TLS_PORT`] (the same answers).
 fn server() {
     static STARTED: OnceLock<()> = OnceLock::new();
     STARTED.get_or_init(|| {
@@ -120,6 +173,31 @@ fn server() {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 std::thread::spawn(move || serve(stream));
+            }
+        });
+        let (_, cert, key) = tls_keys();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.clone().into()),
+        )
+        .expect("server config");
+        let config = Arc::new(config);
+        let listener = TcpListener::bind(("127.0.0.1", TLS_PORT))
+            .unwrap_or_else(|e| panic!("the HTTP tests need 127.0.0.1:{TLS_PORT}: {e}"));
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let config = Arc::clone(&config);
+                std::thread::spawn(move || {
+                    if let Ok(conn) = rustls::ServerConnection::new(config) {
+                        serve(rustls::StreamOwned::new(conn, stream));
+                    }
+                });
             }
         });
     });
@@ -243,4 +321,66 @@ fn python_slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits
 #[test]
 fn js_slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits() {
     slow_servers_huge_bodies_and_huge_headers_stay_within_the_procs_limits(Guest::Js);
+}
+
+/// HTTPS: trusted through `--http-ca`, refused (a certificate error the guest sees) without
+/// it; a CA file that is not one is a clear error before anything runs.
+fn https_with_a_test_ca(guest: Guest) {
+    let grant = ["--allow-http", "https://localhost:18633"];
+    let ca = test_ca().to_str().expect("utf-8 path");
+    let (code, text, p) = run(
+        guest,
+        &[grant[0], grant[1], "--http-ca", ca],
+        &["tls"],
+        "tls-ca",
+    );
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(p["tls"].result["status"], 200, "{text}");
+    assert_eq!(p["tls"].result["body"], "hello from the test server");
+
+    let (code, text, p) = run(guest, &grant, &["tls"], "tls-noca");
+    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(p["tls"].result["err"], guest.bad_certificate(), "{text}");
+}
+
+#[test]
+fn rust_https_with_a_test_ca() {
+    https_with_a_test_ca(Guest::Rust);
+}
+
+#[test]
+fn python_https_with_a_test_ca() {
+    https_with_a_test_ca(Guest::Python);
+}
+
+#[test]
+fn js_https_with_a_test_ca() {
+    https_with_a_test_ca(Guest::Js);
+}
+
+#[test]
+fn a_ca_file_that_is_not_one_is_refused_by_name() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("http");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let bad = dir.join(format!("{}-not-a-ca.pem", std::process::id()));
+    std::fs::write(&bad, "just text\n").expect("write");
+    let missing = dir.join("no-such-ca.pem");
+    for (file, says) in [
+        (
+            &bad,
+            "holds no PEM certificate (expected `-----BEGIN CERTIFICATE-----`)",
+        ),
+        (&missing, "cannot read"),
+    ] {
+        let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+            .args(["run", "--http-ca"])
+            .arg(file)
+            .arg(wasm::HTTP_JOBS)
+            .output()
+            .expect("run parproc-host");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert!(err.contains("--http-ca <FILE>"), "{err}");
+        assert!(err.contains(says), "{err}");
+    }
 }

@@ -5,8 +5,8 @@
 //! origin. Cases: `hello` (a plain GET), `denied` (another port), `redirect` (follows the
 //! server's `Location` to `127.0.0.2`, which is not granted), `slow` (a server that never
 //! answers), `huge` (buffers a 200 MB body), `stream` (reads the same body and counts it),
-//! `bigheader` (a 1 MiB response header). A result is `{status, body}` (body as text, or
-//! its length) or `{err}` with the host's error code.
+//! `bigheader` (a 1 MiB response header). `tls` asks `https://localhost:18633`. A result
+//! is `{status, body}` (body as text, or its length) or `{err}` with the host's error code.
 
 use parproc_guest::prelude::*;
 use parproc_guest::serde_json::Value as Json;
@@ -25,9 +25,12 @@ struct Response {
 }
 
 fn get(authority: &str, path: &str, keep: bool) -> Result<Response, String> {
+    get_over(&Scheme::Http, authority, path, keep)
+}
+
+fn get_over(scheme: &Scheme, authority: &str, path: &str, keep: bool) -> Result<Response, String> {
     let req = OutgoingRequest::new(Fields::new());
-    req.set_scheme(Some(&Scheme::Http))
-        .map_err(|()| "bad scheme")?;
+    req.set_scheme(Some(scheme)).map_err(|()| "bad scheme")?;
     req.set_authority(Some(authority))
         .map_err(|()| "bad authority")?;
     req.set_path_with_query(Some(path))
@@ -99,10 +102,21 @@ fn get_case(case: String) -> Result<Json, Error> {
     })
 }
 
+/// HTTPS to the test server's TLS port, whose certificate the test's own CA signed.
+#[proc(needs(http = ["https://localhost:18633"]))]
+fn tls() -> Result<Json, Error> {
+    Ok(answer(get_over(
+        &Scheme::Https,
+        "localhost:18633",
+        "/hello",
+        true,
+    )))
+}
+
 /// Declares no origin, asks anyway.
 #[proc]
 fn nohttp() -> Result<Json, Error> {
     Ok(answer(get(SERVER, "/hello", true)))
 }
 
-export_jobs!(get_case, nohttp);
+export_jobs!(get_case, tls, nohttp);
