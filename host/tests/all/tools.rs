@@ -356,3 +356,65 @@ fn tools_run_under_pooling_and_dry_run_lists_them() {
         "{out}"
     );
 }
+
+/// `context.exec` from the Python, JavaScript and C SDKs (`tests/polyglot/exec.*`, one
+/// module in each): arguments, environment, stdin, the output bound, a passed and an
+/// unpassed directory, and an undeclared tool, each answered alike.
+fn sdk_exec(lang: crate::polyglot::Lang, file: &str) {
+    let module = crate::polyglot::component(lang, file);
+    let s = Scratch::new(&format!("sdk-{}", lang.ext()));
+    let report = s.0.join("report.json");
+    let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .args(["run", "--progress", "static", "--report"])
+        .arg(&report)
+        .arg("--tool")
+        .arg(format!("p1={}", tool_p1().display()))
+        .arg("--dir")
+        .arg(format!("{}::/data", s.0.join("data").display()))
+        .arg(&module)
+        .args(["echo", "cut", "stdin", "cat", "unpassed", "undeclared"])
+        .output()
+        .expect("run parproc-host");
+    let (code, text, procs) = read_report(&o, &report);
+    assert_eq!(code, Some(0), "{text}");
+    let r = |name: &str| result(&procs, name, &text).clone();
+    let ran = |stdout: &str, truncated: bool| json!({"exit": 0, "stdout": stdout, "stderr": "", "truncated": truncated});
+    assert_eq!(
+        r("echo"),
+        ran("p1 echo a b\nGREETING=hi\n", false),
+        "{text}"
+    );
+    assert_eq!(r("cut"), ran("p1 e", true), "{text}");
+    assert_eq!(r("stdin"), ran("piped in", false), "{text}");
+    assert_eq!(r("cat"), ran("hello data\n", false), "{text}");
+    // Without the directory, wasi-libc finds no preopen for the path at all.
+    assert_eq!(
+        r("unpassed"),
+        json!({"exit": 1, "stdout": "", "stderr": "/data/in.txt: Capabilities insufficient\n",
+               "truncated": false}),
+        "{text}"
+    );
+    assert_eq!(
+        r("undeclared")["err"],
+        "the proc did not declare the tool `p2`: add it to its needs (`tools`) and pass \
+         `--tool p2=PATH.wasm`",
+        "{text}"
+    );
+}
+
+#[test]
+fn python_sdk_runs_tools() {
+    sdk_exec(crate::polyglot::Lang::Python, "tests/polyglot/exec.py");
+}
+
+#[test]
+fn js_sdk_runs_tools() {
+    sdk_exec(crate::polyglot::Lang::Js, "tests/polyglot/exec.js");
+}
+
+#[test]
+fn c_sdk_runs_tools() {
+    sdk_exec(crate::polyglot::Lang::C, "tests/polyglot/exec.c");
+}
