@@ -85,7 +85,61 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::State(cmd) => crate::store::cli::state_cmd(cmd).await,
         Command::Bindgen(args) => bindgen_cmd(&args),
         Command::Componentize(args) => componentize_cmd(&args),
+        Command::Completions(args) => completions_cmd(&args),
+        Command::Man(args) => man_cmd(&args),
     }
+}
+
+fn completions_cmd(args: &crate::cli::CompletionsArgs) -> anyhow::Result<ExitStatus> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    let script = match args.shell {
+        // clap_complete's bash script spells a hyphenated name two ways, so
+        // no subcommand's options complete (clap-rs/clap#6529): generate it
+        // for `parproc_host` and register that function for the real name.
+        clap_complete::Shell::Bash => {
+            clap_complete::generate(args.shell, &mut cmd, "parproc_host", &mut script);
+            String::from_utf8_lossy(&script)
+                .lines()
+                .map(
+                    |line| match line.trim_start().starts_with("complete -F _parproc_host") {
+                        true => format!("{}parproc-host\n", line.trim_end_matches("parproc_host")),
+                        false => format!("{line}\n"),
+                    },
+                )
+                .collect::<String>()
+        }
+        shell => {
+            clap_complete::generate(shell, &mut cmd, "parproc-host", &mut script);
+            String::from_utf8_lossy(&script).into_owned()
+        }
+    };
+    terminal::print_raw(&script);
+    Ok(ExitStatus::Success)
+}
+
+/// Write `parproc-host.1` and a page per subcommand (nested ones too, like
+/// `parproc-host-state-gc.1`) into `out_dir`.
+fn man_cmd(args: &crate::cli::ManArgs) -> anyhow::Result<ExitStatus> {
+    fn write(cmd: &clap::Command, name: String, dir: &std::path::Path) -> anyhow::Result<()> {
+        let cmd = cmd.clone().name(name.clone());
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd.clone())
+            .render(&mut page)
+            .with_context(|| format!("cannot render the man page of `{name}`"))?;
+        let path = dir.join(format!("{name}.1"));
+        std::fs::write(&path, page).with_context(|| format!("cannot write {}", path.display()))?;
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            write(sub, format!("{name}-{}", sub.get_name()), dir)?;
+        }
+        Ok(())
+    }
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create {}", args.out_dir.display()))?;
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    write(&cmd, "parproc-host".to_owned(), &args.out_dir)?;
+    Ok(ExitStatus::Success)
 }
 
 fn plan_options(manifest: &Manifest, args: &RunArgs) -> PlanOptions {

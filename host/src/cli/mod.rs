@@ -42,6 +42,30 @@ pub enum Command {
     /// Make a job component from a WASI preview1 core module (any language;
     /// see docs/any-language.md).
     Componentize(ComponentizeArgs),
+    /// Print the shell completion script for SHELL (bash, zsh, fish, elvish,
+    /// powershell), generated from these very flags.
+    ///
+    /// bash: `source <(parproc-host completions bash)`, or write it to
+    /// `~/.local/share/bash-completion/completions/parproc-host`.
+    Completions(CompletionsArgs),
+    /// Write the man pages (`parproc-host.1` and one per subcommand, like
+    /// `parproc-host-run.1`) into a directory, generated from these flags.
+    Man(ManArgs),
+}
+
+/// `parproc-host completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// `parproc-host man`.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The directory to write the pages into (created when missing).
+    #[arg(long, short = 'o', value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
 }
 
 /// The languages `bindgen` writes bindings for.

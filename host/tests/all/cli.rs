@@ -580,3 +580,47 @@ fn results_on_stdout_pipe_into_jq_and_results_to_a_file_keep_stdout_human() {
     assert_eq!(r["build::prod"]["env"], "prod");
     let _ = std::fs::remove_file(&file);
 }
+
+/// `completions bash` loads in a real bash and completes the real flags; `man` writes a page
+/// per command with their options.
+#[test]
+fn completions_complete_real_flags_in_bash_and_man_pages_document_them() {
+    let o = host(&["completions", "bash"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("completions-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let script = dir.join("parproc-host.bash");
+    std::fs::write(&script, &o.stdout).expect("write the script");
+    // What bash does on `parproc-host run --allow-h<TAB>` and `parproc-host s<TAB>`.
+    let complete = |words: &str, cword: usize| {
+        let o = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}' && COMP_WORDS=({words}) && COMP_CWORD={cword} && \
+                 COMP_LINE='{words}' && COMP_POINT=${{#COMP_LINE}} && \
+                 f=$(complete -p parproc-host) && f=${{f#*-F }} && f=${{f%% *}} && \
+                 \"$f\" parproc-host \"${{COMP_WORDS[$COMP_CWORD]}}\" \
+                 \"${{COMP_WORDS[$COMP_CWORD-1]}}\" && printf '%s\\n' \"${{COMPREPLY[@]}}\"",
+                script.display()
+            ))
+            .output()
+            .expect("bash");
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let flags = complete("parproc-host run --allow-h", 2);
+    assert!(flags.lines().any(|l| l == "--allow-http"), "{flags}");
+    let subs = complete("parproc-host s", 1);
+    assert!(subs.lines().any(|l| l == "state"), "{subs}");
+
+    let man = dir.join("man");
+    let o = host(&["man", "-o", man.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let top = std::fs::read_to_string(man.join("parproc-host.1")).expect("parproc-host.1");
+    assert!(top.contains(".TH parproc-host"), "{top}");
+    let run = std::fs::read_to_string(man.join("parproc-host-run.1")).expect("run page");
+    assert!(run.contains("\\-\\-allow\\-http"), "{run}");
+    assert!(run.contains("\\-\\-http\\-ca"), "{run}");
+    assert!(man.join("parproc-host-state-gc.1").exists());
+}
