@@ -163,7 +163,7 @@ fn plan_options(manifest: &Manifest, args: &RunArgs) -> PlanOptions {
 }
 
 async fn run_cmd(args: RunArgs) -> anyhow::Result<ExitStatus> {
-    Ok(run_once(&args).await?.status)
+    Ok(run_once(&args, None).await?.status)
 }
 
 /// What one run left for `watch`: how it ended, its records, the module's
@@ -175,7 +175,14 @@ pub(crate) struct RunOnce {
     pub(crate) dirs: Vec<std::path::PathBuf>,
 }
 
-pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
+/// Run once. `unchanged` (from `watch`) maps procs to the trace of theirs
+/// that `watch` checked after its watcher started and saw no change to
+/// since: those traces are taken as they are instead of being checked
+/// against the disk again (docs/watch.md, "What a rebuild checks").
+pub(crate) async fn run_once(
+    args: &RunArgs,
+    unchanged: Option<&std::collections::HashMap<String, crate::store::Digest>>,
+) -> anyhow::Result<RunOnce> {
     let started = Instant::now();
     let results_to_stdout = args.results.as_deref() == Some(std::path::Path::new("-"));
     if results_to_stdout {
@@ -207,6 +214,9 @@ pub(crate) async fn run_once(args: &RunArgs) -> anyhow::Result<RunOnce> {
         &runtime.tool_identity(),
         &manifest,
     )?;
+    if let (Some(c), Some(names)) = (&store_cache, unchanged) {
+        c.trust_traces(names.clone());
+    }
     let module_digest = memo
         .as_ref()
         .and_then(|m| crate::store::Digest::from_hex(&m.module));

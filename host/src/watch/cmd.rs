@@ -6,7 +6,7 @@
 //! are restored. The watcher lives across runs: changes made while a run goes
 //! on are handled after it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -98,6 +98,11 @@ impl Watch {
         ))
     }
 
+    /// Whether it polls (the OS's watches ran out, or `--poll`).
+    fn polling(&self) -> bool {
+        matches!(self.backend, Backend::Poll(_))
+    }
+
     fn watch_one(&mut self, path: &Path, mode: RecursiveMode) -> notify::Result<()> {
         match &mut self.backend {
             Backend::Os(w) => w.watch(path, mode),
@@ -140,10 +145,18 @@ impl Watch {
 
 /// The paths of a batch of events that may be changes: file creations,
 /// removals, renames and writes (a directory's "modified" event and reads are
-/// not).
-fn changed_paths(events: Vec<notify::Event>) -> Vec<PathBuf> {
+/// not); and whether the watcher may have lost events (an error, or a
+/// rescan asked for after the kernel's queue overflowed), so that nothing it
+/// watched can be taken as unchanged.
+fn changed_paths(events: Vec<notify::Result<notify::Event>>) -> (Vec<PathBuf>, bool) {
     let mut out = Vec::new();
+    let mut lost = false;
     for e in events {
+        let Ok(e) = e else {
+            lost = true;
+            continue;
+        };
+        lost |= e.need_rescan();
         match e.kind {
             EventKind::Access(_) | EventKind::Other => continue,
             EventKind::Modify(_) => {
@@ -154,27 +167,36 @@ fn changed_paths(events: Vec<notify::Event>) -> Vec<PathBuf> {
     }
     out.sort();
     out.dedup();
-    out
+    (out, lost)
 }
 
 /// Wait for the next event, then merge events until none came for
 /// `debounce`.
-async fn next_batch(rx: &mut Events, debounce: Duration) -> Option<Vec<notify::Event>> {
+async fn next_batch(
+    rx: &mut Events,
+    debounce: Duration,
+) -> Option<Vec<notify::Result<notify::Event>>> {
     let mut batch = Vec::new();
     let first = rx.recv().await?;
-    batch.extend(first.ok());
+    batch.push(first);
     loop {
         match tokio::time::timeout(debounce, rx.recv()).await {
-            Ok(Some(e)) => batch.extend(e.ok()),
+            Ok(Some(e)) => batch.push(e),
             Ok(None) => return Some(batch),
             Err(_) => return Some(batch),
         }
     }
 }
 
-/// What the last run read, from its records and the state store.
-fn watch_set(state: &Path, run: &RunOnce) -> WatchSet {
+/// A proc's trace as `watch_set` loaded it: the proc, the trace's blob, the
+/// trace.
+type Loaded = (String, crate::store::Digest, crate::trace::Trace);
+
+/// What the last run read, from its records and the state store; and the
+/// traces it was made from.
+fn watch_set(state: &Path, run: &RunOnce) -> (WatchSet, Vec<Loaded>) {
     let mut set = WatchSet::default();
+    let mut traces = Vec::new();
     let store = match crate::store::StateStore::open(state, false) {
         Ok(s) => s,
         Err(e) => {
@@ -182,7 +204,7 @@ fn watch_set(state: &Path, run: &RunOnce) -> WatchSet {
             for r in run.records.iter().filter(|r| r.state.is_complete()) {
                 set.add_dirs(&r.name, &run.dirs);
             }
-            return set;
+            return (set, traces);
         }
     };
     for r in run.records.iter().filter(|r| r.state.is_complete()) {
@@ -199,14 +221,42 @@ fn watch_set(state: &Path, run: &RunOnce) -> WatchSet {
                 .flatten()
                 .and_then(|b| serde_json::from_slice::<crate::trace::Trace>(&b).ok())
             {
-                Some(t) => set.add_trace(&r.name, &t),
+                Some(t) => {
+                    set.add_trace(&r.name, &t);
+                    traces.push((r.name.clone(), d, t));
+                }
                 None => set.add_dirs(&r.name, &run.dirs),
             },
             // Failed or not remembered: any change in its grants may matter.
             None => set.add_dirs(&r.name, &run.dirs),
         }
     }
-    set
+    (set, traces)
+}
+
+/// Check each loaded trace against the disk once the watcher is running:
+/// the ones that hold can be trusted until an event touches them (a change
+/// before the watcher started would otherwise go unseen); the procs of the
+/// others changed while the run ran, and are dirty now.
+async fn check_after_watching(
+    traces: Vec<Loaded>,
+) -> (HashMap<String, crate::store::Digest>, BTreeSet<String>) {
+    tokio::task::spawn_blocking(move || {
+        let (mut holds, mut stale) = (HashMap::new(), BTreeSet::new());
+        for (name, digest, trace) in traces {
+            match crate::trace::check(&trace) {
+                Ok(()) => {
+                    holds.insert(name, digest);
+                }
+                Err(_) => {
+                    stale.insert(name);
+                }
+            }
+        }
+        (holds, stale)
+    })
+    .await
+    .unwrap_or_default()
 }
 
 /// A temporary state store, removed when the watch ends.
@@ -245,11 +295,16 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
     // The last good run's procs and watch set, kept when a load fails.
     let mut names: Vec<String> = Vec::new();
     let mut set = WatchSet::default();
+    let mut traces = Vec::new();
+    // The traces the next rebuild may take as they are (docs/watch.md, "What
+    // a rebuild checks"); `None`: check every one.
+    let mut trusted: Option<HashMap<String, crate::store::Digest>> = None;
     loop {
         let outcome = tokio::select! {
-            o = crate::commands::run_once(&run) => o,
+            o = crate::commands::run_once(&run, trusted.as_ref()) => o,
             n = &mut signal => return Ok(ExitStatus::Interrupted(128 + n)),
         };
+        trusted = None;
         match outcome {
             Ok(once) => {
                 if let ExitStatus::Interrupted(_) = once.status {
@@ -263,7 +318,7 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
                     .filter(|r| r.state.is_complete())
                     .map(|r| r.name.clone())
                     .collect();
-                set = watch_set(&state, &once);
+                (set, traces) = watch_set(&state, &once);
             }
             // A module half-written by the compiler, say: shown, and retried
             // after the next quiet period.
@@ -281,6 +336,18 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
         }
         let dirs = want.len();
         watch.set(want)?;
+        // With the watcher running: which traces still hold. The poller
+        // compares timestamps and may miss a same-size rewrite within one,
+        // so its traces are always checked again.
+        let (mut holds, stale) = match poll || watch.polling() {
+            true => (HashMap::new(), BTreeSet::new()),
+            false => check_after_watching(std::mem::take(&mut traces)).await,
+        };
+        if !stale.is_empty() {
+            // Changed after the proc read it, before the watcher started.
+            terminal::print_raw(&super::event_text(&stale, &[]));
+            continue;
+        }
         terminal::print_raw(&format!(
             "watching {} paths in {dirs} directories; Ctrl-C to stop",
             set.path_count() + 1
@@ -293,7 +360,8 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
             let Some(batch) = batch else {
                 anyhow::bail!("the file watcher stopped");
             };
-            let changed: Vec<PathBuf> = changed_paths(batch)
+            let (changed, lost) = changed_paths(batch);
+            let changed: Vec<PathBuf> = changed
                 .into_iter()
                 .filter(|p| !set.is_unchanged(p))
                 .collect();
@@ -301,13 +369,21 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
             // A rebuilt module re-plans the graph (its digest is in every
             // key); before any load succeeded, any change retries it.
             let all = module_changed || (names.is_empty() && !changed.is_empty());
-            let dirty: BTreeSet<String> = match all {
+            let dirty: BTreeSet<String> = match all || lost {
                 true => names.iter().cloned().collect(),
                 false => set.dirty(&changed),
             };
+            if lost {
+                // Events may be gone: nothing is taken as unchanged.
+                holds.clear();
+            }
+            for name in &dirty {
+                holds.remove(name);
+            }
             if dirty.is_empty() && !all {
                 continue;
             }
+            trusted = Some(std::mem::take(&mut holds));
             let shown: Vec<PathBuf> = changed
                 .iter()
                 .filter(|p| (module_changed && **p == module) || set.touches(p))

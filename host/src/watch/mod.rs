@@ -5,8 +5,9 @@
 //! reads (files, directories, listings, stats, paths it found absent) and its
 //! declared inputs, as host paths; a proc with no recorded trace (it failed, or
 //! was not remembered) is watched through every directory it was granted. A
-//! change marks a proc when one of its watched paths equals the changed path
-//! or is a directory containing it, unless its `inputs_ignore` removes the path
+//! change marks a proc when one of its watched paths equals the changed path,
+//! lies below it (a directory on its way created, removed or renamed) or is a
+//! directory containing it, unless its `inputs_ignore` removes the path
 //! from its declared inputs. A change to a file the run itself wrote is not a
 //! change when the file still holds what the run left there (the user's later
 //! edit of it is).
@@ -47,8 +48,10 @@ impl Watched {
     }
 
     fn marks(&self, c: &Path) -> bool {
-        self.exact.contains(c)
-            || self.listed.contains(c)
+        // A path itself, or a directory above it created, removed or renamed
+        // (the path may now lead elsewhere).
+        self.exact.iter().any(|e| e.starts_with(c))
+            || self.listed.iter().any(|l| l.starts_with(c))
             || c.parent().is_some_and(|p| self.listed.contains(p))
             || self.absent.iter().any(|a| a.starts_with(c))
             || self.trees.iter().any(|t| c.starts_with(t))

@@ -205,10 +205,14 @@ fn a_change_made_while_a_rebuild_runs_is_handled_after_it() {
     w.wait_for("• slow_cat", 2);
     std::thread::sleep(Duration::from_millis(1500));
     std::fs::write(dir.join("data/slow.txt"), "three").expect("edit during");
-    // No further edit: the change made during the rebuild starts another.
-    let text = w.wait_for("! Watch:", 2);
-    w.wait_for("watching ", 3);
-    assert!(w.run_after(2).contains("✓ slow_cat"), "{text}");
+    // No further edit: the change made during the rebuild starts another
+    // (seen when the traces are checked after the rebuild, before watching
+    // again, or by the queued event).
+    w.wait_for("! Watch:", 2);
+    let text = w.wait_for("✓ slow_cat", 3);
+    let after = text.split("! Watch:").nth(2).expect("the second event");
+    assert!(after.contains("✓ slow_cat"), "{text}");
+    w.wait_for("watching ", 2);
     assert_eq!(interrupt(&mut w), Some(130));
     // What the store remembers is what the file holds now.
     let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
@@ -219,5 +223,40 @@ fn a_change_made_while_a_rebuild_runs_is_handled_after_it() {
         .expect("state show");
     let shown = String::from_utf8_lossy(&o.stdout);
     assert!(shown.contains("three"), "{shown}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_change_made_after_a_proc_read_it_and_before_watching_began_is_seen() {
+    let dir = scratch("before");
+    std::fs::write(dir.join("data/slow.txt"), "slow").expect("slow.txt");
+    // `cat` reads a.txt at once; `slow_cat` keeps the first run going 3 s.
+    let mut w = Watching::start_with(
+        &dir,
+        Path::new(wasm::READS),
+        &["--param", "sleep_ms=3000"],
+        &["cat", "slow_cat"],
+    );
+    w.wait_for("✓ cat", 1);
+    // The watcher starts only when the run ends: no event can tell of this.
+    std::fs::write(dir.join("data/a.txt"), "edited early").expect("edit");
+    // The traces are checked once the watcher runs: `cat` is dirty at once,
+    // with no further edit, and only it runs again.
+    let text = w.wait_for("! Watch: detected changes in 1 proc(s)", 1);
+    assert!(text.contains("rescheduling:\n    cat\n"), "{text}");
+    // Then the second run, and the first `watching` line after it.
+    let text = w.wait_for("watching ", 1);
+    let again = text.split("! Watch:").nth(1).expect("after the event");
+    assert!(again.contains("✓ cat"), "{again}");
+    assert!(again.contains("↷ slow_cat up-to-date"), "{again}");
+    assert_eq!(interrupt(&mut w), Some(130));
+    let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args(["state", "show", "--state-dir"])
+        .arg(dir.join("state"))
+        .arg("cat")
+        .output()
+        .expect("state show");
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(shown.contains("edited early"), "{shown}");
     let _ = std::fs::remove_dir_all(&dir);
 }
