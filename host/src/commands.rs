@@ -181,7 +181,7 @@ pub(crate) struct RunOnce {
 /// against the disk again (docs/watch.md, "What a rebuild checks").
 pub(crate) async fn run_once(
     args: &RunArgs,
-    unchanged: Option<&std::collections::HashMap<String, crate::store::Digest>>,
+    unchanged: Option<&crate::store::Trusted>,
 ) -> anyhow::Result<RunOnce> {
     let started = Instant::now();
     let results_to_stdout = args.results.as_deref() == Some(std::path::Path::new("-"));

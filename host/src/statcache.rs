@@ -114,6 +114,11 @@ pub struct StatCache {
     margin: Duration,
     /// How many files were read to be digested (for tests and benchmarks).
     reads: AtomicU64,
+    /// The state stores (by directory) whose saved rows were loaded: a
+    /// process that opens one again (each rebuild of a watch) does not read
+    /// them again. Rows saved since by another process are only missed
+    /// shortcuts, so a file is read again, never trusted wrongly.
+    loaded: Mutex<std::collections::HashSet<std::path::PathBuf>>,
 }
 
 impl Default for StatCache {
@@ -137,6 +142,7 @@ impl StatCache {
             fresh: Mutex::default(),
             margin,
             reads: AtomicU64::new(0),
+            loaded: Mutex::default(),
         }
     }
 
@@ -251,9 +257,29 @@ impl StatCache {
             .push(row);
     }
 
+    /// Add the saved entries of the state store in `dir`, read by `rows`,
+    /// unless this cache already holds them (see [`StatCache::load`]).
+    pub fn load_store<E>(
+        &self,
+        dir: &std::path::Path,
+        rows: impl FnOnce() -> Result<Vec<Row>, E>,
+    ) -> Result<(), E> {
+        let lock = || self.loaded.lock().unwrap_or_else(|p| p.into_inner());
+        if lock().contains(dir) {
+            return Ok(());
+        }
+        self.load(rows()?);
+        lock().insert(dir.to_path_buf());
+        Ok(())
+    }
+
     /// Add saved entries (a state store's), keeping any learnt since.
     pub fn load(&self, rows: impl IntoIterator<Item = Row>) {
+        let rows = rows.into_iter();
         let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        // Sized once: growing a map of 100,000 rows step by step costs more
+        // than reading them.
+        entries.reserve(rows.size_hint().0);
         for r in rows {
             entries.entry((r.dev, r.ino)).or_insert((r.stamp, r.digest));
         }

@@ -31,6 +31,10 @@ enum ToWriter {
 /// A hit to mark used: its key and trace digest.
 type Used = (Digest, Option<Digest>);
 
+/// Traces taken as they are, by proc: the trace's blob and the trace itself
+/// (see [`StoreCache::trust_traces`]).
+pub type Trusted = HashMap<String, (Digest, Arc<Trace>)>;
+
 /// How long the writer gathers entries before it commits them.
 const GATHER: std::time::Duration = std::time::Duration::from_millis(50);
 
@@ -61,24 +65,25 @@ pub struct StoreCache {
     /// Procs, each with the one trace of theirs whose recorded reads are
     /// taken as they are, not checked against the disk again: `watch`
     /// checked them after its watcher started and saw no change since.
-    trusted: Arc<std::sync::OnceLock<HashMap<String, Digest>>>,
+    trusted: Arc<std::sync::OnceLock<Trusted>>,
 }
 
 impl StoreCache {
-    /// Take these traces (proc name → trace blob) as they are: `watch`
+    /// Take these traces (proc name → trace blob and trace) as they are: `watch`
     /// checked each against the disk after its watcher started and has seen
     /// no change to any path in them since, so checking every read again
-    /// would only find what it already knows. An entry with another trace is
+    /// would only find what it already knows (and reading the blob again
+    /// would only give the trace it holds). An entry with another trace is
     /// checked as always. Set once, before the first lookup; a later call is
     /// ignored.
-    pub fn trust_traces(&self, traces: HashMap<String, Digest>) {
+    pub fn trust_traces(&self, traces: Trusted) {
         let _ = self.trusted.set(traces);
     }
 
     /// Outcomes of the module whose component has the digest `module`.
     pub fn new(store: Arc<StateStore>, module: Digest) -> Result<StoreCache, super::StoreError> {
         let index = Arc::new(store.index()?);
-        crate::statcache::global().load(store.stat_rows()?);
+        crate::statcache::global().load_store(store.dir(), || store.stat_rows())?;
         let journal = super::journal::Journal::create(store.dir(), store.sync)
             .map_err(super::StoreError::Io)?;
         let (writer, queue) = std::sync::mpsc::channel::<ToWriter>();
@@ -225,7 +230,7 @@ impl ResultCache for StoreCache {
         let trusted = self
             .trusted
             .get()
-            .and_then(|traces| traces.get(&ask.proc).copied());
+            .and_then(|traces| traces.get(&ask.proc).cloned());
         Box::pin(async move {
             tokio::task::spawn_blocking(move || {
                 let found = lookup(&store, module, &index, &ask, trusted)?;
@@ -305,7 +310,7 @@ fn lookup(
     module: Digest,
     index: &super::Index,
     ask: &Lookup,
-    trusted: Option<Digest>,
+    trusted: Option<(Digest, Arc<Trace>)>,
 ) -> Result<Found, String> {
     let mut why = None;
     for entry in store.candidates(&ask.key).map_err(|e| e.to_string())? {
@@ -314,18 +319,23 @@ fn lookup(
         }
         let mut outputs = None;
         if let Some(t) = entry.trace {
-            let Some(bytes) = store.blob(&t).map_err(|e| e.to_string())? else {
-                why.get_or_insert_with(|| "its recorded trace is gone".to_owned());
-                continue;
+            let trace = match &trusted {
+                Some((d, trace)) if *d == t => trace.clone(),
+                _ => {
+                    let Some(bytes) = store.blob(&t).map_err(|e| e.to_string())? else {
+                        why.get_or_insert_with(|| "its recorded trace is gone".to_owned());
+                        continue;
+                    };
+                    let trace: Trace = serde_json::from_slice(&bytes).map_err(|e| {
+                        format!("state store: trace blob {t} does not parse: {e}")
+                    })?;
+                    if let Err(changed) = crate::trace::check(&trace) {
+                        why.get_or_insert(changed);
+                        continue;
+                    }
+                    Arc::new(trace)
+                }
             };
-            let trace: Trace = serde_json::from_slice(&bytes)
-                .map_err(|e| format!("state store: trace blob {t} does not parse: {e}"))?;
-            if trusted != Some(t)
-                && let Err(changed) = crate::trace::check(&trace)
-            {
-                why.get_or_insert(changed);
-                continue;
-            }
             outputs = Some(trace);
         }
         let result = match (entry.inline, entry.result) {
@@ -359,7 +369,7 @@ fn lookup(
         }
         let outcome = Outcome::UpToDate(result);
         return Ok(match outputs {
-            Some(t) if !t.calls.is_empty() => Found::Replay(outcome, t.calls, entry.trace),
+            Some(t) if !t.calls.is_empty() => Found::Replay(outcome, t.calls.clone(), entry.trace),
             _ => Found::Hit(outcome, entry.trace),
         });
     }

@@ -54,7 +54,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 pub use crate::digest::Digest;
 use blobs::Blobs;
-pub use cache::StoreCache;
+pub use cache::{StoreCache, Trusted};
 
 pub use crate::privdir::KILL_AT_WRITE_ENV;
 use crate::privdir::before_write;

@@ -21,7 +21,10 @@ use crate::report::terminal;
 /// How often the polling fallback looks at the files.
 const POLL_EVERY: Duration = Duration::from_millis(200);
 
-type Events = mpsc::UnboundedReceiver<notify::Result<notify::Event>>;
+/// An event and when the watcher's thread got it.
+type Stamped = (std::time::Instant, notify::Result<notify::Event>);
+
+type Events = mpsc::UnboundedReceiver<Stamped>;
 
 /// The OS's notifications, or polling when they run out.
 enum Backend {
@@ -32,18 +35,24 @@ enum Backend {
 /// The watcher and what it watches now.
 struct Watch {
     backend: Backend,
-    tx: mpsc::UnboundedSender<notify::Result<notify::Event>>,
+    tx: mpsc::UnboundedSender<Stamped>,
     watched: Vec<(PathBuf, RecursiveMode)>,
 }
 
-fn handler(tx: mpsc::UnboundedSender<notify::Result<notify::Event>>) -> impl notify::EventHandler {
-    move |e| {
-        let _ = tx.send(e);
+/// Sends each event with the time it came; reads (open, close without a
+/// write) are dropped here, so a file that is only read never delays a
+/// rebuild.
+fn handler(tx: mpsc::UnboundedSender<Stamped>) -> impl notify::EventHandler {
+    move |e: notify::Result<notify::Event>| {
+        if matches!(&e, Ok(ev) if matches!(ev.kind, EventKind::Access(_))) {
+            return;
+        }
+        let _ = tx.send((std::time::Instant::now(), e));
     }
 }
 
 fn poller(
-    tx: mpsc::UnboundedSender<notify::Result<notify::Event>>,
+    tx: mpsc::UnboundedSender<Stamped>,
 ) -> notify::Result<notify::PollWatcher> {
     notify::PollWatcher::new(
         handler(tx),
@@ -171,19 +180,22 @@ fn changed_paths(events: Vec<notify::Result<notify::Event>>) -> (Vec<PathBuf>, b
 }
 
 /// Wait for the next event, then merge events until none came for
-/// `debounce`.
+/// `debounce`, counted from when each event came (not from when this loop
+/// got to it), so time the host spent busy is not added to the wait.
 async fn next_batch(
     rx: &mut Events,
     debounce: Duration,
 ) -> Option<Vec<notify::Result<notify::Event>>> {
-    let mut batch = Vec::new();
-    let first = rx.recv().await?;
-    batch.push(first);
+    let (mut last, first) = rx.recv().await?;
+    let mut batch = vec![first];
     loop {
-        match tokio::time::timeout(debounce, rx.recv()).await {
-            Ok(Some(e)) => batch.push(e),
-            Ok(None) => return Some(batch),
-            Err(_) => return Some(batch),
+        let until = tokio::time::Instant::from_std(last + debounce);
+        match tokio::time::timeout_at(until, rx.recv()).await {
+            Ok(Some((at, e))) => {
+                last = last.max(at);
+                batch.push(e);
+            }
+            Ok(None) | Err(_) => return Some(batch),
         }
     }
 }
@@ -240,13 +252,13 @@ fn watch_set(state: &Path, run: &RunOnce) -> (WatchSet, Vec<Loaded>) {
 /// others changed while the run ran, and are dirty now.
 async fn check_after_watching(
     traces: Vec<Loaded>,
-) -> (HashMap<String, crate::store::Digest>, BTreeSet<String>) {
+) -> (crate::store::Trusted, BTreeSet<String>) {
     tokio::task::spawn_blocking(move || {
         let (mut holds, mut stale) = (HashMap::new(), BTreeSet::new());
         for (name, digest, trace) in traces {
             match crate::trace::check(&trace) {
                 Ok(()) => {
-                    holds.insert(name, digest);
+                    holds.insert(name, (digest, std::sync::Arc::new(trace)));
                 }
                 Err(_) => {
                     stale.insert(name);
@@ -298,7 +310,7 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
     let mut traces = Vec::new();
     // The traces the next rebuild may take as they are (docs/watch.md, "What
     // a rebuild checks"); `None`: check every one.
-    let mut trusted: Option<HashMap<String, crate::store::Digest>> = None;
+    let mut trusted: Option<crate::store::Trusted> = None;
     loop {
         let outcome = tokio::select! {
             o = crate::commands::run_once(&run, trusted.as_ref()) => o,
@@ -395,5 +407,60 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
             ));
             break;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{AccessKind, ModifyKind};
+
+    fn event(kind: EventKind) -> notify::Result<notify::Event> {
+        Ok(notify::Event::new(kind).add_path(PathBuf::from("/d/a.txt")))
+    }
+
+    #[test]
+    fn reads_are_dropped_and_changes_stamped() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut h = handler(tx);
+        let before = std::time::Instant::now();
+        notify::EventHandler::handle_event(&mut h, event(EventKind::Access(AccessKind::Any)));
+        notify::EventHandler::handle_event(&mut h, event(EventKind::Modify(ModifyKind::Any)));
+        let (at, e) = rx.try_recv().expect("the write is sent");
+        assert!(at >= before);
+        assert!(matches!(e.unwrap().kind, EventKind::Modify(_)));
+        assert!(rx.try_recv().is_err(), "the read is not sent");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_debounce_counts_from_when_events_came() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let debounce = Duration::from_millis(300);
+        // An event that came 200 ms before the loop looked: 100 ms are left.
+        let at = std::time::Instant::now();
+        tx.send((at, event(EventKind::Modify(ModifyKind::Any)))).unwrap();
+        tokio::time::advance(Duration::from_millis(200)).await;
+        let started = tokio::time::Instant::now();
+        let batch = next_batch(&mut rx, debounce).await.expect("a batch");
+        assert_eq!(batch.len(), 1);
+        let waited = started.elapsed();
+        assert!(
+            waited <= Duration::from_millis(101),
+            "waited {waited:?}, not the 100 ms left"
+        );
+        // A later event moves the end: none came for 300 ms after it.
+        let t0 = tokio::time::Instant::now();
+        tx.send((t0.into_std(), event(EventKind::Modify(ModifyKind::Any))))
+            .unwrap();
+        let tx2 = tx.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let now = tokio::time::Instant::now().into_std();
+            tx2.send((now, event(EventKind::Modify(ModifyKind::Any))))
+                .unwrap();
+        });
+        let batch = next_batch(&mut rx, debounce).await.expect("a batch");
+        assert_eq!(batch.len(), 2);
+        assert!(t0.elapsed() >= Duration::from_millis(550));
     }
 }
