@@ -115,15 +115,18 @@ impl Context {
     }
 
     /// Creates procs (or finds an existing one): `name` is a proc name, a filled-out proto
-    /// name (`build::prod`) or a glob (`build::*`). Returns the names, which can differ from
-    /// the requested one (`n::007` creates `n::7` for an integer placeholder).
+    /// name (`build::prod`) or a glob (`build::*`). Returns the names created or found: a
+    /// filled-out name is kept as asked (`n::007` creates `n::007` for an integer
+    /// placeholder, where parproc makes `n::7`; the repository's docs/planner.md), a glob
+    /// gives every name it expanded to.
     pub fn create(&self, name: &str) -> Result<Vec<String>, Error> {
         host::create(name, &[], None).map_err(Error::failed)
     }
 
     /// Like [`create`](Self::create), with `args` filling the `[placeholders]` of a pattern
-    /// `name` (`("env", "prod")` for `build::[env]`) and an explicit `proc_name` for a single
-    /// created proc (ignored when `args` are given, as in parproc).
+    /// `name` (`("env", "prod")` for `build::[env]`) and an explicit `proc_name` naming the
+    /// proc when one is created, `args` or not (parproc drops it when `args` are given); a
+    /// glob ignores it.
     ///
     /// ```no_run
     /// # use parproc_guest::{Context, Error, Value};

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 
 use crate::cli::{
     CacheArgs, Cli, Command, GraphArgs, GraphFormat, ListArgs, ModeArg, RunArgs, StateArgs,
@@ -202,6 +202,7 @@ pub(crate) async fn run_once(
             .grants(args.input)
             .map_err(anyhow::Error::msg)?,
         &args.cache,
+        !args.quiet,
     )
     .await?;
     let load = runtime.load_info().clone();
@@ -320,8 +321,7 @@ pub(crate) async fn run_once(
     }
     reported?;
     if !errors.is_empty() {
-        let texts: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        bail!("{}", texts.join("; "));
+        return Err(session_errors(&errors, &manifest, args.deny_missing_deps));
     }
     if let Some(c) = &store_cache {
         // Blocking briefly: the writer commits what it gathered.
@@ -355,6 +355,7 @@ async fn plan(
     let session = Session::new(manifest, opts, runtime.clone(), runtime, reporter, config)
         .await
         .with_context(|| format!("cannot load `{}`", module.display()))?;
+    let defaults = targets.is_empty();
     let targets = if targets.is_empty() {
         &manifest.targets
     } else {
@@ -364,18 +365,7 @@ async fn plan(
     for t in targets {
         let created = match session.create(t, &[], None).await {
             Ok(c) => c,
-            Err(e) => {
-                let message = format!("bad target `{t}`: {:#}", anyhow::Error::from(e));
-                let names = manifest.jobs.iter().map(|d| d.name.as_str());
-                return Err(match crate::plan::closest(t, names) {
-                    Some(near) => terminal::Hinted {
-                        message,
-                        hint: format!("did you mean `{near}`?"),
-                    }
-                    .into(),
-                    None => anyhow::anyhow!(message),
-                });
-            }
+            Err(e) => return Err(bad_target(t, e, manifest, defaults)),
         };
         names.extend(created);
     }
@@ -386,8 +376,112 @@ async fn plan(
             .filter(|d| d.kind == DeclKind::Proc && d.now)
             .map(|d| d.name.clone()),
     );
-    session.start(&names).await?;
+    if let Err(e) = session.start(&names).await {
+        // Only the module denies missing deps here when it says so itself.
+        let flag = manifest.options.allow_missing_deps != Some(false);
+        return Err(session_errors(&[e], manifest, flag));
+    }
     Ok((session, names))
+}
+
+/// A target that names nothing: parproc's error after `bad target `t`:` (or
+/// `the module's default target `t`:`), and a hint naming the closest proc
+/// or proto as what it is.
+fn bad_target(
+    t: &str,
+    e: crate::exec::SessionError,
+    manifest: &Manifest,
+    default: bool,
+) -> anyhow::Error {
+    let e = anyhow::Error::from(e);
+    let message = match default {
+        true => format!("the module's default target `{t}`: {e:#}"),
+        false => format!("bad target `{t}`: {e:#}"),
+    };
+    let names = manifest.jobs.iter().map(|d| d.name.as_str());
+    let near =
+        crate::plan::closest(t, names).and_then(|n| manifest.jobs.iter().find(|d| d.name == n));
+    let hint = match (near, default) {
+        (Some(d), _) => format!("did you mean the {} `{}`?", kind_word(d.kind), d.name),
+        (None, true) => "the module's targets must name its procs or protos; export the one \
+                         it names (`export_jobs!` in Rust) or drop it from the targets"
+            .to_owned(),
+        (None, false) => format!(
+            "`{t}` is neither a proc nor a proto of this module; `parproc-host list` shows them"
+        ),
+    };
+    terminal::Hinted { message, hint }.into()
+}
+
+/// `proc` or `proto`.
+fn kind_word(kind: DeclKind) -> &'static str {
+    match kind {
+        DeclKind::Proc => "proc",
+        DeclKind::Proto => "proto",
+    }
+}
+
+/// The run's errors as one host error: each on its own line, parproc's words
+/// kept, with hints in command-line terms when there are any (a missing dep:
+/// the closest proc, and how to allow missing deps; `flag`: denied by
+/// `--deny-missing-deps`).
+fn session_errors(
+    errors: &[crate::exec::SessionError],
+    manifest: &Manifest,
+    flag: bool,
+) -> anyhow::Error {
+    use crate::exec::SessionError;
+    use crate::plan::PlanError;
+    let message = errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut hints: Vec<String> = Vec::new();
+    let mut missing_deps = false;
+    for e in errors {
+        let SessionError::Plan(PlanError::MissingDeps(missing)) = e else {
+            continue;
+        };
+        missing_deps = true;
+        for m in missing {
+            let procs = manifest
+                .jobs
+                .iter()
+                .filter(|d| d.kind == DeclKind::Proc)
+                .map(|d| d.name.as_str());
+            if let Some(near) = crate::plan::closest(&m.dep, procs) {
+                let hint = format!("`{}` is not a proc; did you mean `{near}`?", m.dep);
+                if !hints.contains(&hint) {
+                    hints.push(hint);
+                }
+            }
+        }
+    }
+    if missing_deps {
+        let module = manifest.options.allow_missing_deps == Some(false);
+        hints.push(
+            match (flag, module) {
+                (true, false) => "to run without the missing deps, drop `--deny-missing-deps`",
+                (false, _) => {
+                    "to run without the missing deps, set the module's `allow_missing_deps` to true"
+                }
+                (true, true) => {
+                    "to run without the missing deps, drop `--deny-missing-deps` and set the \
+                     module's `allow_missing_deps` to true"
+                }
+            }
+            .to_owned(),
+        );
+    }
+    match hints.is_empty() {
+        true => anyhow::anyhow!(message),
+        false => terminal::Hinted {
+            message,
+            hint: hints.join("\n"),
+        }
+        .into(),
+    }
 }
 
 /// The module's params with the command line's overriding them.
@@ -458,6 +552,7 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         RuntimeConfig::default(),
         Grants::default(),
         &args.cache,
+        true,
     )
     .await?;
     let runtime = Arc::new(runtime);
@@ -508,10 +603,20 @@ async fn load(
     config: RuntimeConfig,
     grants: Grants,
     cache: &CacheArgs,
+    progress: bool,
 ) -> anyhow::Result<(Runtime, Manifest)> {
     let (module, cache) = (module.to_path_buf(), cache.cache());
     let work = tokio::task::spawn_blocking(move || {
-        let loaded = Runtime::load_with(&module, config, grants, &cache)?;
+        let cached = match cache.dir() {
+            Some(_) => "; cached for next time",
+            None => " (the compile cache is off)",
+        };
+        let loaded = match progress {
+            true => crate::runtime::observe_load(compile_progress(cached), || {
+                Runtime::load_with(&module, config, grants, &cache)
+            }),
+            false => Runtime::load_with(&module, config, grants, &cache),
+        }?;
         warn_about_cache(loaded.0.load_info());
         Ok(loaded)
     });
@@ -520,6 +625,31 @@ async fn load(
             .map_err(|e| anyhow::anyhow!("the loader stopped: {e}"))?
     })
     .await
+}
+
+/// The load observer that shows a compile while it lasts (README "Install"):
+/// `compiling `jobs.wasm` (12.3 MB)`, then `compiled in 8.1 s` and `cached`.
+fn compile_progress(cached: &'static str) -> impl Fn(crate::runtime::LoadEvent) {
+    use crate::runtime::LoadEvent;
+    let shown: std::sync::Mutex<Option<(terminal::Progress, Instant)>> = Default::default();
+    move |event| {
+        let mut shown = shown.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            LoadEvent::Compiling { what, bytes } => {
+                let label = format!("compiling {what} ({:.1} MB)", bytes as f64 / 1e6);
+                *shown = Some((terminal::Progress::start(label), Instant::now()));
+            }
+            LoadEvent::Compiled { ok } => {
+                // A failed compile ends the line; its error follows.
+                if let Some((p, at)) = shown.take()
+                    && ok
+                {
+                    let took = at.elapsed().as_secs_f64();
+                    p.finish(&format!("compiled in {took:.1} s{cached}"));
+                }
+            }
+        }
+    }
 }
 
 /// A cache that could not be used, or an entry that failed verification, is
@@ -560,6 +690,7 @@ async fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
         RuntimeConfig::default(),
         Grants::default(),
         &args.cache,
+        true,
     )
     .await?;
     terminal::print_raw(&render_list(&manifest));
@@ -648,4 +779,98 @@ pub fn render_list(m: &Manifest) -> String {
         ));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::SessionError;
+    use crate::plan::{MissingDep, PlanError};
+    use crate::spec::JobDecl;
+
+    fn manifest() -> Manifest {
+        Manifest {
+            jobs: vec![
+                JobDecl::proc("compile"),
+                JobDecl::proc("link"),
+                JobDecl::proto("build::[env]"),
+            ],
+            ..Manifest::default()
+        }
+    }
+
+    fn missing(deps: &[&str]) -> SessionError {
+        let deps = deps.iter().map(|d| MissingDep {
+            proc: "link".into(),
+            dep: (*d).into(),
+        });
+        SessionError::Plan(PlanError::MissingDeps(deps.collect()))
+    }
+
+    #[test]
+    fn missing_deps_are_one_line_each_with_a_did_you_mean_and_how_to_allow_them() {
+        let sentence = |d: &str| {
+            format!(
+                "error: Proc \"link\" depends on \"{d}\" which does not exist. Set \
+                 allow_missing_deps=True to allow missing dependencies.\n"
+            )
+        };
+        let text = terminal::error_text(&session_errors(
+            &[missing(&["compil", "zzzz"])],
+            &manifest(),
+            true,
+        ));
+        assert_eq!(
+            text,
+            format!(
+                "{}{}hint: `compil` is not a proc; did you mean `compile`?\n\
+                 hint: to run without the missing deps, drop `--deny-missing-deps`\n",
+                sentence("compil"),
+                sentence("zzzz")
+            )
+        );
+        // Denied by the module: the hint names its option.
+        let mut m = manifest();
+        m.options.allow_missing_deps = Some(false);
+        let text = terminal::error_text(&session_errors(&[missing(&["zzzz"])], &m, false));
+        assert!(
+            text.ends_with(
+                "hint: to run without the missing deps, set the module's `allow_missing_deps` \
+                 to true\n"
+            ),
+            "{text}"
+        );
+        // Other errors: no hint, each on its line.
+        let e = SessionError::Plan(PlanError::Usage("one\ntwo".into()));
+        let text = terminal::error_text(&session_errors(&[e], &m, false));
+        assert_eq!(text, "error: one\nerror: two\n");
+    }
+
+    #[test]
+    fn a_bad_target_hint_names_a_proc_or_a_proto_as_what_it_is() {
+        let e = || SessionError::Plan(PlanError::Usage("No proto found matching \"x\"".into()));
+        let hint = |t: &str, default: bool| {
+            let err = bad_target(t, e(), &manifest(), default);
+            terminal::error_text(&err)
+        };
+        assert!(hint("compil", false).contains("hint: did you mean the proc `compile`?\n"));
+        assert!(
+            hint("build::[en]", false).contains("hint: did you mean the proto `build::[env]`?")
+        );
+        let text = hint("zzzz", false);
+        assert!(
+            text.starts_with("error: bad target `zzzz`: No proto found"),
+            "{text}"
+        );
+        assert!(
+            text.contains("hint: `zzzz` is neither a proc nor a proto of this module"),
+            "{text}"
+        );
+        let text = hint("zzzz", true);
+        assert!(
+            text.starts_with("error: the module's default target `zzzz`: No proto found"),
+            "{text}"
+        );
+        assert!(text.contains("export the one it names"), "{text}");
+    }
 }

@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import traceback
 from pathlib import Path
 
 COMPONENTIZE_PY_VERSION = "0.25.1"
@@ -55,6 +56,43 @@ def find_componentize_py(explicit):
     )
 
 
+def check_syntax(script, shown):
+    """The script's syntax error as Python shows it (file, line, caret), or None. Checked
+    here first: inside componentize-py the same error comes after a page of its own
+    traceback and a Rust backtrace."""
+    try:
+        compile(script.read_bytes(), shown, "exec", dont_inherit=True)
+    except SyntaxError as e:
+        return "".join(traceback.format_exception_only(type(e), e)).rstrip()
+    except ValueError as e:  # a NUL byte in the source
+        return f"{shown}: {e}"
+    return None
+
+
+def quiet_failure(stderr, module, shown):
+    """componentize-py's error output as the user needs it. A script that raised while it
+    was run: its own traceback (from its first frame, named by the path the user gave),
+    without componentize-py's wrapper around it, the SDK's loader frames or the repeated
+    cause. Anything else: the output without the Rust stack backtrace."""
+    marker = "AssertionError: Traceback (most recent call last):"
+    if marker in stderr:
+        inner = stderr.split(marker, 1)[1].split("\n\nCaused by:", 1)[0]
+        lines = inner.strip("\n").splitlines()
+        here = f'"/0/{module}.py"'
+        first = next((i for i, l in enumerate(lines) if l.strip().startswith(f"File {here}")),
+                     None)
+        if first is not None:
+            lines = lines[first:]
+        body = "\n".join(lines).replace(here, f'"{shown}"')
+        return f"Traceback (most recent call last):\n{body}".rstrip()
+    out = []
+    for line in stderr.splitlines():
+        if line.strip() == "Stack backtrace:":
+            break
+        out.append(line)
+    return "\n".join(out).rstrip()
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(
         prog="build.sh",
@@ -83,6 +121,9 @@ def main(argv=None):
     wit = Path(args.wit or os.environ.get("PARPROC_WIT") or REPO_DIR / "wit").resolve()
     if not wit.is_dir():
         sys.exit(f"error: no WIT directory at {wit} (pass --wit)")
+    error = check_syntax(script, args.script)
+    if error is not None:
+        sys.exit(f"{error}\nerror: {args.script} is not valid Python; nothing was built")
     tool = find_componentize_py(args.tool)
 
     with tempfile.TemporaryDirectory(prefix="parproc-py-") as tmp:
@@ -98,11 +139,18 @@ def main(argv=None):
         env = dict(os.environ)
         # Otherwise componentize-py adds the venv's site-packages to the component.
         env.pop("VIRTUAL_ENV", None)
+        # No Rust backtrace in what the user reads.
+        env["RUST_BACKTRACE"] = "0"
+        env["RUST_LIB_BACKTRACE"] = "0"
         output.parent.mkdir(parents=True, exist_ok=True)
-        done = subprocess.run(cmd, env=env, cwd=tmp)
+        done = subprocess.run(cmd, env=env, cwd=tmp, stderr=subprocess.PIPE, text=True,
+                              errors="replace")
         if done.returncode != 0:
-            sys.exit(f"error: componentize-py failed (exit status {done.returncode}) building "
-                     f"{args.script}")
+            shown = quiet_failure(done.stderr, module, args.script)
+            sys.exit(f"{shown}\nerror: componentize-py failed (exit status {done.returncode}) "
+                     f"building {args.script}; the script's own error is above")
+        if done.stderr:
+            sys.stderr.write(done.stderr)
     return 0
 
 

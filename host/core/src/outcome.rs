@@ -31,6 +31,10 @@ pub enum FailureKind {
     Cancelled,
     /// The host could not run the proc.
     HostError,
+    /// Not a failure: the proc ended SKIPPED saying nothing changed
+    /// (parproc's NO_CHANGE, code 8); kept as its record's reason so the
+    /// terminal, the report and JUnit tell it from a plain skip.
+    NoChange,
 }
 
 impl FailureKind {
@@ -50,6 +54,7 @@ impl FailureKind {
             FailureKind::NotGranted => "not granted",
             FailureKind::Cancelled => "cancelled",
             FailureKind::HostError => "host error",
+            FailureKind::NoChange => "no change",
         }
     }
 }

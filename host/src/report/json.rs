@@ -16,7 +16,7 @@ use super::clock::rfc3339;
 use crate::outcome::{FailureKind, ProcState};
 
 /// The version of the report's schema.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The JSON Schema of the report.
 pub const SCHEMA: &str = include_str!("report.schema.json");
@@ -83,6 +83,7 @@ pub fn kind_id(kind: FailureKind) -> &'static str {
         FailureKind::NotGranted => "not_granted",
         FailureKind::Cancelled => "cancelled",
         FailureKind::HostError => "host_error",
+        FailureKind::NoChange => "no_change",
     }
 }
 
@@ -140,7 +141,8 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
             "state": r.state.name(),
             "reason": r.failure.as_ref().map(|f| json!({
                 "kind": kind_id(f.kind),
-                "message": f.to_string(),
+                // As the proc gave it: an empty message stays empty.
+                "message": f.message,
             })),
             "start": start.map(rfc3339),
             "end": end.map(rfc3339),
@@ -259,7 +261,7 @@ mod tests {
             },
             &records,
         );
-        assert_eq!(r["schema_version"], 2);
+        assert_eq!(r["schema_version"], 3);
         assert_eq!(r["started_at"], "2023-11-14T22:13:20.000Z");
         assert_eq!(r["ended_at"], "2023-11-14T22:13:22.000Z");
         assert_eq!(r["ok"], false);

@@ -7,7 +7,7 @@
 //! | SUCCEEDED | passed; its log in `<system-out>` |
 //! | FAILED | `<failure message="reason" type="kind">` with the log's snippet (§22), its log in `<system-out>` |
 //! | FAILED_DEP | `<skipped message="canceled due to failure of &quot;x&quot;">`: it never ran, and its cause is a failure of its own |
-//! | SKIPPED | `<skipped message="skipped">` |
+//! | SKIPPED | `<skipped message="skipped">`, or `<skipped message="no change">` when it said nothing changed |
 //! | CANCELLED | `<skipped message="…">` (an interrupted run) |
 //!
 //! Text that XML 1.0 cannot carry (control characters other than tab, newline
@@ -20,7 +20,7 @@ use super::ProcRecord;
 use super::clock::rfc3339;
 use super::json::{RunInfo, kind_id, scheduled};
 use super::snippet::Chunk;
-use crate::outcome::ProcState;
+use crate::outcome::{FailureKind, ProcState};
 
 /// Escape text for XML element content or attribute values (quotes included).
 pub fn escape(text: &str, attribute: bool) -> String {
@@ -138,7 +138,12 @@ pub fn junit(
                     escape(&reason, true)
                 );
             }
-            ProcState::Skipped => body.push_str("      <skipped message=\"skipped\"/>\n"),
+            ProcState::Skipped => match r.failure.as_ref().map(|f| f.kind) {
+                Some(FailureKind::NoChange) => {
+                    body.push_str("      <skipped message=\"no change\"/>\n");
+                }
+                _ => body.push_str("      <skipped message=\"skipped\"/>\n"),
+            },
             ProcState::UpToDate => body.push_str("      <skipped message=\"up-to-date\"/>\n"),
             ProcState::Wanted | ProcState::Running => {
                 let _ = writeln!(

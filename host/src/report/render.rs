@@ -200,7 +200,10 @@ pub use crate::units::fmt_secs as secs;
 /// ` failed`, ` timeout`, …; empty for success.
 pub fn suffix(rec: &ProcRecord) -> String {
     match rec.state {
-        ProcState::Skipped => " skipped".into(),
+        ProcState::Skipped => match rec.failure.as_ref().map(|f| f.kind) {
+            Some(FailureKind::NoChange) => " no change".into(),
+            _ => " skipped".into(),
+        },
         ProcState::FailedDep => " dependency failed".into(),
         ProcState::Cancelled => " cancelled".into(),
         ProcState::UpToDate => " up-to-date".into(),
@@ -269,8 +272,12 @@ pub fn static_line(rec: &ProcRecord, log: Option<&Path>, style: Style) -> String
     line
 }
 
-/// The permanent line printed when a proc ends in the live view:
-/// `<icon> <name> (<secs>)[ - <info>]<suffix>`.
+/// The permanent line printed when a proc ends in the live view, worded to
+/// read as a sentence (the static lines keep parproc's order):
+/// `<icon> <name> (<secs>)[ <state>][: <message>]`, for example
+/// `✗ link (1.20s) failed: no windows linker`, `⊗ test cancelled: interrupted`,
+/// `✗ f (0.10s) trapped (logfile: <path>)`; a proc not run for a failed dep
+/// shows parproc's message alone (it says why).
 pub fn dynamic_line(rec: &ProcRecord, log: Option<&Path>, style: Style) -> String {
     let mut line = format!(
         "{} {}",
@@ -280,10 +287,21 @@ pub fn dynamic_line(rec: &ProcRecord, log: Option<&Path>, style: Style) -> Strin
     if let Some(d) = rec.duration {
         line.push_str(&style.dim(&format!(" ({})", secs(d))));
     }
-    if let Some(i) = info(rec, log) {
-        let _ = write!(line, " - {i}");
+    let word = match rec.state {
+        ProcState::FailedDep => String::new(),
+        _ => suffix(rec),
+    };
+    line.push_str(&style.dim(&word));
+    let message = rec.failure.as_ref().is_some_and(|f| !f.message.is_empty());
+    match info(rec, log) {
+        Some(i) if message => {
+            let _ = write!(line, ": {i}");
+        }
+        Some(i) => {
+            let _ = write!(line, " ({i})");
+        }
+        None => {}
     }
-    line.push_str(&style.dim(&suffix(rec)));
     line
 }
 
@@ -303,20 +321,37 @@ pub fn chunks_for(rec: &ProcRecord, text: &str, full_log: bool) -> Vec<Chunk> {
     )
 }
 
-/// Chunks as parproc's static mode prints them: `  --- lines a-b ---` and each
-/// line indented by `indent` (empty lines stay empty; a trailing empty line is
-/// not shown).
-pub fn chunk_lines(chunks: &[Chunk], indent: &str, style: Style) -> Vec<String> {
+/// How a chunk's header counts its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Header {
+    /// As parproc's static mode prints it: `--- lines a-b ---` over the lines
+    /// the chunk covers, a trailing empty line included.
+    Parproc,
+    /// Over the lines shown: `--- lines 1-2 ---` above two lines, `--- line 7 ---`
+    /// above one (the summary's blocks).
+    Shown,
+}
+
+/// Chunks with a header (`--- lines a-b ---`, see [`Header`]) and each line
+/// indented by `indent` (empty lines stay empty; a trailing empty line is not
+/// shown).
+pub fn chunk_lines(chunks: &[Chunk], indent: &str, header: Header, style: Style) -> Vec<String> {
     let mut out = Vec::new();
     for c in chunks {
-        out.push(format!(
-            "{indent}{}",
-            style.dim(&format!("--- lines {}-{} ---", c.first, c.last))
-        ));
         let mut lines: Vec<&str> = c.lines().collect();
-        if lines.len() > 1 && lines.last().is_some_and(|l| l.is_empty()) {
+        let trailing = lines.len() > 1 && lines.last().is_some_and(|l| l.is_empty());
+        if trailing {
             lines.pop();
         }
+        let last = match header {
+            Header::Shown if trailing => c.last.saturating_sub(1).max(c.first),
+            _ => c.last,
+        };
+        let title = match header {
+            Header::Shown if last == c.first => format!("--- line {last} ---"),
+            _ => format!("--- lines {}-{last} ---", c.first),
+        };
+        out.push(format!("{indent}{}", style.dim(&title)));
         for l in lines {
             if l.is_empty() {
                 out.push(String::new());
@@ -483,7 +518,7 @@ pub fn summary(f: &Finished<'_>, style: Style) -> String {
             if let Some(p) = f.log(&r.name) {
                 let _ = writeln!(out, "    log: {}", path_text(p, style));
             }
-            for l in chunk_lines(&chunks, "    ", style) {
+            for l in chunk_lines(&chunks, "    ", Header::Shown, style) {
                 let _ = writeln!(out, "{l}");
             }
         }
@@ -610,7 +645,7 @@ fn failure_blocks(f: &Finished<'_>, shown: &[&ProcRecord], style: Style) -> Stri
         if let Some(p) = f.log(&r.name) {
             let _ = writeln!(out, "    log: {}", path_text(p, style));
         }
-        for l in chunk_lines(&f.chunks(r), "    ", style) {
+        for l in chunk_lines(&f.chunks(r), "    ", Header::Shown, style) {
             let _ = writeln!(out, "{l}");
         }
         if children.contains_key(r.name.as_str()) {
@@ -747,9 +782,66 @@ mod tests {
             "✗ t - timed out after 2s timeout"
         );
         assert_eq!(dynamic_line(&ok, None, Style::PLAIN), "✓ func0 (1.50s)");
+        // The live view reads as a sentence: the state, then why.
+        assert_eq!(
+            dynamic_line(&to, None, Style::PLAIN),
+            "✗ t (1.50s) timeout: timed out after 2s"
+        );
+        assert_eq!(
+            dynamic_line(&failed, Some(Path::new("/l/f.log")), Style::PLAIN),
+            "✗ f (1.50s) trapped (logfile: /l/f.log)"
+        );
+        let cancelled = rec(
+            "c",
+            ProcState::Cancelled,
+            Some(Failure::new(FailureKind::Cancelled, "interrupted")),
+            &[],
+        );
+        assert_eq!(
+            dynamic_line(&cancelled, None, Style::PLAIN),
+            "⊗ c cancelled: interrupted"
+        );
+        let not_run = rec(
+            "n",
+            ProcState::FailedDep,
+            Some(Failure::new(
+                FailureKind::DepFailed,
+                "canceled due to failure of \"f\"",
+            )),
+            &[],
+        );
+        assert_eq!(
+            dynamic_line(&not_run, None, Style::PLAIN),
+            "🚫 n: canceled due to failure of \"f\""
+        );
         // A hostile name cannot forge a line.
         let evil = rec("a\n✓ forged", ProcState::Succeeded, None, &[]);
         assert_eq!(static_line(&evil, None, Style::PLAIN).lines().count(), 1);
+    }
+
+    #[test]
+    fn summary_snippet_headers_count_the_lines_shown_and_static_ones_keep_parprocs() {
+        let two = Chunk {
+            text: "a\nb\n".into(),
+            first: 1,
+            last: 3,
+        };
+        let one = Chunk {
+            text: "x\n".into(),
+            first: 7,
+            last: 8,
+        };
+        let chunks = [two, one];
+        let shown = chunk_lines(&chunks, "", Header::Shown, Style::PLAIN);
+        assert_eq!(
+            shown,
+            ["--- lines 1-2 ---", "a", "b", "--- line 7 ---", "x"]
+        );
+        let parproc = chunk_lines(&chunks, "", Header::Parproc, Style::PLAIN);
+        assert_eq!(
+            parproc,
+            ["--- lines 1-3 ---", "a", "b", "--- lines 7-8 ---", "x"]
+        );
     }
 
     #[test]
@@ -820,7 +912,7 @@ mod tests {
             .expect("a failures section");
         assert!(
             failures.starts_with(
-                "✗ x failed after 1.50s\n    reason: Failure\n    --- lines 1-2 ---\n    Failure\n    not run because x failed:\n      🚫 x_a\n        🚫 x_a_a\n      🚫 x_b\n"
+                "✗ x failed after 1.50s\n    reason: Failure\n    --- line 1 ---\n    Failure\n    not run because x failed:\n      🚫 x_a\n        🚫 x_a_a\n      🚫 x_b\n"
             ),
             "{failures}"
         );

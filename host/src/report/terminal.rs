@@ -181,6 +181,156 @@ fn print_human(text: &str) {
     write_human(&bytes);
 }
 
+/// A line on stderr showing long work while it lasts (compiling a module or a
+/// tool). On a terminal: after [`Progress::TTY_AFTER`], a spinner with the
+/// label and the elapsed time (no invented percentage), replaced at the end by
+/// the label and [`Progress::finish`]'s message. Otherwise: after [`Progress::LINE_AFTER`],
+/// the label and `…`, completed on the same line by the message, so a log gets
+/// one line. Work that ends sooner shows nothing; dropped without `finish`
+/// (an error, a signal), the spinner is cleared or the line ended.
+pub struct Progress {
+    shared: Arc<ProgressShared>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+struct ProgressShared {
+    label: String,
+    tty: bool,
+    after: Duration,
+    started: Instant,
+    /// Whether anything was written yet, and whether the work ended.
+    state: Mutex<(bool, bool)>,
+    wake: std::sync::Condvar,
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl Progress {
+    /// How long work runs on a terminal before the spinner shows.
+    pub const TTY_AFTER: Duration = Duration::from_millis(250);
+    /// How long work runs before the line shows when stderr is not a terminal.
+    pub const LINE_AFTER: Duration = Duration::from_secs(1);
+
+    /// Start showing `label` (`compiling `jobs.wasm` (12.3 MB)`) on stderr.
+    pub fn start(label: String) -> Progress {
+        use std::io::IsTerminal as _;
+        let tty = std::io::stderr().is_terminal();
+        let after = match tty {
+            true => Progress::TTY_AFTER,
+            false => Progress::LINE_AFTER,
+        };
+        Progress::start_on(sanitize(&label), Box::new(std::io::stderr()), tty, after)
+    }
+
+    /// [`Progress::start`] writing to `out`, as a terminal or not, shown after
+    /// `after`.
+    pub fn start_on(
+        label: String,
+        out: Box<dyn Write + Send>,
+        tty: bool,
+        after: Duration,
+    ) -> Progress {
+        let shared = Arc::new(ProgressShared {
+            label,
+            tty,
+            after,
+            started: Instant::now(),
+            state: Mutex::new((false, false)),
+            wake: std::sync::Condvar::new(),
+            out: Mutex::new(out),
+        });
+        let s = shared.clone();
+        let ticker = std::thread::Builder::new()
+            .name("parproc-progress".into())
+            .spawn(move || s.tick())
+            .ok();
+        Progress { shared, ticker }
+    }
+
+    /// End the work with `message` (`compiled in 8.1 s; cached for next
+    /// time`), shown only if the label was.
+    pub fn finish(mut self, message: &str) {
+        if self.stop() {
+            let s = &self.shared;
+            let mut out = s.out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = match s.tty {
+                true => write!(out, "\r\x1b[2K{}: {}\n", s.label, sanitize(message)),
+                false => writeln!(out, " {}", sanitize(message)),
+            };
+            let _ = out.flush();
+        }
+    }
+
+    /// Stop the ticker; whether anything was shown.
+    fn stop(&mut self) -> bool {
+        let shown = {
+            let mut st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.1 = true;
+            st.0
+        };
+        self.shared.wake.notify_all();
+        if let Some(t) = self.ticker.take() {
+            let _ = t.join();
+        }
+        shown
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if self.ticker.is_none() {
+            return;
+        }
+        if self.stop() {
+            let s = &self.shared;
+            let mut out = s.out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = out.write_all(if s.tty { b"\r\x1b[2K" } else { b"\n" });
+            let _ = out.flush();
+        }
+    }
+}
+
+impl ProgressShared {
+    fn tick(&self) {
+        const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+        let after = self.after;
+        let mut frame = 0;
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if st.1 {
+                return;
+            }
+            let elapsed = self.started.elapsed();
+            let wait = match (elapsed >= after, self.tty, st.0) {
+                (false, _, _) => after - elapsed,
+                // One line, written once.
+                (true, false, true) => Duration::from_secs(3600),
+                (true, tty, _) => {
+                    let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+                    let _ = match tty {
+                        true => write!(
+                            out,
+                            "\r\x1b[2K{} {} {:.1} s",
+                            FRAMES[frame % FRAMES.len()],
+                            self.label,
+                            elapsed.as_secs_f64()
+                        ),
+                        false => write!(out, "{}…", self.label),
+                    };
+                    let _ = out.flush();
+                    st.0 = true;
+                    frame += 1;
+                    TICK
+                }
+            };
+            st = self
+                .wake
+                .wait_timeout(st, wait)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+    }
+}
+
 /// Send `tracing` output (level from `RUST_LOG`, else warnings) to stderr.
 pub fn init_tracing() {
     tracing_subscriber::fmt()
@@ -310,7 +460,7 @@ impl StaticOut {
             text.push_str(&why);
             text.push('\n');
         }
-        for l in render::chunk_lines(chunks, "  ", self.style) {
+        for l in render::chunk_lines(chunks, "  ", render::Header::Parproc, self.style) {
             text.push_str(&l);
             text.push('\n');
         }
@@ -646,13 +796,25 @@ pub struct Hinted {
     pub hint: String,
 }
 
-/// Print a host error (exit status 2): one line on stderr, and a `hint:`
-/// line when the error carries one ([`Hinted`]).
+/// Print a host error (exit status 2) on stderr: an `error:` line for each
+/// line of it (several errors are one each), then a `hint:` line for each
+/// line of the hint when it carries one ([`Hinted`]).
 pub fn print_error(err: &anyhow::Error) {
-    eprintln!("error: {}", sanitize(&format!("{err:#}")));
-    if let Some(h) = err.downcast_ref::<Hinted>() {
-        eprintln!("hint: {}", sanitize(&h.hint));
+    eprint!("{}", error_text(err));
+}
+
+/// The text [`print_error`] prints.
+pub fn error_text(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for line in format!("{err:#}").lines() {
+        out.push_str(&format!("error: {}\n", sanitize(line)));
     }
+    if let Some(h) = err.downcast_ref::<Hinted>() {
+        for line in h.hint.lines() {
+            out.push_str(&format!("hint: {}\n", sanitize(line)));
+        }
+    }
+    out
 }
 
 /// The one line a command prints when a signal stopped it before it had
@@ -675,6 +837,108 @@ pub fn print_raw(text: &str) {
         let _ = out.write_all(b"\n");
     }
     let _ = out.flush();
+}
+
+#[cfg(test)]
+mod progress_tests {
+    use super::*;
+
+    /// A writer whose bytes the test reads.
+    #[derive(Clone, Default)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Buf {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+        /// Wait until something was written.
+        fn wait(&self) {
+            while self.0.lock().unwrap().is_empty() {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    }
+
+    #[test]
+    fn quick_work_shows_nothing() {
+        for tty in [false, true] {
+            let b = Buf::default();
+            let p = Progress::start_on("compiling".into(), Box::new(b.clone()), tty, TICK * 50);
+            p.finish("compiled");
+            assert_eq!(b.text(), "");
+        }
+    }
+
+    #[test]
+    fn without_a_terminal_long_work_is_one_line() {
+        let b = Buf::default();
+        let p = Progress::start_on(
+            "compiling `j.wasm` (1.0 MB)".into(),
+            Box::new(b.clone()),
+            false,
+            Duration::ZERO,
+        );
+        b.wait();
+        p.finish("compiled in 8.1 s; cached for next time");
+        assert_eq!(
+            b.text(),
+            "compiling `j.wasm` (1.0 MB)… compiled in 8.1 s; cached for next time\n"
+        );
+        // Stopped without a message (an error, a signal): the line is ended.
+        let b = Buf::default();
+        let p = Progress::start_on(
+            "compiling".into(),
+            Box::new(b.clone()),
+            false,
+            Duration::ZERO,
+        );
+        b.wait();
+        drop(p);
+        assert_eq!(b.text(), "compiling…\n");
+    }
+
+    #[test]
+    fn on_a_terminal_a_spinner_with_the_time_is_replaced_by_the_message() {
+        let b = Buf::default();
+        let p = Progress::start_on(
+            "compiling `j.wasm`".into(),
+            Box::new(b.clone()),
+            true,
+            Duration::ZERO,
+        );
+        b.wait();
+        p.finish("compiled in 0.1 s");
+        let text = b.text();
+        let (first, rest) = text.split_once(" s").expect("a timed frame");
+        assert!(
+            first.starts_with("\r\x1b[2K⠋ compiling `j.wasm` 0."),
+            "{text:?}"
+        );
+        assert!(
+            rest.ends_with("\r\x1b[2Kcompiling `j.wasm`: compiled in 0.1 s\n"),
+            "{text:?}"
+        );
+        let b = Buf::default();
+        let p = Progress::start_on(
+            "compiling".into(),
+            Box::new(b.clone()),
+            true,
+            Duration::ZERO,
+        );
+        b.wait();
+        drop(p);
+        assert!(b.text().ends_with("\r\x1b[2K"), "cleared: {:?}", b.text());
+    }
 }
 
 #[cfg(all(test, unix))]

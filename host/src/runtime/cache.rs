@@ -196,7 +196,67 @@ fn read(path: &Path) -> Result<Vec<u8>, LoadError> {
     fs::read(path).map_err(|e| LoadError::Read(e.to_string()))
 }
 
-fn compile(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
+/// Long work of the loader, told to the observer [`observe_load`] set on the
+/// loading thread (the command line shows it; the runtime prints nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadEvent {
+    /// Compiling `what` (a module's file name, `tool `name``) of `bytes` bytes:
+    /// nothing usable was cached.
+    Compiling {
+        /// What is compiled.
+        what: String,
+        /// Its size.
+        bytes: u64,
+    },
+    /// That compile ended, well (`ok`) or not.
+    Compiled {
+        /// Whether it gave a component.
+        ok: bool,
+    },
+}
+
+type Observer = Box<dyn Fn(LoadEvent)>;
+
+thread_local! {
+    static OBSERVER: std::cell::RefCell<Option<Observer>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Run `work` (a load) with `on` told of its long work on this thread.
+pub fn observe_load<T>(on: impl Fn(LoadEvent) + 'static, work: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Observer>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let prev = self.0.take();
+            OBSERVER.with(|o| *o.borrow_mut() = prev);
+        }
+    }
+    let prev = OBSERVER.with(|o| o.borrow_mut().replace(Box::new(on)));
+    let _restore = Restore(prev);
+    work()
+}
+
+fn tell(event: LoadEvent) {
+    OBSERVER.with(|o| {
+        if let Some(f) = o.borrow().as_ref() {
+            f(event);
+        }
+    });
+}
+
+/// Compile `bytes` (`what`, for the observer).
+fn compile(engine: &Engine, what: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+    tell(LoadEvent::Compiling {
+        what: what.to_owned(),
+        bytes: bytes.len() as u64,
+    });
+    let compiled = compile_quietly(engine, bytes);
+    tell(LoadEvent::Compiled {
+        ok: compiled.is_ok(),
+    });
+    compiled
+}
+
+fn compile_quietly(engine: &Engine, bytes: &[u8]) -> Result<Component, LoadError> {
     Component::new(engine, bytes).map_err(|e| {
         LoadError::Invalid(format!(
             "not a valid component: {}",
@@ -221,14 +281,22 @@ pub(crate) fn component(
     path: &Path,
     cache: &CompileCache,
 ) -> Result<(Component, CacheUse), LoadError> {
+    let what = path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    let what = format!("`{what}`");
     let Some(dir) = cache.dir() else {
-        return Ok((compile(engine, &read(path)?)?, CacheUse::Off));
+        return Ok((compile(engine, &what, &read(path)?)?, CacheUse::Off));
     };
     if let Err(reason) = prepare_dir(
         dir,
         "use a directory only you can write (`chmod go-w`), or set PARPROC_CACHE_DIR",
     ) {
-        return Ok((compile(engine, &read(path)?)?, CacheUse::Refused { reason }));
+        return Ok((
+            compile(engine, &what, &read(path)?)?,
+            CacheUse::Refused { reason },
+        ));
     }
     let t = std::time::Instant::now();
     let key = key(engine, &file_digest(path)?);
@@ -277,7 +345,7 @@ pub(crate) fn component(
         dir.join(format!("{name}.cwasm")),
         dir.join(format!("{name}.meta")),
     );
-    let component = compile(engine, &bytes)?;
+    let component = compile(engine, &what, &bytes)?;
     let stored = component
         .serialize()
         .map_err(|e| format!("cannot serialize: {e}"))
@@ -298,22 +366,26 @@ pub(crate) fn component(
 /// `tag` naming how it is made from that source, like a preview1 tool turned
 /// into a command component): from `cache` when it holds a verified entry,
 /// else `make` gives the component's bytes, which are compiled (and stored).
-/// `make` runs only on a miss.
+/// `make` runs only on a miss; `what` names it to the load observer.
 pub(crate) fn component_of(
     engine: &Engine,
+    what: &str,
     tag: &str,
     digest: &blake3::Hash,
     cache: &CompileCache,
     make: impl FnOnce() -> Result<Vec<u8>, LoadError>,
 ) -> Result<(Component, CacheUse), LoadError> {
     let Some(dir) = cache.dir() else {
-        return Ok((compile(engine, &make()?)?, CacheUse::Off));
+        return Ok((compile(engine, what, &make()?)?, CacheUse::Off));
     };
     if let Err(reason) = prepare_dir(
         dir,
         "use a directory only you can write (`chmod go-w`), or set PARPROC_CACHE_DIR",
     ) {
-        return Ok((compile(engine, &make()?)?, CacheUse::Refused { reason }));
+        return Ok((
+            compile(engine, what, &make()?)?,
+            CacheUse::Refused { reason },
+        ));
     }
     let mut h = blake3::Hasher::new();
     h.update(tag.as_bytes());
@@ -340,7 +412,7 @@ pub(crate) fn component_of(
         },
         Err(reason) => Some(reason),
     };
-    let component = compile(engine, &make()?)?;
+    let component = compile(engine, what, &make()?)?;
     let stored = component
         .serialize()
         .map_err(|e| format!("cannot serialize: {e}"))

@@ -179,9 +179,10 @@ pub(crate) fn state_to_wit(state: ProcState) -> wit::ProcState {
     }
 }
 
-/// A failure kind as WIT.
-pub(crate) fn failure_kind_to_wit(kind: FailureKind) -> wit::FailureKind {
-    match kind {
+/// A failure kind as WIT; none for "no change", which is a skip (the WIT
+/// has no case for it: the proc's state says skipped).
+pub(crate) fn failure_kind_to_wit(kind: FailureKind) -> Option<wit::FailureKind> {
+    Some(match kind {
         FailureKind::Failed => wit::FailureKind::Failed,
         FailureKind::DepFailed => wit::FailureKind::DepFailed,
         FailureKind::DepMissing => wit::FailureKind::DepMissing,
@@ -195,7 +196,8 @@ pub(crate) fn failure_kind_to_wit(kind: FailureKind) -> wit::FailureKind {
         FailureKind::NotGranted => wit::FailureKind::NotGranted,
         FailureKind::Cancelled => wit::FailureKind::Cancelled,
         FailureKind::HostError => wit::FailureKind::HostError,
-    }
+        FailureKind::NoChange => return None,
+    })
 }
 
 /// A proc status (from `context.wait`) as WIT.
@@ -203,7 +205,7 @@ pub(crate) fn status_to_wit(status: ProcStatus) -> wit::ProcStatus {
     wit::ProcStatus {
         name: status.name,
         state: state_to_wit(status.state),
-        failure: status.failure.map(failure_kind_to_wit),
+        failure: status.failure.and_then(failure_kind_to_wit),
         message: status.message,
     }
 }

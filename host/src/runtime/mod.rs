@@ -51,7 +51,7 @@ use std::time::Duration;
 
 use anyhow::bail;
 
-pub use self::cache::{CacheUse, CompileCache};
+pub use self::cache::{CacheUse, CompileCache, LoadEvent, observe_load};
 use self::decls::{CallBudget, Declarations};
 use self::pool::MemoryPool;
 use self::runner::Shared;

@@ -296,11 +296,17 @@ async fn declare_inputs(
 /// summary, the reports and the state store carry it; README "Security model").
 pub(crate) const MAX_MESSAGE: usize = 4096;
 
-/// A guest message as the outcome keeps it: whole up to [`MAX_MESSAGE`];
-/// longer, cut at a character boundary with a note, and written whole to the
-/// proc's log (within the log's own limit), so nothing is lost to the user but
-/// nothing huge is copied through every report.
+/// A guest message as the outcome keeps it: stripped of surrounding
+/// whitespace (as parproc strips a `ProcFailedError`'s; one of whitespace only
+/// is empty), then whole up to [`MAX_MESSAGE`]; longer, cut at a character
+/// boundary with a note, and written whole to the proc's log (within the log's
+/// own limit), so nothing is lost to the user but nothing huge is copied
+/// through every report.
 pub(crate) fn cap_message(log: &LogSink, message: String) -> String {
+    let message = match message.trim() {
+        t if t.len() == message.len() => message,
+        t => t.to_owned(),
+    };
     if message.len() <= MAX_MESSAGE {
         return message;
     }
@@ -349,6 +355,8 @@ mod tests {
     fn long_guest_messages_are_cut_and_logged_whole() {
         let log = LogSink::new(1 << 20);
         assert_eq!(cap_message(&log, "short".into()), "short");
+        assert_eq!(cap_message(&log, "  two\nlines \n".into()), "two\nlines");
+        assert_eq!(cap_message(&log, " \n\t".into()), "");
         assert!(log.records().is_empty());
         let long = "é".repeat(3000); // 6000 bytes, two per character
         let capped = cap_message(&log, long.clone());

@@ -212,6 +212,7 @@ fn load_tool(
              it is not the file you pinned (`--tool {name}=PATH#blake3=HEX`)"
         ));
     }
+    let what = format!("the tool `{name}`");
     let component = match bytes.get(4..8) {
         _ if bytes.get(..4) != Some(b"\0asm") => {
             return Err(format!(
@@ -220,12 +221,14 @@ fn load_tool(
             ));
         }
         Some([0x01, 0x00, 0x00, 0x00]) => {
-            cache::component_of(engine, COMMAND_TAG, &digest, cache, || {
+            cache::component_of(engine, &what, COMMAND_TAG, &digest, cache, || {
                 crate::componentize::command(&bytes)
                     .map_err(|e| LoadError::Invalid(trap::one_line(&format!("{e:#}"))))
             })
         }
-        _ => cache::component_of(engine, "component", &digest, cache, || Ok(bytes.clone())),
+        _ => cache::component_of(engine, &what, "component", &digest, cache, || {
+            Ok(bytes.clone())
+        }),
     };
     let (component, used) = component.map_err(|e| match e {
         LoadError::Read(e) | LoadError::Invalid(e) => {

@@ -326,9 +326,8 @@ fn lookup(
                         why.get_or_insert_with(|| "its recorded trace is gone".to_owned());
                         continue;
                     };
-                    let trace: Trace = serde_json::from_slice(&bytes).map_err(|e| {
-                        format!("state store: trace blob {t} does not parse: {e}")
-                    })?;
+                    let trace: Trace = serde_json::from_slice(&bytes)
+                        .map_err(|e| format!("state store: trace blob {t} does not parse: {e}"))?;
                     if let Err(changed) = crate::trace::check(&trace) {
                         why.get_or_insert(changed);
                         continue;

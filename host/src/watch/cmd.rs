@@ -51,9 +51,7 @@ fn handler(tx: mpsc::UnboundedSender<Stamped>) -> impl notify::EventHandler {
     }
 }
 
-fn poller(
-    tx: mpsc::UnboundedSender<Stamped>,
-) -> notify::Result<notify::PollWatcher> {
+fn poller(tx: mpsc::UnboundedSender<Stamped>) -> notify::Result<notify::PollWatcher> {
     notify::PollWatcher::new(
         handler(tx),
         // Contents too: a file written twice within one mtime tick is seen.
@@ -250,9 +248,7 @@ fn watch_set(state: &Path, run: &RunOnce) -> (WatchSet, Vec<Loaded>) {
 /// the ones that hold can be trusted until an event touches them (a change
 /// before the watcher started would otherwise go unseen); the procs of the
 /// others changed while the run ran, and are dirty now.
-async fn check_after_watching(
-    traces: Vec<Loaded>,
-) -> (crate::store::Trusted, BTreeSet<String>) {
+async fn check_after_watching(traces: Vec<Loaded>) -> (crate::store::Trusted, BTreeSet<String>) {
     tokio::task::spawn_blocking(move || {
         let (mut holds, mut stale) = (HashMap::new(), BTreeSet::new());
         for (name, digest, trace) in traces {
@@ -438,7 +434,8 @@ mod tests {
         let debounce = Duration::from_millis(300);
         // An event that came 200 ms before the loop looked: 100 ms are left.
         let at = std::time::Instant::now();
-        tx.send((at, event(EventKind::Modify(ModifyKind::Any)))).unwrap();
+        tx.send((at, event(EventKind::Modify(ModifyKind::Any))))
+            .unwrap();
         tokio::time::advance(Duration::from_millis(200)).await;
         let started = tokio::time::Instant::now();
         let batch = next_batch(&mut rx, debounce).await.expect("a batch");

@@ -292,7 +292,10 @@ mod tests {
         assert!(has_under(&set(&["/h/a/b"]), c));
         assert!(has_under(&set(&["/h/a/b-x", "/h/a/b/c", "/h/z"]), c));
         assert!(has_under(&set(&["/h/a/b.", "/h/a/b/deep/er"]), c));
-        assert!(!has_under(&set(&["/h/a/b-x", "/h/a/bc", "/h/a", "/h/a/a/b"]), c));
+        assert!(!has_under(
+            &set(&["/h/a/b-x", "/h/a/bc", "/h/a", "/h/a/a/b"]),
+            c
+        ));
         assert!(!has_under(&set(&[]), c));
     }
 

@@ -530,12 +530,19 @@ fn a_mistyped_target_gets_a_did_you_mean_and_zero_limits_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     let err = stderr(&o);
     assert!(
-        err.contains("error: bad target `nestd`: No proto found matching \"nestd\"\nhint: did you mean `nested`?\n"),
+        err.contains("error: bad target `nestd`: No proto found matching \"nestd\"\nhint: did you mean the proc `nested`?\n"),
         "{err}"
     );
-    // Nothing close: no hint.
+    // Nothing close: where to look.
     let o = host(&["run", wasm::READS, "zzzzzzzz"]);
-    assert!(!stderr(&o).contains("hint:"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "hint: `zzzzzzzz` is neither a proc nor a proto of this module; `parproc-host list` \
+             shows them\n"
+        ),
+        "{}",
+        stderr(&o)
+    );
 
     for (flag, range) in [("--parallel", "1..="), ("--max-live", "1..")] {
         let o = host(&["run", flag, "0", wasm::READS]);
@@ -548,6 +555,30 @@ fn a_mistyped_target_gets_a_did_you_mean_and_zero_limits_are_refused() {
             "{err}"
         );
     }
+}
+
+/// `--deny-missing-deps`: parproc's sentence as the error, on a line of its own
+/// (no escaped newline), then a hint in command-line terms.
+#[test]
+fn a_denied_missing_dep_is_parprocs_sentence_and_a_hint_to_drop_the_flag() {
+    let o = host(&["run", "--deny-missing-deps", wasm::SC_BASIC, "proc_a"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(
+            "error: Proc \"proc_b\" depends on \"nonexistent_proc\" which does not exist. Set \
+             allow_missing_deps=True to allow missing dependencies.\n"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: to run without the missing deps, drop `--deny-missing-deps`\n"),
+        "{err}"
+    );
+    assert!(!err.contains("\\n"), "{err}");
+    // Without the flag the run goes on: proc_b fails on its missing dep.
+    let o = host(&["run", wasm::SC_BASIC, "proc_a"]);
+    assert_ne!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 /// `--results` alone makes stdout the JSON and nothing else (the human lines go to

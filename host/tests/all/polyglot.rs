@@ -409,6 +409,176 @@ fn protos(lang: Lang) {
     assert!(r.get("after_crash").is_none() && r.get("summary").is_none());
 }
 
+/// A script that does not build: the user's own error comes first (file, line, what is
+/// wrong), with no Rust backtrace and no frames of the build tools.
+#[test]
+fn build_errors_show_the_scripts_own_error_first() {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("build-errors-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    let cases: [(Lang, &str, &str, &[&str]); 3] = [
+        (
+            Lang::Python,
+            "syntax.py",
+            "import parproc as pp\n\ndef f(:\n    pass\n",
+            &[
+                "line 3",
+                "def f(:",
+                "SyntaxError: invalid syntax",
+                "is not valid Python",
+            ],
+        ),
+        (
+            Lang::Python,
+            "raises.py",
+            "import parproc as pp\n\nnot_defined_anywhere()\n",
+            &[
+                "Traceback (most recent call last):",
+                "raises.py\", line 3, in <module>",
+                "NameError: name 'not_defined_anywhere' is not defined",
+            ],
+        ),
+        (
+            Lang::Js,
+            "syntax.js",
+            "import { proc } from 'parproc';\nproc({ name: 'a' }, () => 1 +);\n",
+            &["Unexpected \")\"", "syntax.js:2:"],
+        ),
+    ];
+    for (lang, name, text, wanted) in cases {
+        let script = dir.join(name);
+        std::fs::write(&script, text).expect("write the script");
+        let err = build(lang, &script, &dir.join(format!("{name}.wasm")))
+            .expect_err("a broken script does not build");
+        let first = wanted[0];
+        let at = err
+            .find(first)
+            .unwrap_or_else(|| panic!("{name}: no {first:?} in\n{err}"));
+        for w in wanted {
+            assert!(err.contains(w), "{name}: no {w:?} in\n{err}");
+        }
+        for noise in [
+            "Stack backtrace",
+            "componentize-py\", line",
+            "_exports.py",
+            "Caused by",
+        ] {
+            assert!(!err.contains(noise), "{name}: {noise:?} in\n{err}");
+        }
+        // Only the build tool's status line may come before the user's error.
+        let before = &err[..at];
+        assert!(
+            before.lines().count() <= 3,
+            "{name}: before the error:\n{before}"
+        );
+    }
+}
+
+/// parproc's top-level API inside a running proc raises parproc's error in both modes (a
+/// deliberate difference from parproc's single mode, README); the context does the work.
+fn top_level_inside_a_proc(lang: Lang) {
+    let module = component(lang, &format!("tests/polyglot/toplevel.{}", lang.ext()));
+    for mode in ["parallel", "single"] {
+        let o: Output = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+            .args(["run", "--mode", mode])
+            .arg(&module)
+            .args(["top_create", "top_params", "ctx_create"])
+            .env("NO_COLOR", "1")
+            .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+            .output()
+            .expect("run parproc-host");
+        let (code, out) = (
+            o.status.code(),
+            format!(
+                "{}\n--- stderr ---\n{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        );
+        assert_eq!(code, Some(1), "{mode}: {out}");
+        for p in ["top_create", "top_params"] {
+            let line = summary_line(&out, p);
+            assert!(line.contains("FAILED"), "{mode}: {out}");
+            assert!(
+                line.contains("Use context when calling parproc from sub-process"),
+                "{mode}: {line}\n{out}"
+            );
+        }
+        assert!(
+            summary_line(&out, "ctx_create").contains("SUCCEEDED"),
+            "{mode}: {out}"
+        );
+        assert!(
+            summary_line(&out, "child::2").contains("SUCCEEDED"),
+            "{mode}: {out}"
+        );
+    }
+}
+
+#[test]
+fn python_top_level_api_inside_a_proc_raises_in_both_modes() {
+    top_level_inside_a_proc(Lang::Python);
+}
+
+#[test]
+fn js_top_level_api_inside_a_proc_raises_in_both_modes() {
+    top_level_inside_a_proc(Lang::Js);
+}
+
+/// A first compile says what it is doing (README "Install"): without a terminal, one line
+/// on stderr, `compiling `NAME` (SIZE)… compiled in N s; cached for next time`; a cached
+/// load and `--quiet` say nothing.
+#[test]
+fn a_slow_first_compile_is_one_line_and_a_cached_load_says_nothing() {
+    let module = example(Lang::Python, "readme");
+    let name = module
+        .file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .into_owned();
+    let cache = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("progress-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let list = |extra: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+            .arg("list")
+            .args(extra)
+            .arg(&module)
+            .env("PARPROC_CACHE_DIR", &cache)
+            .output()
+            .expect("run parproc-host");
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = list(&[]);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    let line = lines[0];
+    assert!(line.starts_with(&format!("compiling `{name}` (")), "{line}");
+    assert!(line.contains(" MB)… compiled in "), "{line}");
+    assert!(line.ends_with(" s; cached for next time"), "{line}");
+    assert_eq!(list(&[]), "", "a cached load is quiet");
+    let _ = std::fs::remove_dir_all(&cache);
+    let o = Command::new(env!("CARGO_BIN_EXE_parproc-host"))
+        .args(["run", "--quiet"])
+        .arg(&module)
+        .env("PARPROC_CACHE_DIR", &cache)
+        .output()
+        .expect("run parproc-host");
+    assert_eq!(o.status.code(), Some(0));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("compiling"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}
+
 #[test]
 fn python_readme_runs_func2_after_func0_and_func1_in_parallel() {
     readme(Lang::Python);

@@ -126,7 +126,16 @@ fn static_output_of_noisy_procs_matches_the_snapshot() {
     args.extend(NOISY_TARGETS);
     let o = s.run(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert_eq!(stderr(&o), "", "no diagnostics on a normal run");
+    // A first compile may say it compiled (README "Install"); nothing else.
+    let err = stderr(&o);
+    let diagnostics: Vec<&str> = err
+        .lines()
+        .filter(|l| !l.starts_with("compiling `noisy.wasm`"))
+        .collect();
+    assert!(
+        diagnostics.is_empty(),
+        "no diagnostics on a normal run: {diagnostics:?}"
+    );
     let tail: String = (87..=100).map(|i| format!("  line {i}\n")).collect();
     let tail_block: String = (87..=100).map(|i| format!("    line {i}\n")).collect();
     let expected = format!(
@@ -193,7 +202,7 @@ warnings:
     compiling unit 5
 ! colored
     log: [LOGS]/colored.log
-    --- lines 1-2 ---
+    --- line 1 ---
     warning: coloured output
 
 failures:
@@ -212,12 +221,12 @@ failures:
 ✗ tail_failure failed after [ELAPSED]
     reason: exit status 3
     log: [LOGS]/tail_failure.log
-    --- lines 87-102 ---
+    --- lines 87-101 ---
 {tail_block}    exit status 3
 ✗ shell failed after [ELAPSED]
     reason: Command failed with exit code 2
     log: [LOGS]/shell.log
-    --- lines 1-9 ---
+    --- lines 1-8 ---
       RAN: /bin/sh -c make all
 
       STDOUT:
@@ -279,7 +288,7 @@ failures:
 ✗ x failed after [ELAPSED]
     reason: Failure
     log: [LOGS]/x.log
-    --- lines 1-3 ---
+    --- lines 1-2 ---
     Internal error caused by x
     Failure
     not run because x failed:
@@ -376,7 +385,7 @@ fn full_log_on_failure_shows_every_line_but_the_ignored_ones() {
     );
     let block = out.split("\nfailures:\n").nth(1).expect("a failures block");
     assert!(
-        block.contains("    --- lines 1-102 ---\n    step 1 of 100\n"),
+        block.contains("    --- lines 1-101 ---\n    step 1 of 100\n"),
         "{block}"
     );
     assert!(
@@ -525,7 +534,7 @@ fn the_json_report_matches_its_schema() {
     bad["procs"][0]["state"] = "DONE".into();
     assert!(!validator.is_valid(&bad));
 
-    assert_eq!(r["schema_version"], 2);
+    assert_eq!(r["schema_version"], 3);
     assert_eq!(r["ok"], false);
     assert_eq!(r["totals"]["procs"], 9);
     assert_eq!(r["totals"]["succeeded"], 4);
@@ -557,6 +566,51 @@ fn the_json_report_matches_its_schema() {
     assert_eq!(dep["log_path"], Value::Null);
     assert_eq!(procs["warns"]["result"], Value::Null);
     assert_eq!(procs["silent"]["log_path"], Value::Null);
+}
+
+/// parproc's NO_CHANGE (code 8) is kept apart from a plain skip: `no change` on its
+/// line, the reason `no_change` in the report, `<skipped message="no change">` in JUnit.
+#[test]
+fn no_change_is_kept_apart_from_a_plain_skip() {
+    let s = Scratch::new("nochange");
+    let (report, xml) = (s.file("run.json"), s.file("junit.xml"));
+    let o = s.run(&[
+        "run",
+        "--report",
+        report.to_str().unwrap(),
+        "--junit",
+        xml.to_str().unwrap(),
+        wasm::RAW_BASIC,
+        "skip",
+        "no_change",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("⊘ no_change no change\n"), "{out}");
+    assert!(out.contains("⊘ skip skipped\n"), "{out}");
+    let r: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+    assert!(jsonschema::is_valid(&schema, &r), "{r:#}");
+    let procs: BTreeMap<&str, &Value> = r["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p))
+        .collect();
+    assert_eq!(procs["no_change"]["state"], "SKIPPED");
+    assert_eq!(
+        procs["no_change"]["reason"],
+        serde_json::json!({"kind": "no_change", "message": ""})
+    );
+    assert_eq!(procs["skip"]["state"], "SKIPPED");
+    assert_eq!(procs["skip"]["reason"], Value::Null);
+    assert_eq!(r["totals"]["skipped"], 2);
+    let junit = std::fs::read_to_string(&xml).unwrap();
+    assert!(
+        junit.contains("<skipped message=\"no change\"/>"),
+        "{junit}"
+    );
+    assert!(junit.contains("<skipped message=\"skipped\"/>"), "{junit}");
 }
 
 #[test]

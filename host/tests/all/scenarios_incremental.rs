@@ -19,6 +19,8 @@ pub(crate) struct Proc {
     pub(crate) state: String,
     pub(crate) result: serde_json::Value,
     pub(crate) message: String,
+    /// The reason's kind, or "".
+    pub(crate) kind: String,
 }
 
 /// The exit code, the output and the procs of the report of a finished
@@ -36,7 +38,7 @@ pub(crate) fn read_report(
         Ok(bytes) => serde_json::from_slice(&bytes).expect("report JSON"),
         Err(e) => panic!("no report ({e}):\n{text}"),
     };
-    assert_eq!(r["schema_version"], 2, "{text}");
+    assert_eq!(r["schema_version"], 3, "{text}");
     let procs = r["procs"]
         .as_array()
         .expect("procs")
@@ -48,6 +50,7 @@ pub(crate) fn read_report(
                     state: p["state"].as_str().expect("state").to_owned(),
                     result: p["result"].clone(),
                     message: p["reason"]["message"].as_str().unwrap_or("").to_owned(),
+                    kind: p["reason"]["kind"].as_str().unwrap_or("").to_owned(),
                 },
             )
         })
@@ -236,8 +239,12 @@ fn s_inc_09_10_deps_changed_reflects_fresh_and_cached_deps() {
         let marker = std::fs::read_to_string(sc.t("_deps_changed")).expect("marker");
         assert_eq!(marker, "0", "S-INC-09 second session ({mode})");
 
-        let (_, _, p) = sc.run(&["nochange_test"]);
+        let (_, text, p) = sc.run(&["nochange_test"]);
         assert_eq!(state(&p, "nochange_build"), "SKIPPED", "S-INC-10 ({mode})");
+        // parproc's NO_CHANGE: kept apart from a plain skip, shown as it shows it.
+        assert_eq!(p["nochange_build"].kind, "no_change", "{text}");
+        assert_eq!(p["nochange_build"].message, "", "{text}");
+        assert!(text.contains("⊘ nochange_build no change\n"), "{text}");
         let marker = std::fs::read_to_string(sc.t("_nc_deps_changed")).expect("marker");
         assert_eq!(marker, "0", "S-INC-10 ({mode})");
     }

@@ -95,6 +95,34 @@ pub enum PlanError {
     /// ([`Planner::create_at_most`]); nothing past the limit was created.
     #[error("creating would pass the limit of {0} new procs")]
     CreateLimit(usize),
+    /// Wanted procs depend on names that are not procs while missing deps are
+    /// not allowed: parproc's sentence for each, one per line.
+    #[error("{}", missing_text(.0))]
+    MissingDeps(Vec<MissingDep>),
+}
+
+/// A dep that names no proc (see [`PlanError::MissingDeps`]).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MissingDep {
+    /// The proc that depends on it.
+    pub proc: String,
+    /// The name it depends on.
+    pub dep: String,
+}
+
+impl MissingDep {
+    /// parproc's sentence for it (docs/planner.md).
+    pub fn text(&self) -> String {
+        format!(
+            "Proc \"{}\" depends on \"{}\" which does not exist. Set allow_missing_deps=True to allow missing dependencies.",
+            self.proc, self.dep
+        )
+    }
+}
+
+fn missing_text(missing: &[MissingDep]) -> String {
+    let lines: Vec<String> = missing.iter().map(MissingDep::text).collect();
+    lines.join("\n")
 }
 
 /// How a planner call that may need the guest ended: done, or stopped for an
@@ -353,6 +381,8 @@ struct Worklist {
     unsettled: Vec<ProcId>,
     /// Usage errors collected while scheduling.
     errors: Vec<String>,
+    /// The missing deps among them.
+    missing: Vec<MissingDep>,
 }
 
 /// Creation in progress (see `create.rs`).
@@ -591,7 +621,8 @@ impl Planner {
         self.graph.procs[id.ix()].state
     }
 
-    /// A proc's failure, if it failed.
+    /// A proc's failure, if it failed (for a SKIPPED proc that said nothing
+    /// changed, the reason [`FailureKind::NoChange`]).
     pub fn failure(&self, id: ProcId) -> Option<&Failure> {
         self.graph.procs[id.ix()].failure.as_ref()
     }
@@ -977,7 +1008,16 @@ impl Planner {
         }
         let (state, failure, result) = match outcome {
             Outcome::Succeeded(json) => (ProcState::Succeeded, None, Some(json)),
-            Outcome::Skipped { .. } => (ProcState::Skipped, None, None),
+            Outcome::Skipped {
+                no_change: false, ..
+            } => (ProcState::Skipped, None, None),
+            Outcome::Skipped {
+                no_change: true, ..
+            } => (
+                ProcState::Skipped,
+                Some(Failure::new(FailureKind::NoChange, "")),
+                None,
+            ),
             Outcome::UpToDate(json) => (ProcState::UpToDate, None, Some(json)),
             Outcome::Failed(f) if f.kind == FailureKind::Cancelled => {
                 (ProcState::Cancelled, Some(f), None)

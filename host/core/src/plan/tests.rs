@@ -182,6 +182,24 @@ fn s_opt_02_disallowed_missing_dep_is_an_error_naming_it() {
         err.to_string(),
         "Proc \"a\" depends on \"nope\" which does not exist. Set allow_missing_deps=True to allow missing dependencies."
     );
+    // Kept apart as what they are, each once, so a front end can name them.
+    let mut p = planner_with(
+        vec![proc_("a", &["nope", "gone"]), proc_("b", &["nope"])],
+        PlanOptions {
+            allow_missing_deps: false,
+            ..PlanOptions::default()
+        },
+    );
+    let err = p.start(&names(&["a", "b"])).unwrap_err();
+    let PlanError::MissingDeps(missing) = &err else {
+        panic!("{err:?}");
+    };
+    let pairs: Vec<(&str, &str)> = missing
+        .iter()
+        .map(|m| (m.proc.as_str(), m.dep.as_str()))
+        .collect();
+    assert_eq!(pairs, [("a", "nope"), ("a", "gone"), ("b", "nope")]);
+    assert_eq!(err.to_string().lines().count(), 3);
 }
 
 #[test]
@@ -1135,4 +1153,26 @@ fn an_up_to_date_proc_counts_as_success_keeps_its_result_and_is_not_a_changed_de
     assert_eq!(p.next_ready(), Some(Next::Launch(id(&p, "both"))));
     assert_eq!(p.changed_deps(id(&p, "both")), ["fresh"]);
     assert_eq!(p.result("cached", p.result_view()), Some("41"));
+}
+
+#[test]
+fn no_change_is_a_skip_with_its_reason_kept_and_a_plain_skip_has_none() {
+    let mut p = planner(vec![now(proc_("same", &[])), now(proc_("skip", &[]))]);
+    p.start_deferred().done();
+    assert_eq!(launch_all(&mut p), ["same", "skip"]);
+    let skipped = |no_change| Outcome::Skipped {
+        no_change,
+        message: "nothing to do".into(),
+    };
+    finish(&mut p, "same", skipped(true));
+    finish(&mut p, "skip", skipped(false));
+    for name in ["same", "skip"] {
+        assert_eq!(state(&p, name), ProcState::Skipped);
+    }
+    let id = |n| p.id(n).expect("proc exists");
+    assert_eq!(
+        p.failure(id("same")),
+        Some(&Failure::new(FailureKind::NoChange, ""))
+    );
+    assert_eq!(p.failure(id("skip")), None);
 }

@@ -80,10 +80,12 @@ impl Planner {
                         }
                         Some(_) => {}
                         None if !self.opts.allow_missing_deps => {
-                            self.work.errors.push(format!(
-                                "Proc \"{}\" depends on \"{d}\" which does not exist. Set allow_missing_deps=True to allow missing dependencies.",
-                                self.graph.procs[id.ix()].name
-                            ));
+                            let missing = super::MissingDep {
+                                proc: self.graph.procs[id.ix()].name.clone(),
+                                dep: d.clone(),
+                            };
+                            self.work.errors.push(missing.text());
+                            self.work.missing.push(missing);
                         }
                         None => {}
                     }
@@ -109,8 +111,15 @@ impl Planner {
         let mut errors = std::mem::take(&mut self.work.errors);
         let mut seen = std::collections::HashSet::new();
         errors.retain(|e| seen.insert(e.clone()));
+        let mut missing = std::mem::take(&mut self.work.missing);
+        let mut seen = std::collections::HashSet::new();
+        missing.retain(|m| seen.insert(m.text()));
         match errors.is_empty() {
             true => Ok(()),
+            // Only missing deps: kept apart, so a front end can say what to do.
+            false if errors.len() == missing.len() => {
+                Err(Stop::Error(PlanError::MissingDeps(missing)))
+            }
             false => Err(user(errors.join("\n"))),
         }
     }
