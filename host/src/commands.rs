@@ -693,7 +693,10 @@ async fn list_cmd(args: ListArgs) -> anyhow::Result<ExitStatus> {
         true,
     )
     .await?;
-    terminal::print_raw(&render_list(&manifest));
+    terminal::print_raw(&match args.format {
+        crate::cli::ListFormat::Text => render_list(&manifest),
+        crate::cli::ListFormat::Json => render_list_json(&manifest, &args.module),
+    });
     Ok(ExitStatus::Success)
 }
 
@@ -779,6 +782,89 @@ pub fn render_list(m: &Manifest) -> String {
         ));
     }
     out
+}
+
+/// The version of `list --format json`'s layout.
+pub(crate) const LIST_SCHEMA_VERSION: u32 = 1;
+
+/// `list --format json`: what [`render_list`] shows, as JSON (README
+/// "Running"): `{schema_version, module, procs, protos, targets}`, each
+/// declaration `{name, description, params, deps, computed_deps,
+/// no_failures, rdeps, locks, wave, now, choices}`. Names are as the module
+/// gave them (JSON escapes what it must).
+pub(crate) fn render_list_json(m: &Manifest, module: &std::path::Path) -> String {
+    use serde_json::{Value, json};
+    let decl = |d: &crate::spec::JobDecl| {
+        let defaults: std::collections::HashMap<&str, Value> = d
+            .defaults
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.to_json()))
+            .collect();
+        let params: Vec<Value> = d
+            .params
+            .iter()
+            .map(|(name, ty)| {
+                json!({
+                    "name": name,
+                    "type": ty.to_string(),
+                    "default": defaults.get(name.as_str()).cloned().unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        let deps: Vec<&str> = d
+            .deps
+            .iter()
+            .filter_map(|dep| match dep {
+                DepDecl::Name(n) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
+        let rdeps: Vec<Value> = d
+            .rdeps
+            .iter()
+            .map(|r| match r {
+                RdepDecl::Plain(p) => json!({"pattern": p, "when": "always"}),
+                RdepDecl::WhenScheduled(p) => json!({"pattern": p, "when": "scheduled"}),
+                RdepDecl::WhenTargetScheduled(p) => {
+                    json!({"pattern": p, "when": "target_scheduled"})
+                }
+            })
+            .collect();
+        let mut choices = serde_json::Map::new();
+        for (k, src) in &d.choices {
+            let v = match src {
+                ChoiceSource::Fixed(v) => Value::Array(v.iter().map(|x| x.to_json()).collect()),
+                ChoiceSource::Computed => Value::String("computed".into()),
+            };
+            choices.insert(k.clone(), v);
+        }
+        let choices = match d.choices_computed {
+            true => Value::String("computed".into()),
+            false => Value::Object(choices),
+        };
+        json!({
+            "name": d.name,
+            "description": d.description,
+            "params": params,
+            "deps": deps,
+            "computed_deps": d.deps.iter().any(|x| matches!(x, DepDecl::Computed)),
+            "no_failures": d.deps.iter().any(|x| matches!(x, DepDecl::NoFailures)),
+            "rdeps": rdeps,
+            "locks": d.locks,
+            "wave": d.wave,
+            "now": d.now,
+            "choices": choices,
+        })
+    };
+    let of = |kind| -> Vec<Value> { m.jobs.iter().filter(|d| d.kind == kind).map(decl).collect() };
+    let out = json!({
+        "schema_version": LIST_SCHEMA_VERSION,
+        "module": module.display().to_string(),
+        "procs": of(DeclKind::Proc),
+        "protos": of(DeclKind::Proto),
+        "targets": m.targets,
+    });
+    serde_json::to_string_pretty(&out).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -193,6 +193,10 @@ fn parse_at_least_one(s: &str) -> Result<usize, String> {
 pub struct ListArgs {
     /// The job module.
     pub module: PathBuf,
+    /// Output format: the listing for people, or JSON for tools (on stdout
+    /// alone: anything else the command says goes to stderr).
+    #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+    pub format: ListFormat,
     /// The compile cache.
     #[command(flatten)]
     pub cache: CacheArgs,
@@ -336,6 +340,16 @@ impl CacheArgs {
             (None, false) => CompileCache::from_env(),
         }
     }
+}
+
+/// The format of `parproc-host list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ListFormat {
+    /// Procs and protos with their deps, rdeps, locks and choices.
+    #[default]
+    Text,
+    /// The same as JSON (README "Running").
+    Json,
 }
 
 /// The format of `parproc-host graph`.

@@ -24,6 +24,8 @@ pub mod render;
 pub mod run;
 pub mod snippet;
 pub mod terminal;
+pub mod timings;
+pub mod trace;
 
 pub use options::ReportArgs;
 pub use run::RunReporter;

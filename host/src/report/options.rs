@@ -57,6 +57,14 @@ pub struct ReportArgs {
     /// Write a JUnit XML report (one test case per proc).
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Write the run as a Chrome trace (JSON trace events: each proc on the
+    /// slot it ran in), for Perfetto or chrome://tracing.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+    /// Write a self-contained HTML page of the run: the procs on their slots,
+    /// the critical path, the slots' utilisation, every proc's figures.
+    #[arg(long, value_name = "FILE")]
+    pub timings: Option<PathBuf>,
     /// Where to keep the durations of earlier runs, used to estimate the time
     /// left [default: `$PARPROC_HISTORY_DIR`, else `parproc/history` in the
     /// user's cache directory].

@@ -34,6 +34,8 @@ pub struct RunReporter {
     module: PathBuf,
     report: Option<PathBuf>,
     junit: Option<PathBuf>,
+    trace: Option<PathBuf>,
+    timings: Option<PathBuf>,
     warned: Mutex<bool>,
 }
 
@@ -65,6 +67,12 @@ impl RunReporter {
         }
         if let Some(p) = &args.junit {
             check_target("JUnit report", p)?;
+        }
+        if let Some(p) = &args.trace {
+            check_target("trace", p)?;
+        }
+        if let Some(p) = &args.timings {
+            check_target("timings page", p)?;
         }
         let started = SystemTime::now();
         let history = if args.no_history {
@@ -99,6 +107,8 @@ impl RunReporter {
             module: module.to_path_buf(),
             report: args.report.clone(),
             junit: args.junit.clone(),
+            trace: args.trace.clone(),
+            timings: args.timings.clone(),
             warned: Mutex::new(false),
         })
     }
@@ -202,6 +212,21 @@ impl RunReporter {
             if let Err(e) = std::fs::write(path, text) {
                 errors.push(format!("cannot write report `{}`: {e}", path.display()));
             }
+        }
+        if let Some(path) = &self.trace {
+            let v = super::trace::trace(&info, records);
+            let text = serde_json::to_string(&v).unwrap_or_default() + "\n";
+            if let Err(e) = std::fs::write(path, text) {
+                errors.push(format!("cannot write trace `{}`: {e}", path.display()));
+            }
+        }
+        if let Some(path) = &self.timings
+            && let Err(e) = std::fs::write(path, super::timings::page(&info, records))
+        {
+            errors.push(format!(
+                "cannot write timings page `{}`: {e}",
+                path.display()
+            ));
         }
         if let Some(path) = &self.junit {
             let mut chunks = HashMap::new();

@@ -168,6 +168,58 @@ fn list_shows_the_procs_and_protos_of_build_deploy() {
     assert!(protos.contains("deps: build::[env]"), "{out}");
 }
 
+/// `list --format json`: the same declarations for tools, stdout the JSON alone (a real
+/// `jq` reads it).
+#[test]
+fn list_as_json_pipes_into_jq() {
+    let o = host(&["list", "--format", "json", wasm::BUILD_DEPLOY]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("stdout is JSON alone");
+    assert_eq!(v["schema_version"], 1);
+    let procs: Vec<&str> = v["procs"]
+        .as_array()
+        .expect("procs")
+        .iter()
+        .map(|p| p["name"].as_str().expect("a name"))
+        .collect();
+    assert!(procs.contains(&"setup"), "{v:#}");
+    let protos = v["protos"].as_array().expect("protos");
+    let build = protos
+        .iter()
+        .find(|p| p["name"] == "build::[env]")
+        .expect("build::[env]");
+    assert_eq!(
+        build["choices"]["env"],
+        serde_json::json!(["dev", "staging", "prod"]),
+        "{build:#}"
+    );
+    assert_eq!(build["params"][0]["name"], "env", "{build:#}");
+    let test = protos
+        .iter()
+        .find(|p| p["name"] == "test::[env]")
+        .expect("test::[env]");
+    assert_eq!(
+        test["deps"],
+        serde_json::json!(["build::[env]"]),
+        "{test:#}"
+    );
+    let script = format!(
+        "{} list --format json {} | jq -r '.protos[].name'",
+        env!("CARGO_BIN_EXE_parproc-host"),
+        wasm::BUILD_DEPLOY
+    );
+    let o = Command::new("bash")
+        .args(["-o", "pipefail", "-c", &script])
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .output()
+        .expect("bash");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let names = stdout(&o);
+    for p in ["build::[env]", "test::[env]", "deploy::[env]"] {
+        assert!(names.lines().any(|l| l == p), "{names}");
+    }
+}
+
 #[test]
 fn a_glob_target_runs_every_build_choice() {
     let o = host(&["run", "--results", wasm::BUILD_DEPLOY, "build::*"]);

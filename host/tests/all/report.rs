@@ -613,6 +613,135 @@ fn no_change_is_kept_apart_from_a_plain_skip() {
     assert!(junit.contains("<skipped message=\"skipped\"/>"), "{junit}");
 }
 
+/// `--trace`: a Chrome trace whose events are the procs on the slots they ran in (no two
+/// overlapping on one slot), the ones that did not run as instants on a row of their own.
+#[test]
+fn the_trace_lays_procs_on_slots_and_marks_those_that_did_not_run() {
+    type Span = (String, u64, u64, u64);
+    fn spans(t: &Value) -> (Vec<Span>, Vec<String>) {
+        let events = t["traceEvents"].as_array().expect("traceEvents");
+        let mut ran = Vec::new();
+        let mut not_run = Vec::new();
+        for e in events {
+            let name = e["name"].as_str().expect("a name").to_owned();
+            match e["ph"].as_str() {
+                Some("X") => ran.push((
+                    name,
+                    e["tid"].as_u64().unwrap(),
+                    e["ts"].as_u64().unwrap(),
+                    e["dur"].as_u64().unwrap(),
+                )),
+                Some("i") => not_run.push(name),
+                Some("M") => {}
+                other => panic!("unexpected phase {other:?} in {e}"),
+            }
+        }
+        (ran, not_run)
+    }
+    let s = Scratch::new("trace");
+    let path = s.file("trace.json");
+    let o = s.run(&["run", "--trace", path.to_str().unwrap(), wasm::README]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let t: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let (ran, not_run) = spans(&t);
+    assert!(not_run.is_empty(), "{t:#}");
+    let by = |n: &str| {
+        ran.iter()
+            .find(|s| s.0 == n)
+            .unwrap_or_else(|| panic!("{n}: {t:#}"))
+    };
+    let (f0, f1, f2) = (by("func0"), by("func1"), by("func2"));
+    // func0 and func1 ran at once, on two slots; func2 after both, on a free one.
+    assert_ne!(f0.1, f1.1, "{t:#}");
+    assert!(f2.2 >= f0.2 + f0.3 && f2.2 >= f1.2 + f1.3, "{t:#}");
+    assert_eq!(t["otherData"]["slots"], 2, "{t:#}");
+    assert_eq!(by("func0").0, "func0");
+    let threads: Vec<&str> = t["traceEvents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["name"] == "thread_name")
+        .map(|e| e["args"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(threads, ["slot 1", "slot 2"], "{t:#}");
+
+    // Failed deps never run: instants on the row of their own.
+    let path = s.file("failed.json");
+    let o = s.run(&["run", "--trace", path.to_str().unwrap(), wasm::FAILED_DEPS]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let t: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let (ran, mut not_run) = spans(&t);
+    not_run.sort();
+    assert_eq!(not_run, ["x_a", "x_a_a", "x_a_b", "x_b"], "{t:#}");
+    assert!(ran.iter().any(|s| s.0 == "x"), "{t:#}");
+    for a in &ran {
+        for b in &ran {
+            if a.0 != b.0 && a.1 == b.1 {
+                assert!(a.2 + a.3 <= b.2 || b.2 + b.3 <= a.2, "{a:?} overlaps {b:?}");
+            }
+        }
+    }
+}
+
+/// `--timings`: the page, rendered by a real headless Chromium, has built a bar for every
+/// proc that ran (on its slot), a row for every scheduled proc, the critical path and the
+/// summary; read from the DOM the page's script made, not from the file.
+#[test]
+fn the_timings_page_renders_every_proc_in_a_headless_browser() {
+    let s = Scratch::new("timings");
+    let page = s.file("timings.html");
+    let o = s.run(&[
+        "run",
+        "--timings",
+        page.to_str().unwrap(),
+        wasm::FAILED_DEPS,
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let source = std::fs::read_to_string(&page).unwrap();
+    assert!(
+        !source.contains("data-row=\""),
+        "rows exist only once rendered"
+    );
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--virtual-time-budget=5000",
+        ])
+        .arg(format!("--user-data-dir={}", s.file("chromium").display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", page.display()))
+        .stdin(Stdio::null())
+        .output()
+        .expect("chromium (guest-sdk/install-tools.sh installs it)");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let dom = stdout(&o);
+    assert!(dom.contains("data-rendered=\"10\""), "{dom}");
+    let ran = ["a", "a_a", "a_b", "a_a_a", "a_a_b", "x"];
+    for p in ran {
+        assert!(
+            dom.contains(&format!("data-proc=\"{p}\"")),
+            "no bar for {p}:\n{dom}"
+        );
+    }
+    for p in ran.iter().chain(&["x_a", "x_b", "x_a_a", "x_a_b"]) {
+        assert!(
+            dom.contains(&format!("data-row=\"{p}\"")),
+            "no row for {p}:\n{dom}"
+        );
+    }
+    // Procs that never ran have no bar.
+    assert!(!dom.contains("data-proc=\"x_a\""), "{dom}");
+    assert!(dom.contains("data-critical=\""), "a critical path: {dom}");
+    assert!(dom.contains("data-summary=\"utilisation\""), "{dom}");
+    assert!(
+        dom.contains("class=\"bar FAILED"),
+        "x's bar is a failure: {dom}"
+    );
+}
+
 #[test]
 fn the_junit_report_reads_back() {
     let s = Scratch::new("junit");
