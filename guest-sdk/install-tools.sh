@@ -44,8 +44,9 @@ else
 fi
 
 # jq: the test suite pipes `run --results` into it; chromium: a test renders the
-# `--timings` page headless and reads the DOM it built.
-c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq chromium)
+# `--timings` page headless and reads the DOM it built; tmux: the live view is tested on a
+# terminal of a chosen size.
+c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq chromium tmux)
 c_missing=()
 for package in "${c_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||

@@ -413,6 +413,10 @@ pub struct Finished<'a> {
     pub elapsed: Duration,
     /// `--full-log-on-failure`.
     pub full_log: bool,
+    /// The terminal's width in columns, when the summary goes to one: rows
+    /// are laid out to fit it (no log-file column when it does not fit, the
+    /// reason cut), so a row never wraps.
+    pub width: Option<usize>,
 }
 
 impl Finished<'_> {
@@ -464,7 +468,17 @@ pub fn summary(f: &Finished<'_>, style: Style) -> String {
             .and_then(|p| p.file_name())
             .map(|n| sanitize(&n.to_string_lossy()))
     };
-    let log_w = width(shown.iter().filter_map(|r| log_name(r)), 60);
+    let mut log_w = width(shown.iter().filter_map(|r| log_name(r)), 60);
+    // `  ✓ SUCCEEDED  name  duration  fuel`: the columns before the log file.
+    const FIXED: usize = 2 + 2 + 1 + 10 + 1 + 1 + 8 + 2 + 12;
+    let reasons = shown.iter().any(|r| r.failure.is_some());
+    if let Some(w) = f.width
+        && (FIXED + name_w + 2 + log_w > w || (reasons && FIXED + name_w + 2 + log_w + 2 + 24 > w))
+    {
+        // The log files are named in the failures block and the log directory;
+        // a reason needs the room more.
+        log_w = 0;
+    }
     for r in &shown {
         let dur = r.duration.map(secs).unwrap_or_else(|| "-".into());
         let state = format!("{:<10}", r.state.name());
@@ -476,25 +490,35 @@ pub fn summary(f: &Finished<'_>, style: Style) -> String {
         };
         let name = sanitize(&r.name);
         let fuel = r.fuel_used.map(fuel).unwrap_or_else(|| "-".into());
+        // Every icon takes two columns, so the columns after it line up.
+        let icon_pad = match columns(icon(r.state)) {
+            0 | 1 => " ",
+            _ => "",
+        };
         let mut line = format!(
-            "  {} {state} {}{} {:>8} {:>11}",
+            "  {}{icon_pad} {state} {}{} {:>8}  {:>12}",
             style.icon(r.state),
             name,
             pad(&name, name_w),
             dur,
             fuel
         );
+        let mut used = FIXED + name_w;
         if log_w > 0 {
             let l = log_name(r).unwrap_or_else(|| "-".into());
             let padding = pad(&l, log_w);
             let _ = write!(line, "  {}{padding}", style.link(&l, f.log(&r.name)));
+            used += 2 + log_w;
         }
         if let Some(fail) = &r.failure {
-            let _ = write!(
-                line,
-                "  {}",
-                sanitize(&shorten(&fail.to_string(), SHORT_MESSAGE))
-            );
+            let reason = sanitize(&shorten(&fail.to_string(), SHORT_MESSAGE));
+            // Too little room: the failures block below has every reason whole.
+            let reason = match f.width.map(|w| w.saturating_sub(used + 2)) {
+                Some(room) if room < 8 => String::new(),
+                Some(room) => fit(&reason, room),
+                None => reason,
+            };
+            let _ = write!(line, "  {reason}");
         }
         out.push_str(line.trim_end());
         out.push('\n');
@@ -543,12 +567,36 @@ fn path_text(p: &Path, style: Style) -> String {
     style.link(&sanitize(&p.display().to_string()), Some(p))
 }
 
+/// Columns `text` takes on a terminal (a wide character takes two).
+fn columns(text: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(text)
+}
+
 fn width(items: impl Iterator<Item = String>, max: usize) -> usize {
-    items.map(|s| s.chars().count()).max().unwrap_or(0).min(max)
+    items.map(|s| columns(&s)).max().unwrap_or(0).min(max)
 }
 
 fn pad(text: &str, w: usize) -> String {
-    " ".repeat(w.saturating_sub(text.chars().count()))
+    " ".repeat(w.saturating_sub(columns(text)))
+}
+
+/// `text` cut to at most `max` columns, with `…` when cut.
+fn fit(text: &str, max: usize) -> String {
+    if columns(text) <= max {
+        return text.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + w + 1 > max {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
 }
 
 /// `5 succeeded, 1 failed, 4 dependency failed in 9.02s` (zero counts other
@@ -659,12 +707,23 @@ fn failure_blocks(f: &Finished<'_>, shown: &[&ProcRecord], style: Style) -> Stri
         .map(|r| sanitize(&r.name))
         .collect();
     if !cancelled.is_empty() {
-        let _ = writeln!(
-            out,
-            "{} cancelled: {}",
-            style.icon(ProcState::Cancelled),
-            cancelled.join(", ")
-        );
+        // On a terminal, wrapped between names (never inside one).
+        let mut line = format!("{} cancelled:", style.icon(ProcState::Cancelled));
+        let mut used = columns(icon(ProcState::Cancelled)) + 11;
+        for (i, name) in cancelled.iter().enumerate() {
+            let sep = if i + 1 < cancelled.len() { "," } else { "" };
+            let w = columns(name) + sep.len() + 1;
+            if f.width.is_some_and(|max| used + w > max && used > 4) {
+                out.push_str(&line);
+                out.push('\n');
+                line = String::from("   ");
+                used = 3;
+            }
+            let _ = write!(line, " {name}{sep}");
+            used += w;
+        }
+        out.push_str(&line);
+        out.push('\n');
     }
     out
 }
@@ -713,6 +772,101 @@ mod tests {
             log: None,
             log_ignore: Vec::new(),
             why: None,
+        }
+    }
+
+    #[test]
+    fn summary_rows_line_up_and_fit_a_narrow_terminal() {
+        let mut failed = rec(
+            "compile_everything",
+            ProcState::Failed,
+            Some(Failure::new(
+                FailureKind::Failed,
+                "the linker could not find the windows import library for kernel32",
+            )),
+            &[],
+        );
+        failed.fuel_used = Some(123_456_789_012);
+        let mut ok = rec("ok", ProcState::Succeeded, None, &[]);
+        ok.fuel_used = Some(950);
+        let dep = rec(
+            "after",
+            ProcState::FailedDep,
+            Some(Failure::new(
+                FailureKind::DepFailed,
+                "canceled due to failure of \"compile_everything\"",
+            )),
+            &["compile_everything"],
+        );
+        let records = vec![ok, failed, dep];
+        let logs: HashMap<String, std::path::PathBuf> = ["ok", "compile_everything"]
+            .iter()
+            .map(|n| {
+                (
+                    (*n).to_owned(),
+                    format!("/logs/{n}-with-a-long-log-file-name.log").into(),
+                )
+            })
+            .collect();
+        let text = |width| {
+            summary(
+                &Finished {
+                    records: &records,
+                    logs: &logs,
+                    log_dir: None,
+                    elapsed: Duration::from_secs(3),
+                    full_log: false,
+                    width,
+                },
+                Style::PLAIN,
+            )
+        };
+        let rows = |t: &str| -> Vec<String> {
+            t.split("\nsummary:\n")
+                .nth(1)
+                .unwrap()
+                .lines()
+                .take(3)
+                .map(str::to_owned)
+                .collect()
+        };
+        let t = text(Some(80));
+        let cut = &rows(&t)[1];
+        assert!(
+            columns(cut) <= 80 && cut.ends_with('…'),
+            "the reason is cut: {t}"
+        );
+        for (width, logs_shown) in [(None, true), (Some(60), false)] {
+            let t = text(width);
+            let rows = rows(&t);
+            // The name starts at the same column on every row (🚫 is two columns wide).
+            let at: Vec<usize> = rows
+                .iter()
+                .map(|r| {
+                    let name = ["ok", "compile_everything", "after"]
+                        .into_iter()
+                        .find(|n| r.contains(&format!(" {n}")))
+                        .unwrap();
+                    columns(&r[..r.find(&format!(" {name}")).unwrap()])
+                })
+                .collect();
+            assert!(at.iter().all(|&c| c == at[0]), "{at:?}\n{t}");
+            // Wide fuel never touches the duration.
+            assert!(rows[1].contains("1.50s  123.46G fuel"), "{t}");
+            assert_eq!(
+                rows[0].contains("with-a-long-log-file-name"),
+                logs_shown,
+                "{t}"
+            );
+            if let Some(w) = width {
+                for r in &rows {
+                    assert!(columns(r) <= w, "{} columns: {r}", columns(r));
+                }
+                assert!(
+                    !rows[1].contains("the linker"),
+                    "no room for the reason: {t}"
+                );
+            }
         }
     }
 
@@ -903,6 +1057,7 @@ mod tests {
                 log_dir: None,
                 elapsed: Duration::from_secs(3),
                 full_log: false,
+                width: None,
             },
             Style::PLAIN,
         );

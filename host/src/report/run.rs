@@ -179,6 +179,7 @@ impl RunReporter {
                 log_dir: log_dir.as_deref(),
                 elapsed,
                 full_log: self.full_log,
+                width: super::terminal::human_size().map(|(_, cols)| cols),
             },
             self.style,
         );

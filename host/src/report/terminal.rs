@@ -148,6 +148,19 @@ pub fn stdout_is_terminal() -> bool {
     }
 }
 
+/// The size (rows, columns) of the terminal human output goes to, if it is one.
+pub fn human_size() -> Option<(usize, usize)> {
+    if !stdout_is_terminal() {
+        return None;
+    }
+    let term = match human_on_stderr() {
+        true => console::Term::stderr(),
+        false => console::Term::stdout(),
+    };
+    term.size_checked()
+        .map(|(rows, cols)| (usize::from(rows), usize::from(cols)))
+}
+
 /// Where the live view draws.
 fn human_target() -> ProgressDrawTarget {
     match human_on_stderr() {
@@ -474,11 +487,19 @@ struct Row {
     bar: ProgressBar,
     started: Instant,
     expected: Option<Duration>,
+    /// Whether it is drawn: on a short terminal only the first rows are,
+    /// the rest are counted on the status row (`+ 31 more running`).
+    shown: bool,
 }
 
 #[derive(Default)]
 struct Live {
     rows: HashMap<String, Row>,
+    /// The running procs in start order (the order rows are shown in).
+    order: Vec<String>,
+    /// Procs ended as the view saw them (the status row's counts never lag
+    /// behind the lines printed above it).
+    ended: Tally,
     /// Lines printed while the live area is paused for a prompt.
     pending: Vec<String>,
     paused: bool,
@@ -569,12 +590,20 @@ impl LiveShared {
     fn status_text(&self, live: &Live) -> String {
         let t = &live.tally;
         let running = live.rows.len();
-        let mut parts = vec![format!("{} done", t.done)];
-        if t.failed > 0 {
-            parts.push(self.style.red(&format!("{} failed", t.failed)));
+        let hidden = live.rows.values().filter(|r| !r.shown).count();
+        let mut parts = Vec::new();
+        if hidden > 0 {
+            parts.push(format!("+ {hidden} more running"));
         }
-        if t.not_run > 0 {
-            parts.push(self.style.yellow(&format!("{} not run", t.not_run)));
+        // The session's counts lag by up to a few ticks; the lines above do not.
+        parts.push(format!("{} done", t.done.max(live.ended.done)));
+        let failed = t.failed.max(live.ended.failed);
+        if failed > 0 {
+            parts.push(self.style.red(&format!("{failed} failed")));
+        }
+        let not_run = t.not_run.max(live.ended.not_run);
+        if not_run > 0 {
+            parts.push(self.style.yellow(&format!("{not_run} not run")));
         }
         parts.push(format!("{running} running"));
         parts.push(format!("{} waiting", t.waiting));
@@ -636,6 +665,13 @@ impl LiveShared {
     }
 }
 
+/// How many proc rows the live view draws: the terminal's height less the
+/// status row and a spare line (so the status row is never scrolled off);
+/// the rest are counted on the status row.
+fn max_rows() -> usize {
+    human_size().map_or(usize::MAX, |(rows, _)| rows.saturating_sub(2).max(1))
+}
+
 /// `7s`, `2m05s`: a duration in whole seconds (rounded down).
 fn whole_seconds(d: Duration) -> String {
     let s = d.as_secs();
@@ -655,7 +691,7 @@ impl LiveView {
             ProgressDrawTarget::hidden(),
         ));
         status.set_style(
-            ProgressStyle::with_template("{msg}")
+            ProgressStyle::with_template("{wide_msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         );
         let shared = Arc::new(LiveShared {
@@ -706,15 +742,21 @@ impl LiveView {
         if live.stopped {
             return;
         }
-        let bar = s.mp.insert_before(&s.status, bar);
+        let shown = live.rows.values().filter(|r| r.shown).count() < max_rows();
+        let bar = match shown {
+            true => s.mp.insert_before(&s.status, bar),
+            false => bar,
+        };
         live.rows.insert(
             name.to_owned(),
             Row {
                 bar,
                 started: Instant::now(),
                 expected,
+                shown,
             },
         );
+        live.order.push(name.to_owned());
     }
 
     fn finished(&self, rec: &ProcRecord, log: Option<&Path>, chunks: &[Chunk]) {
@@ -726,10 +768,33 @@ impl LiveView {
         }
         let mut live = s.lock();
         if let Some(row) = live.rows.remove(&rec.name) {
-            row.bar.finish_and_clear();
-            s.mp.remove(&row.bar);
+            live.order.retain(|n| *n != rec.name);
+            if row.shown {
+                row.bar.finish_and_clear();
+                s.mp.remove(&row.bar);
+                // The longest-running hidden proc takes the free row.
+                let next = live
+                    .order
+                    .iter()
+                    .find(|n| live.rows.get(*n).is_some_and(|r| !r.shown))
+                    .cloned();
+                if let Some(r) = next.and_then(|n| live.rows.get_mut(&n)) {
+                    r.bar = s.mp.insert_before(&s.status, r.bar.clone());
+                    r.shown = true;
+                }
+            }
+        }
+        live.ended.done += 1;
+        match rec.state {
+            ProcState::Failed => live.ended.failed += 1,
+            ProcState::FailedDep | ProcState::Cancelled => live.ended.not_run += 1,
+            _ => {}
         }
         s.print_lines(&mut live, lines);
+        // The counts change with the line, not a few ticks later.
+        let msg = s.status_text(&live);
+        drop(live);
+        s.status.set_message(msg);
     }
 
     fn prompt(&self, prompt: &str, password: bool) -> Result<String, String> {

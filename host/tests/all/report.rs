@@ -181,15 +181,15 @@ fn static_output_of_noisy_procs_matches_the_snapshot() {
 ✓ silent
 
 summary:
-  ✓ SUCCEEDED  warns [ELAPSED] [FUEL]  warns.log
-  ✓ SUCCEEDED  quiet_warning [ELAPSED] [FUEL]  quiet_warning.log
-  ✗ FAILED     long_failure [ELAPSED] [FUEL]  long_failure.log   build failed
-  🚫 FAILED_DEP after_long           -           -  -                  canceled due to failure of "long_failure"
-  🚫 FAILED_DEP after_after          -           -  -                  canceled due to failure of "after_long"
-  ✗ FAILED     tail_failure [ELAPSED] [FUEL]  tail_failure.log   exit status 3
-  ✗ FAILED     shell [ELAPSED] [FUEL]  shell.log          Command failed with exit code 2
-  ✓ SUCCEEDED  colored [ELAPSED] [FUEL]  colored.log
-  ✓ SUCCEEDED  silent [ELAPSED] [FUEL]  -
+  ✓  SUCCEEDED  warns [ELAPSED] [FUEL]  warns.log
+  ✓  SUCCEEDED  quiet_warning [ELAPSED] [FUEL]  quiet_warning.log
+  ✗  FAILED     long_failure [ELAPSED] [FUEL]  long_failure.log   build failed
+  🚫 FAILED_DEP after_long           -             -  -                  canceled due to failure of "long_failure"
+  🚫 FAILED_DEP after_after          -             -  -                  canceled due to failure of "after_long"
+  ✗  FAILED     tail_failure [ELAPSED] [FUEL]  tail_failure.log   exit status 3
+  ✗  FAILED     shell [ELAPSED] [FUEL]  shell.log          Command failed with exit code 2
+  ✓  SUCCEEDED  colored [ELAPSED] [FUEL]  colored.log
+  ✓  SUCCEEDED  silent [ELAPSED] [FUEL]  -
 
 warnings:
 ! warns
@@ -273,16 +273,16 @@ fn static_output_of_failed_deps_matches_the_snapshot() {
 🚫 x_a_b - canceled due to failure of "x_a" dependency failed
 
 summary:
-  ✓ SUCCEEDED  a [ELAPSED] [FUEL]  -
-  ✓ SUCCEEDED  a_a [ELAPSED] [FUEL]  -
-  ✓ SUCCEEDED  a_b [ELAPSED] [FUEL]  -
-  ✓ SUCCEEDED  a_a_a [ELAPSED] [FUEL]  -
-  ✓ SUCCEEDED  a_a_b [ELAPSED] [FUEL]  -
-  ✗ FAILED     x [ELAPSED] [FUEL]  x.log  Failure
-  🚫 FAILED_DEP x_a          -           -  -      canceled due to failure of "x"
-  🚫 FAILED_DEP x_b          -           -  -      canceled due to failure of "x"
-  🚫 FAILED_DEP x_a_a        -           -  -      canceled due to failure of "x_a"
-  🚫 FAILED_DEP x_a_b        -           -  -      canceled due to failure of "x_a"
+  ✓  SUCCEEDED  a [ELAPSED] [FUEL]  -
+  ✓  SUCCEEDED  a_a [ELAPSED] [FUEL]  -
+  ✓  SUCCEEDED  a_b [ELAPSED] [FUEL]  -
+  ✓  SUCCEEDED  a_a_a [ELAPSED] [FUEL]  -
+  ✓  SUCCEEDED  a_a_b [ELAPSED] [FUEL]  -
+  ✗  FAILED     x [ELAPSED] [FUEL]  x.log  Failure
+  🚫 FAILED_DEP x_a          -             -  -      canceled due to failure of "x"
+  🚫 FAILED_DEP x_b          -             -  -      canceled due to failure of "x"
+  🚫 FAILED_DEP x_a_a        -             -  -      canceled due to failure of "x_a"
+  🚫 FAILED_DEP x_a_b        -             -  -      canceled due to failure of "x_a"
 
 failures:
 ✗ x failed after [ELAPSED]
@@ -740,6 +740,118 @@ fn the_timings_page_renders_every_proc_in_a_headless_browser() {
         dom.contains("class=\"bar FAILED"),
         "x's bar is a failure: {dom}"
     );
+}
+
+/// The live view on a short terminal (tmux, 80×15, 40 procs running at once): the status row
+/// stays on the screen with the rows that do not fit counted on it, and Ctrl-C leaves no
+/// row of a proc behind.
+#[test]
+fn on_a_short_terminal_the_status_row_stays_and_ctrl_c_leaves_no_row() {
+    let s = Scratch::new("tmux");
+    let session = format!("parproc-test-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(args)
+            .output()
+            .expect("tmux (guest-sdk/install-tools.sh installs it)")
+    };
+    let screen = || stdout(&tmux(&["capture-pane", "-p", "-t", &session]));
+    let cmd = format!(
+        "env PARPROC_LOG_DIR={} PARPROC_HISTORY_DIR={} PARPROC_CACHE_DIR={} TERM=xterm-256color \
+         {} run --parallel 40 --param sleep_ms=60000 {} 'nap::*'; echo EXITED $?; sleep 60",
+        s.logs().display(),
+        s.history().display(),
+        crate::test_cache_dir().display(),
+        env!("CARGO_BIN_EXE_parproc-host"),
+        wasm::READS
+    );
+    let o = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "80",
+        "-y",
+        "15",
+        &cmd,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let wait_for = |what: &str| {
+        let end = std::time::Instant::now() + Duration::from_secs(120);
+        loop {
+            let text = screen();
+            if text.contains(what) {
+                return text;
+            }
+            assert!(
+                std::time::Instant::now() < end,
+                "no {what:?} on the screen:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let live = wait_for("40 running");
+    let status = live
+        .lines()
+        .find(|l| l.contains("40 running"))
+        .expect("the status row");
+    assert!(status.contains("more running"), "{live}");
+    let rows = live.lines().filter(|l| l.contains("nap::")).count();
+    assert!((1..=13).contains(&rows), "{rows} rows on 15 lines:\n{live}");
+    let _ = tmux(&["send-keys", "-t", &session, "C-c"]);
+    let after = wait_for("EXITED 130");
+    let _ = tmux(&["kill-session", "-t", &session]);
+    // No live row is left: every line naming a proc is a permanent one (cancelled) or the
+    // summary's.
+    for l in after.lines() {
+        let first = l.chars().next().unwrap_or(' ');
+        assert!(
+            !('\u{2800}'..='\u{28ff}').contains(&first),
+            "a stale row: {l:?}\n{after}"
+        );
+    }
+    assert!(after.contains("cancelled"), "{after}");
+
+    // At 60 columns nothing wraps: the status row is cut to fit, the summary's rows are laid
+    // out for the width (`-J` joins what the terminal wrapped, so a wrapped row shows long).
+    let session = format!("{session}-60");
+    let cmd = cmd.replace("sleep_ms=60000", "sleep_ms=1500");
+    let o = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "60",
+        "-y",
+        "15",
+        &cmd,
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let end = std::time::Instant::now() + Duration::from_secs(120);
+    let mut seen_status = false;
+    let text = loop {
+        let text = stdout(&tmux(&["capture-pane", "-p", "-t", &session]));
+        seen_status |= text
+            .lines()
+            .any(|l| l.starts_with("+ 27 more running · ") && l.contains(" running"));
+        if text.contains("EXITED 0") {
+            break stdout(&tmux(&["capture-pane", "-p", "-J", "-t", &session]));
+        }
+        assert!(
+            std::time::Instant::now() < end,
+            "the run did not end:\n{text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let _ = tmux(&["kill-session", "-t", &session]);
+    // The live area is gone; what stays (the lines, the summary) never wrapped.
+    for l in text.lines() {
+        assert!(l.chars().count() <= 60, "wider than 60: {l:?}\n{text}");
+    }
+    assert!(seen_status, "{text}");
+    assert!(text.contains("40 succeeded"), "{text}");
 }
 
 #[test]

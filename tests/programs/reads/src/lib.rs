@@ -1,8 +1,9 @@
 //! Procs that read a granted directory `/data` in every way the trace of an
 //! incremental run records: a file, a file below a subdirectory, a file that
 //! may not exist, a directory listing, a size, a symlink; one that writes, and
-//! one that reads slowly (so a test can change the file while it runs), and a
-//! parent that creates and waits for one of them. Each
+//! one that reads slowly (so a test can change the file while it runs), a
+//! parent that creates and waits for one of them, and `nap::[i]`, procs that
+//! only sleep. Each
 //! result says what the proc saw, so a test can tell a restored result from a
 //! fresh one.
 
@@ -120,7 +121,20 @@ fn peek(ctx: &Context) -> Result<String, Error> {
     Ok(ctx.result::<String>("cat").unwrap_or_default())
 }
 
+fn naps(d: &DepContext) -> Vec<u32> {
+    (0..d.param("naps").unwrap_or(40)).collect()
+}
+
+/// Sleeps for the param `sleep_ms` (default 2000): many at once fill the live
+/// view (`--parallel 40 'nap::*'`).
+#[proto(name = "nap::[i]", choices(i = naps))]
+fn nap(ctx: &Context, _i: u32) -> Result<(), Error> {
+    let ms: u64 = ctx.param("sleep_ms").unwrap_or(2000);
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+    Ok(())
+}
+
 parproc_guest::export_jobs!(
     cat, upper, nested, probe, list, size, linked, write_out, build_out, slow_cat, token, parent,
-    peek
+    peek, nap
 );
