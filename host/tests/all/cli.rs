@@ -1,5 +1,6 @@
 //! The `parproc-host` binary driven as a user would, on the examples and fixtures.
 
+use std::path::Path;
 use std::process::{Command, Output};
 
 use parproc_test_artifacts as wasm;
@@ -166,6 +167,32 @@ fn list_shows_the_procs_and_protos_of_build_deploy() {
     }
     assert!(protos.contains("choices env: dev, staging, prod"), "{out}");
     assert!(protos.contains("deps: build::[env]"), "{out}");
+}
+
+/// README's Rust module is `examples/quickstart` word for word, and it runs as README says.
+#[test]
+fn the_readme_rust_module_is_the_quickstart_crate_and_runs() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md");
+    let section = readme
+        .split("## A job module in Rust")
+        .nth(1)
+        .expect("the section");
+    let block = section
+        .split("```rust\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a rust block");
+    let crate_src = std::fs::read_to_string(root.join("examples/quickstart/src/lib.rs"))
+        .expect("examples/quickstart/src/lib.rs");
+    assert_eq!(block, crate_src, "README's block and the crate differ");
+    let o = host(&["run", "--results", wasm::QUICKSTART]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = results(&human_then_json(&o));
+    assert_eq!(r["func2"], "func0 gave Some(\"null\")", "{r}");
+    let o = host(&["run", "--results", wasm::QUICKSTART, "build::prod"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(results(&human_then_json(&o))["build::prod"], "built prod");
 }
 
 /// `list --format json`: the same declarations for tools, stdout the JSON alone (a real
