@@ -162,7 +162,7 @@ pub fn proto(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// | setting | meaning |
 /// |---|---|
-/// | `targets = ["deploy::prod", "lint::*"]` | what runs when the user names no target (`now` procs run too) |
+/// | `targets = ["deploy::prod", "lint::*"]` | what runs when the user names no target (`now` procs run too); each must name a proc or proto passed to `export_jobs!` (a build error otherwise) |
 /// | `parallel = N` | the most procs running at once |
 /// | `mode = parallel` / `mode = single` | execution mode |
 /// | `separator = "::"` | the separator between placeholders in names |

@@ -110,6 +110,86 @@ pub const fn check_unique_names(names: &[&str]) {
     }
 }
 
+/// Const check run by `export_jobs!` for each default target: whether
+/// `target` can name something among the jobs `names` (proc names and proto
+/// patterns): the same name, or, segment by segment (split at `separator`),
+/// a proto's `[placeholder]` segment or a glob (`*`, `?`) in the target's.
+/// Lenient where it cannot be sure (a glob matches any segment), so a target
+/// the host would accept is never refused.
+pub const fn names_a_job(target: &str, names: &[&str], separator: &str) -> bool {
+    let mut i = 0;
+    while i < names.len() {
+        if str_eq(target, names[i]) || segments_match(target, names[i], separator) {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// Whether `target` and the pattern `name` have as many segments, each equal,
+/// a placeholder in `name` or a glob in `target`.
+const fn segments_match(target: &str, name: &str, separator: &str) -> bool {
+    let (t, n, sep) = (target.as_bytes(), name.as_bytes(), separator.as_bytes());
+    let (mut ti, mut ni) = (0, 0);
+    loop {
+        let te = segment_end(t, ti, sep);
+        let ne = segment_end(n, ni, sep);
+        let placeholder = contains(n, ni, ne, b'[');
+        let glob = contains(t, ti, te, b'*') || contains(t, ti, te, b'?');
+        if !placeholder && !glob && !bytes_eq(t, ti, te, n, ni, ne) {
+            return false;
+        }
+        let (t_done, n_done) = (te >= t.len(), ne >= n.len());
+        if t_done || n_done {
+            return t_done && n_done;
+        }
+        ti = te + sep.len();
+        ni = ne + sep.len();
+    }
+}
+
+/// Where the segment of `s` starting at `from` ends (at the next `sep`, or
+/// the end).
+const fn segment_end(s: &[u8], from: usize, sep: &[u8]) -> usize {
+    let mut i = from;
+    while i < s.len() {
+        if !sep.is_empty()
+            && i + sep.len() <= s.len()
+            && bytes_eq(s, i, i + sep.len(), sep, 0, sep.len())
+        {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
+}
+
+const fn contains(s: &[u8], from: usize, to: usize, b: u8) -> bool {
+    let mut i = from;
+    while i < to {
+        if s[i] == b {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+
+const fn bytes_eq(a: &[u8], af: usize, at: usize, b: &[u8], bf: usize, bt: usize) -> bool {
+    if at - af != bt - bf {
+        return false;
+    }
+    let mut i = 0;
+    while i < at - af {
+        if a[af + i] != b[bf + i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 const fn str_eq(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len() != b.len() {
