@@ -166,7 +166,7 @@ pub fn proto(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// | `parallel = N` | the most procs running at once |
 /// | `mode = parallel` / `mode = single` | execution mode |
 /// | `separator = "::"` | the separator between placeholders in names |
-/// | `allow_missing_deps = true/false` | whether a dep on a proc that does not exist fails the dependent (true) or is an error when it is scheduled (false) |
+/// | `allow_missing_deps = true/false` | whether a dep on a proc that does not exist fails the dependent (true) or is an error when it is scheduled (false); with false, a literal dep that names no job passed here is a build error |
 /// | `params(name = value, ...)` | global params; each value is any `serde::Serialize` expression and becomes JSON (`--param` overrides it) |
 ///
 /// Command-line flags of the host override every setting.

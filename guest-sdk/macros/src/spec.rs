@@ -75,6 +75,17 @@ impl Spec<'_> {
                 quote!(::parproc_guest::__rt::DepSpec::Computed(#f))
             }
         });
+        // What the build says when the module denies missing deps and a dep
+        // names nothing (see `export_jobs!`), one per dep.
+        let dep_errors = options.deps.iter().map(|dep| match dep {
+            Dep::Name(d) => format!(
+                "the dep `{}` of `{name}` names no proc or proto passed to `export_jobs!`, \
+                 and the module sets `allow_missing_deps = false`: pass the job it names, or \
+                 fix the dep",
+                d.value()
+            ),
+            _ => String::new(),
+        });
         let rdeps = options.rdeps.iter().map(|rdep| match rdep {
             Rdep::Plain(p) => quote!(::parproc_guest::__rt::RdepSpec::Plain(#p)),
             Rdep::WhenScheduled(p) => quote!(::parproc_guest::__rt::RdepSpec::WhenScheduled(#p)),
@@ -138,6 +149,7 @@ impl Spec<'_> {
                 params: &[#(#params),*],
                 defaults: &[#(#defaults),*],
                 deps: &[#(#deps),*],
+                dep_errors: &[#(#dep_errors),*],
                 rdeps: &[#(#rdeps),*],
                 locks: &[#(#locks),*],
                 wave: #wave,

@@ -127,8 +127,23 @@ pub const fn names_a_job(target: &str, names: &[&str], separator: &str) -> bool 
     false
 }
 
+/// Const check run by `export_jobs!` when the module denies missing deps: the
+/// index of the first named dep in `deps` that [`names_a_job`] refuses.
+pub const fn first_missing_dep(deps: &[DepSpec], names: &[&str], separator: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < deps.len() {
+        if let DepSpec::Name(d) = deps[i]
+            && !names_a_job(d, names, separator)
+        {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
 /// Whether `target` and the pattern `name` have as many segments, each equal,
-/// a placeholder in `name` or a glob in `target`.
+/// a placeholder in either, or a glob in `target`.
 const fn segments_match(target: &str, name: &str, separator: &str) -> bool {
     let (t, n, sep) = (target.as_bytes(), name.as_bytes(), separator.as_bytes());
     let (mut ti, mut ni) = (0, 0);
@@ -136,7 +151,8 @@ const fn segments_match(target: &str, name: &str, separator: &str) -> bool {
         let te = segment_end(t, ti, sep);
         let ne = segment_end(n, ni, sep);
         let placeholder = contains(n, ni, ne, b'[');
-        let glob = contains(t, ti, te, b'*') || contains(t, ti, te, b'?');
+        let glob =
+            contains(t, ti, te, b'*') || contains(t, ti, te, b'?') || contains(t, ti, te, b'[');
         if !placeholder && !glob && !bytes_eq(t, ti, te, n, ni, ne) {
             return false;
         }

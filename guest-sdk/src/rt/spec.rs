@@ -133,6 +133,9 @@ pub struct JobSpec {
     pub defaults: &'static [(&'static str, Lit)],
     /// `deps = [...]`.
     pub deps: &'static [DepSpec],
+    /// For each dep, the build error when it names no job and missing deps
+    /// are denied (empty for a computed dep or `NO_FAILURES`).
+    pub dep_errors: &'static [&'static str],
     /// `rdeps = [...]`.
     pub rdeps: &'static [RdepSpec],
     /// `locks = [...]`.
