@@ -36,9 +36,10 @@ pub struct SandboxArgs {
     /// it the proc fails `too large`.
     #[arg(long, value_name = "N", default_value_t = crate::runtime::DEFAULT_MAX_CREATED)]
     pub max_created: usize,
-    /// The most files and directories one proc may hold open at once; past it
-    /// an open fails for that proc only (`insufficient-memory`, ENOMEM)
-    /// [default: an eighth of the descriptor limit, 16 to 1024].
+    /// The most files, directories and sockets one proc may hold open at once;
+    /// past it an open fails for that proc only (`insufficient-memory`, ENOMEM;
+    /// a socket `new-socket-limit`) [default: an eighth of the descriptor
+    /// limit, 16 to 1024].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_open_files: Option<u32>,
     /// The most bytes of arguments one context call may pass (a name given to

@@ -86,9 +86,9 @@ pub struct RuntimeConfig {
     pub max_created: usize,
     /// Seeded randomness and fixed clocks in every store (`--deterministic`).
     pub deterministic: bool,
-    /// The most files, directories and directory streams one store may hold
-    /// open at once; past it an open answers `insufficient-memory` to that
-    /// guest only ([`crate::fdlimit`]).
+    /// The most files, directories, directory streams and sockets one store
+    /// may hold open at once; past it an open answers `insufficient-memory`
+    /// (a socket `new-socket-limit`) to that guest only ([`crate::fdlimit`]).
     pub max_open_files: usize,
     /// Meter fuel (the default). Off, a proc has no CPU budget and, since fuel
     /// is also what makes a running guest yield, a proc that never returns

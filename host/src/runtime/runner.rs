@@ -47,7 +47,7 @@ impl Shared {
     /// `wasi:http` (checked by each store's hooks) and the `context` import.
     pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         let mut linker = Linker::new(engine);
-        super::wasifs::add_to_linker(&mut linker, HostState::fs_view)?;
+        super::wasifs::add_to_linker(&mut linker, HostState::fs_view, HostState::sockets_view)?;
         super::bindings::add_to_linker(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         // `context.exec` needs the store (the proc's fuel): it replaces the

@@ -125,6 +125,18 @@ impl HostState {
         };
         FsView::new(wasi, &mut self.fs)
     }
+
+    /// The view of the capped `create-*-socket` calls: WASI's sockets and
+    /// table, and [`HostState::fs`] (one descriptor count for both).
+    pub(crate) fn sockets_view(&mut self) -> super::wasifs::SocketsView<'_> {
+        super::wasifs::SocketsView {
+            wasi: wasmtime_wasi::sockets::WasiSocketsCtxView {
+                ctx: self.wasi.sockets(),
+                table: &mut self.table,
+            },
+            state: &mut self.fs,
+        }
+    }
 }
 
 impl wasmtime_wasi_http::WasiHttpView for HostState {

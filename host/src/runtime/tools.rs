@@ -188,7 +188,7 @@ impl Toolbox {
 /// layer, nothing else.
 fn tool_linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
-    super::wasifs::add_to_linker(&mut linker, HostState::fs_view)?;
+    super::wasifs::add_to_linker(&mut linker, HostState::fs_view, HostState::sockets_view)?;
     Ok(linker)
 }
 

@@ -468,6 +468,40 @@ async fn a_socket_reaches_only_a_granted_address() {
     assert_eq!(got, "hello");
 }
 
+/// Sockets count against the per-proc descriptor cap (`--max-open-files`): a proc that
+/// opens sockets without end gets `new-socket-limit` at the cap, closes some and opens again;
+/// its neighbour connects meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_hog_meets_the_descriptor_cap_and_its_neighbour_connects() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let r = Setup {
+        params: vec![("port".to_owned(), serde_json::json!(port))],
+        grants: Grants {
+            net: vec![parse_net_addr("127.0.0.1:*").expect("addr")],
+            ..Grants::default()
+        },
+        runtime: RuntimeConfig {
+            max_open_files: 16,
+            ..RuntimeConfig::default()
+        },
+        ..Setup::default()
+    }
+    .run(&["socket_hog", "open_socket_granted"])
+    .await;
+    let hog = r.result("socket_hog");
+    assert!(
+        hog.starts_with("\"opened 16; refused: No file descriptors available"),
+        "{hog}"
+    );
+    assert!(hog.ends_with("; reopened\""), "{hog}");
+    assert_eq!(
+        r.result("open_socket_granted"),
+        format!("\"connected to 127.0.0.1:{port}\"")
+    );
+    drop(listener);
+}
+
 // ---- reproducible budgets ------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

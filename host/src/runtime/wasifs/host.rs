@@ -218,6 +218,7 @@ impl HostDescriptor for FsView<'_> {
         fd: Resource<Descriptor>,
     ) -> FsResult<Resource<DirectoryEntryStream>> {
         let rep = fd.rep();
+        self.state.prune_sockets(self.wasi.table);
         if self.state.refuse_one() {
             self.state.report(|| FsEvent::ReadDirectory {
                 fd: rep,
@@ -357,6 +358,7 @@ impl HostDescriptor for FsView<'_> {
     ) -> FsResult<Resource<Descriptor>> {
         let parent = fd.rep();
         let shown = self.state.keep(&path);
+        self.state.prune_sockets(self.wasi.table);
         if self.state.refuse_one() {
             self.state.report(|| FsEvent::OpenAt {
                 parent,

@@ -16,7 +16,8 @@
 //!
 //! [`add_to_linker`] links everything `wasmtime_wasi::p2::add_to_linker_async`
 //! links, except that `wasi:filesystem/types` and `wasi:filesystem/preopens`
-//! are this layer's.
+//! are this layer's, and so are `wasi:sockets/tcp-create-socket` and
+//! `udp-create-socket` ([`SocketsView`]), which count sockets in the same cap.
 //!
 //! ## The descriptor cap
 //!
@@ -30,6 +31,12 @@
 //! go over the cap traps instead (only a guest that calls it again and again
 //! gets there). Streams created by `read-via-stream`, `write-via-stream` and
 //! `append-via-stream` are `wasi:io` resources and are not counted.
+//!
+//! Sockets count too: `create-tcp-socket` and `create-udp-socket` answer
+//! `new-socket-limit` at the cap. Their drops go through wasmtime-wasi's own
+//! `tcp` and `udp` bindings, so the sockets the guest dropped are forgotten
+//! when the count is next needed (a rep gone from the table, or holding
+//! something else now).
 
 pub(crate) mod event;
 mod host;
@@ -94,6 +101,10 @@ pub(crate) struct FsState {
     descriptors: HashSet<Rep>,
     /// Live directory-entry streams (by rep).
     streams: HashSet<Rep>,
+    /// TCP and UDP sockets made through `create-*-socket` (by rep), pruned of
+    /// those the guest dropped whenever the count matters (see
+    /// [`FsState::prune_sockets`]).
+    sockets: HashSet<Rep>,
     /// The most descriptors and streams at once.
     limit: usize,
     /// How many calls the cap refused.
@@ -154,6 +165,7 @@ impl FsState {
             observer: None,
             descriptors: HashSet::new(),
             streams: HashSet::new(),
+            sockets: HashSet::new(),
             limit,
             refused: 0,
             quota: None,
@@ -199,9 +211,25 @@ impl FsState {
         self.limit
     }
 
-    /// How many descriptors and directory-entry streams the guest holds.
+    /// How many descriptors, directory-entry streams and sockets the guest
+    /// holds (sockets as of the last prune).
     pub(crate) fn open(&self) -> usize {
-        self.descriptors.len() + self.streams.len()
+        self.descriptors.len() + self.streams.len() + self.sockets.len()
+    }
+
+    /// Forget the sockets the guest dropped: a rep that is gone from `table`,
+    /// or now holds something else. (Sockets are dropped by wasmtime-wasi's
+    /// own `tcp`/`udp` bindings, which this layer does not wrap.)
+    pub(crate) fn prune_sockets(&mut self, table: &mut ResourceTable) {
+        use wasmtime_wasi::p2::{TcpSocket, UdpSocket};
+        if self.sockets.is_empty() {
+            return;
+        }
+        self.sockets.retain(|&rep| {
+            table
+                .get_any_mut(rep)
+                .is_ok_and(|r| r.is::<TcpSocket>() || r.is::<UdpSocket>())
+        });
     }
 
     /// How many calls the cap refused.
@@ -266,6 +294,7 @@ impl HasData for HasIo {
 pub(crate) fn add_to_linker<T: WasiView + 'static>(
     linker: &mut Linker<T>,
     get: fn(&mut T) -> FsView<'_>,
+    sockets_view: fn(&mut T) -> SocketsView<'_>,
 ) -> wasmtime::Result<()> {
     use wasmtime_wasi::p2::bindings::{cli, clocks, filesystem, random, sockets};
     use wasmtime_wasi_io::bindings::wasi::io;
@@ -298,11 +327,105 @@ pub(crate) fn add_to_linker<T: WasiView + 'static>(
     sockets::instance_network::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
     sockets::ip_name_lookup::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
     sockets::tcp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    sockets::tcp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    sockets::tcp_create_socket::add_to_linker::<T, CappedSockets>(l, sockets_view)?;
     sockets::udp::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
-    sockets::udp_create_socket::add_to_linker::<T, WasiSockets>(l, T::sockets)?;
+    sockets::udp_create_socket::add_to_linker::<T, CappedSockets>(l, sockets_view)?;
 
     filesystem::types::add_to_linker::<T, WasiFs>(l, get)?;
     filesystem::preopens::add_to_linker::<T, WasiFs>(l, get)?;
     Ok(())
+}
+
+/// `wasi:sockets`' `create-tcp-socket` and `create-udp-socket` through the
+/// descriptor cap: a socket counts against the same per-proc limit as files
+/// and directories (each is a host descriptor); past it the guest gets
+/// `new-socket-limit`. Everything else of `wasi:sockets` is wasmtime-wasi's.
+pub(crate) struct SocketsView<'a> {
+    /// wasmtime-wasi's sockets view.
+    pub(crate) wasi: wasmtime_wasi::sockets::WasiSocketsCtxView<'a>,
+    /// The descriptor count.
+    pub(crate) state: &'a mut FsState,
+}
+
+/// [`HasData`] for [`SocketsView`].
+pub(crate) struct CappedSockets;
+
+impl HasData for CappedSockets {
+    type Data<'a> = SocketsView<'a>;
+}
+
+impl SocketsView<'_> {
+    /// `Err(new-socket-limit)` when one more socket would pass the cap.
+    fn admit(&mut self) -> wasmtime_wasi::p2::SocketResult<()> {
+        self.state.prune_sockets(self.wasi.table);
+        match self.state.refuse_one() {
+            true => {
+                Err(wasmtime_wasi::p2::bindings::sockets::network::ErrorCode::NewSocketLimit.into())
+            }
+            false => Ok(()),
+        }
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host for SocketsView<'_> {
+    fn create_tcp_socket(
+        &mut self,
+        family: wasmtime_wasi::p2::bindings::sockets::network::IpAddressFamily,
+    ) -> wasmtime_wasi::p2::SocketResult<wasmtime::component::Resource<wasmtime_wasi::p2::TcpSocket>>
+    {
+        self.admit()?;
+        let socket =
+            wasmtime_wasi::p2::bindings::sockets::tcp_create_socket::Host::create_tcp_socket(
+                &mut self.wasi,
+                family,
+            )?;
+        self.state.sockets.insert(socket.rep());
+        Ok(socket)
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::udp_create_socket::Host for SocketsView<'_> {
+    async fn create_udp_socket(
+        &mut self,
+        family: wasmtime_wasi::p2::bindings::sockets::network::IpAddressFamily,
+    ) -> wasmtime_wasi::p2::SocketResult<wasmtime::component::Resource<wasmtime_wasi::p2::UdpSocket>>
+    {
+        self.admit()?;
+        let socket =
+            wasmtime_wasi::p2::bindings::sockets::udp_create_socket::Host::create_udp_socket(
+                &mut self.wasi,
+                family,
+            )
+            .await?;
+        self.state.sockets.insert(socket.rep());
+        Ok(socket)
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::network::Host for SocketsView<'_> {
+    fn convert_error_code(
+        &mut self,
+        error: wasmtime_wasi::p2::SocketError,
+    ) -> wasmtime::Result<wasmtime_wasi::p2::bindings::sockets::network::ErrorCode> {
+        wasmtime_wasi::p2::bindings::sockets::network::Host::convert_error_code(
+            &mut self.wasi,
+            error,
+        )
+    }
+
+    fn network_error_code(
+        &mut self,
+        err: wasmtime::component::Resource<wasmtime_wasi_io::streams::Error>,
+    ) -> wasmtime::Result<Option<wasmtime_wasi::p2::bindings::sockets::network::ErrorCode>> {
+        wasmtime_wasi::p2::bindings::sockets::network::Host::network_error_code(&mut self.wasi, err)
+    }
+}
+
+impl wasmtime_wasi::p2::bindings::sockets::network::HostNetwork for SocketsView<'_> {
+    fn drop(
+        &mut self,
+        this: wasmtime::component::Resource<wasmtime_wasi::p2::bindings::sockets::network::Network>,
+    ) -> wasmtime::Result<()> {
+        wasmtime_wasi::p2::bindings::sockets::network::HostNetwork::drop(&mut self.wasi, this)
+    }
 }

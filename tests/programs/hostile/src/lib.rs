@@ -286,6 +286,27 @@ fn open_socket_granted(ctx: &Context) -> Result<String, Error> {
     connect(ctx)
 }
 
+/// Opens sockets to `127.0.0.1:<param port>` and keeps them until one fails,
+/// then closes four and opens one again: `opened N; refused: E; reopened`.
+#[proc(needs(network = ["127.0.0.1:*"]))]
+fn socket_hog(ctx: &Context) -> Result<String, Error> {
+    let port: u16 = ctx.param("port").unwrap_or(9);
+    let mut held = Vec::new();
+    let refused = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) if held.len() < 10_000 => held.push(s),
+            Ok(_) => break "never".to_owned(),
+            Err(e) => break e.to_string(),
+        }
+    };
+    let opened = held.len();
+    held.truncate(opened.saturating_sub(4));
+    let again = std::net::TcpStream::connect(("127.0.0.1", port))
+        .map_err(|e| Error::failed(format!("opened {opened}; refused: {refused}; then {e}")))?;
+    held.push(again);
+    Ok(format!("opened {opened}; refused: {refused}; reopened"))
+}
+
 /// Uses randomness (a `HashMap`'s seed, random bytes) and the clock; its fuel
 /// and result are reproducible only with `--deterministic`.
 #[proc]
@@ -355,6 +376,7 @@ parproc_guest::export_jobs!(
     env_granted,
     open_socket,
     open_socket_granted,
+    socket_hog,
     nondeterministic,
     compute,
     quick,
