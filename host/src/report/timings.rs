@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::ProcRecord;
 use super::json::{RunInfo, kind_id, scheduled};
-use super::trace::slots;
+use super::trace::{slots, spans};
 
 /// The chain of procs that ended last, each the dep of the next that ended
 /// latest (the path that bounded the run's length), first to last.
@@ -48,15 +48,7 @@ fn critical_path(shown: &[&ProcRecord]) -> Vec<String> {
 /// not run) and its times in milliseconds from the start.
 fn data(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
     let shown: Vec<&ProcRecord> = scheduled(records).collect();
-    let spans: Vec<(usize, Duration, Duration)> = shown
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let start = r.started?;
-            Some((i, start, start + r.duration.unwrap_or_default()))
-        })
-        .collect();
-    let slot_of: HashMap<usize, usize> = slots(spans).into_iter().collect();
+    let slot_of: HashMap<usize, usize> = slots(spans(&shown)).into_iter().collect();
     let slots_used = slot_of.values().copied().max().unwrap_or(0);
     let busy: Duration = shown.iter().filter_map(|r| r.duration).sum();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;

@@ -27,6 +27,19 @@ fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
+/// The procs of `shown` that ran, as `(index, start, end)` from the start of
+/// the run.
+pub(crate) fn spans(shown: &[&ProcRecord]) -> Vec<(usize, Duration, Duration)> {
+    shown
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let start = r.started?;
+            Some((i, start, start + r.duration.unwrap_or_default()))
+        })
+        .collect()
+}
+
 /// Lay the intervals `(index, start, end)`, sorted by start, on slots: the
 /// slot (from 1) of each index, the first one free at its start.
 pub(crate) fn slots(mut spans: Vec<(usize, Duration, Duration)>) -> Vec<(usize, usize)> {
@@ -52,15 +65,7 @@ pub(crate) fn slots(mut spans: Vec<(usize, Duration, Duration)>) -> Vec<(usize, 
 /// The trace of a finished run.
 pub fn trace(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
     let shown: Vec<&ProcRecord> = scheduled(records).collect();
-    let spans: Vec<(usize, Duration, Duration)> = shown
-        .iter()
-        .enumerate()
-        .filter_map(|(i, r)| {
-            let start = r.started?;
-            Some((i, start, start + r.duration.unwrap_or_default()))
-        })
-        .collect();
-    let laid = slots(spans);
+    let laid = slots(spans(&shown));
     let args = |r: &ProcRecord| {
         json!({
             "state": r.state.name(),
