@@ -214,6 +214,7 @@ mod tests {
                 result: Some("{\"x\":1}".into()),
                 log: None,
                 log_ignore: vec![],
+                locks: Vec::new(),
                 why: None,
             },
             ProcRecord {
@@ -231,6 +232,7 @@ mod tests {
                 result: None,
                 log: None,
                 log_ignore: vec![],
+                locks: Vec::new(),
                 why: None,
             },
             ProcRecord {
@@ -245,6 +247,7 @@ mod tests {
                 result: None,
                 log: None,
                 log_ignore: vec![],
+                locks: Vec::new(),
                 why: None,
             },
         ];

@@ -61,6 +61,8 @@ pub struct ProcRecord {
     pub log: Option<LogSink>,
     /// The log-ignore rules of its declaration (they only affect what is shown).
     pub log_ignore: Vec<LogIgnore>,
+    /// The locks it held while it ran (its declaration's).
+    pub locks: Vec<String>,
     /// In an incremental run, why it ran, or was not remembered (`--explain`).
     pub why: Option<String>,
 }

@@ -771,6 +771,7 @@ mod tests {
             result: None,
             log: None,
             log_ignore: Vec::new(),
+            locks: Vec::new(),
             why: None,
         }
     }

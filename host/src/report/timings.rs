@@ -1,7 +1,8 @@
 //! `--timings FILE.html`: a self-contained page of the run, after cargo's
 //! `--timings`: a Gantt chart of the procs on the slots they ran in (the
-//! layout of [`super::trace`]), the critical path, the slots' utilisation, and
-//! a table of every scheduled proc. No network, no external files: the run's
+//! layout of [`super::trace`]), a row per lock with the procs that held it,
+//! the critical path, the slots' utilisation, and a table of every scheduled
+//! proc. No network, no external files: the run's
 //! data is embedded as JSON and drawn by the page's own script.
 //!
 //! Guest text (proc names, messages) reaches the page only as JSON inside the
@@ -66,6 +67,7 @@ fn data(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
                 "fuel_used": r.fuel_used,
                 "peak_memory": r.peak_memory,
                 "deps": r.deps,
+                "locks": r.locks,
             })
         })
         .collect();
@@ -116,6 +118,7 @@ h1 {{ font-size: 1.3em; }} h2 {{ font-size: 1.1em; margin-top: 1.5em; }}
        font-size: 11px; line-height: 18px; padding: 0 3px; box-sizing: border-box; color: #fff; background: #4a7; }}
 .bar.FAILED {{ background: #c44; }} .bar.CANCELLED {{ background: #c94; }} .bar.SKIPPED {{ background: #888; }}
 .bar.critical {{ outline: 2px solid #222; }}
+.bar.held {{ background: #57a; }}
 .axis {{ position: relative; height: 18px; color: #666; font-size: 11px; }}
 .axis span {{ position: absolute; transform: translateX(-50%); white-space: nowrap; }}
 .wrap {{ margin-left: 7em; }}
@@ -129,6 +132,9 @@ table.procs td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
 <table class="summary" id="summary"></table>
 <h2>Procs per slot</h2>
 <div class="wrap"><div class="axis" id="axis"></div><div class="gantt" id="gantt"></div></div>
+<h2>Locks held</h2>
+<div class="wrap"><div class="gantt" id="locks"></div></div>
+<p id="no-locks"></p>
 <h2>Critical path</h2>
 <p id="critical"></p>
 <h2>Every proc</h2>
@@ -169,13 +175,32 @@ table.procs td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
       const bar = el('div', {{
         class: 'bar ' + p.state + (critical.has(p.name) ? ' critical' : ''),
         'data-proc': p.name,
-        title: p.name + ' — ' + p.state + ', ' + secs(p.duration_ms) + ' from ' + secs(p.start_ms),
+        title: p.name + ' — ' + p.state + ', ' + secs(p.duration_ms) + ' from ' + secs(p.start_ms)
+          + (p.locks.length ? ', holding ' + p.locks.join(', ') : ''),
       }}, p.name);
       bar.style.left = (100 * p.start_ms / total) + '%';
       bar.style.width = 'max(2px, ' + (100 * (p.duration_ms || 0) / total) + '%)';
       row.appendChild(bar);
     }}
     gantt.appendChild(row);
+  }}
+  const lockNames = [...new Set(ran.flatMap((p) => p.locks))].sort();
+  const locks = document.getElementById('locks');
+  if (lockNames.length === 0) document.getElementById('no-locks').textContent = 'no proc held a lock';
+  for (const lock of lockNames) {{
+    const row = el('div', {{ class: 'row', 'data-lock': lock }});
+    row.appendChild(el('span', {{ class: 'label' }}, lock));
+    for (const p of ran.filter((p) => p.locks.includes(lock))) {{
+      const bar = el('div', {{
+        class: 'bar held',
+        'data-holder': lock + ' ' + p.name,
+        title: lock + ' held by ' + p.name + ', ' + secs(p.duration_ms) + ' from ' + secs(p.start_ms),
+      }}, p.name);
+      bar.style.left = (100 * p.start_ms / total) + '%';
+      bar.style.width = 'max(2px, ' + (100 * (p.duration_ms || 0) / total) + '%)';
+      row.appendChild(bar);
+    }}
+    locks.appendChild(row);
   }}
   const axis = document.getElementById('axis');
   for (let i = 0; i <= 4; i++) {{
@@ -229,6 +254,7 @@ mod tests {
             result: None,
             log: None,
             log_ignore: Vec::new(),
+            locks: Vec::new(),
             why: None,
         }
     }

@@ -76,6 +76,7 @@ pub fn trace(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
             "fuel_used": r.fuel_used,
             "peak_memory": r.peak_memory,
             "deps": r.deps,
+            "locks": r.locks,
         })
     };
     let mut events = vec![json!({

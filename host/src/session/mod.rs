@@ -1009,6 +1009,7 @@ impl Driver {
                 .map(str::to_owned),
             log: t.and_then(|t| t.log.clone()),
             log_ignore: self.planner.decl_of(id).log_ignore.clone(),
+            locks: self.planner.decl_of(id).locks.clone(),
             why: self.why.get(&id).cloned(),
         }
     }

@@ -702,22 +702,26 @@ fn the_timings_page_renders_every_proc_in_a_headless_browser() {
         !source.contains("data-row=\""),
         "rows exist only once rendered"
     );
-    let o = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--virtual-time-budget=5000",
-        ])
-        .arg(format!("--user-data-dir={}", s.file("chromium").display()))
-        .arg("--dump-dom")
-        .arg(format!("file://{}", page.display()))
-        .stdin(Stdio::null())
-        .output()
-        .expect("chromium (guest-sdk/install-tools.sh installs it)");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let dom = stdout(&o);
+    // The DOM after the page's script ran, as headless Chromium dumps it.
+    let render = |page: &Path| {
+        let o = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--virtual-time-budget=5000",
+            ])
+            .arg(format!("--user-data-dir={}", s.file("chromium").display()))
+            .arg("--dump-dom")
+            .arg(format!("file://{}", page.display()))
+            .stdin(Stdio::null())
+            .output()
+            .expect("chromium (guest-sdk/install-tools.sh installs it)");
+        assert!(o.status.success(), "{}", stderr(&o));
+        stdout(&o)
+    };
+    let dom = render(&page);
     assert!(dom.contains("data-rendered=\"10\""), "{dom}");
     let ran = ["a", "a_a", "a_b", "a_a_a", "a_a_b", "x"];
     for p in ran {
@@ -740,6 +744,26 @@ fn the_timings_page_renders_every_proc_in_a_headless_browser() {
         dom.contains("class=\"bar FAILED"),
         "x's bar is a failure: {dom}"
     );
+    assert!(dom.contains("no proc held a lock"), "{dom}");
+
+    // A row per lock with the procs that held it.
+    let page = s.file("locks.html");
+    let o = s.run(&["run", "--timings", page.to_str().unwrap(), wasm::LOCKS]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let dom = render(&page);
+    for lock in ["a", "b"] {
+        assert!(
+            dom.contains(&format!("data-lock=\"{lock}\"")),
+            "no row for {lock}: {dom}"
+        );
+    }
+    for held in ["a l1", "a l2", "b l2", "b l3"] {
+        assert!(
+            dom.contains(&format!("data-holder=\"{held}\"")),
+            "no {held}: {dom}"
+        );
+    }
+    assert!(!dom.contains("data-holder=\"a free\""), "{dom}");
 }
 
 /// The live view on a short terminal (tmux, 80×15, 40 procs running at once): the status row
