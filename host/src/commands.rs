@@ -296,22 +296,17 @@ pub(crate) async fn run_once(
         },
     );
     if let Some(to) = &args.results {
-        let map: serde_json::Map<String, serde_json::Value> = session
-            .results()
-            .await
-            .into_iter()
-            .map(|(k, v)| {
-                let v = v
-                    .and_then(|j| serde_json::from_str(&j).ok())
-                    .unwrap_or(serde_json::Value::Null);
-                (k, v)
-            })
-            .collect();
-        let json = serde_json::to_string_pretty(&map)?;
+        let results = session.results().await;
         if results_to_stdout {
-            terminal::print_raw(&json);
+            terminal::print_with(|out| write_results(out, &results))
+                .context("cannot write the results to stdout")?;
         } else {
-            std::fs::write(to, format!("{json}\n"))
+            std::fs::File::create(to)
+                .and_then(|f| {
+                    let mut out = std::io::BufWriter::new(f);
+                    write_results(&mut out, &results)?;
+                    std::io::Write::flush(&mut out)
+                })
                 .with_context(|| format!("cannot write the results to {}", to.display()))?;
         }
     }
@@ -336,6 +331,26 @@ pub(crate) async fn run_once(
             ExitStatus::Success
         })
     })
+}
+
+/// The results map as JSON, written as it goes: each result as the proc gave
+/// it (held once, never parsed into a tree or copied), `null` for a proc
+/// without one or one that does not parse.
+fn write_results(
+    out: &mut dyn std::io::Write,
+    results: &[(String, Option<Arc<str>>)],
+) -> std::io::Result<()> {
+    out.write_all(b"{")?;
+    for (i, (name, json)) in results.iter().enumerate() {
+        out.write_all(if i == 0 { b"\n  " } else { b",\n  " })?;
+        serde_json::to_writer(&mut *out, name)?;
+        out.write_all(b": ")?;
+        match json {
+            Some(j) if crate::jsontext::check(j).is_ok() => out.write_all(j.as_bytes())?,
+            _ => out.write_all(b"null")?,
+        }
+    }
+    out.write_all(if results.is_empty() { b"}\n" } else { b"\n}\n" })
 }
 
 /// What `run`, `graph` and `--dry-run` share: a session over the loaded module

@@ -32,6 +32,12 @@ pub struct SandboxArgs {
     /// machine's memory]. `none` for no total.
     #[arg(long, value_name = "SIZE|none", value_parser = parse_total)]
     pub max_total_memory: Option<Total>,
+    /// The most bytes of results a run holds in all (each is held once, for
+    /// the results view, the summary and the reports); a result past it fails
+    /// its proc `too large` [default: a quarter of the machine's memory].
+    /// `none` for no total.
+    #[arg(long, value_name = "SIZE|none", value_parser = parse_total)]
+    pub max_results_total: Option<Total>,
     /// The most distinct procs one proc may create through its context; past
     /// it the proc fails `too large`.
     #[arg(long, value_name = "N", default_value_t = crate::runtime::DEFAULT_MAX_CREATED)]
@@ -210,6 +216,11 @@ impl SandboxArgs {
                 memory: memory_rules,
             },
             deterministic: self.deterministic,
+            max_results_total: match self.max_results_total {
+                None => Some(crate::runtime::default_total_memory() / 2),
+                Some(Total::Bytes(n)) => Some(n),
+                Some(Total::Unbounded) => None,
+            },
             ..config
         }
     }

@@ -102,6 +102,77 @@ pub fn scheduled(records: &[ProcRecord]) -> impl Iterator<Item = &ProcRecord> {
 
 /// The report as a JSON value.
 pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
+    report_with(info, records, true)
+}
+
+/// Write the report to `out` as it is made, each result as the proc gave it
+/// (borrowed from the records: never parsed into a tree or copied, so a run
+/// with large results does not hold them twice).
+pub fn write_report(
+    info: &RunInfo<'_>,
+    records: &[ProcRecord],
+    out: impl std::io::Write,
+) -> serde_json::Result<()> {
+    use serde::ser::{SerializeMap, SerializeSeq};
+    use serde_json::value::RawValue;
+
+    struct Report<'a>(&'a Value, &'a [Option<&'a RawValue>]);
+    struct Procs<'a>(&'a [Value], &'a [Option<&'a RawValue>]);
+    struct Proc<'a>(&'a Value, Option<&'a RawValue>);
+
+    impl serde::Serialize for Report<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let fields = self.0.as_object().into_iter().flatten();
+            let mut m = s.serialize_map(None)?;
+            for (k, v) in fields {
+                match (k.as_str(), v.as_array()) {
+                    ("procs", Some(procs)) => m.serialize_entry(k, &Procs(procs, self.1))?,
+                    _ => m.serialize_entry(k, v)?,
+                }
+            }
+            m.end()
+        }
+    }
+    impl serde::Serialize for Procs<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut seq = s.serialize_seq(Some(self.0.len()))?;
+            for (i, p) in self.0.iter().enumerate() {
+                seq.serialize_element(&Proc(p, self.1.get(i).copied().flatten()))?;
+            }
+            seq.end()
+        }
+    }
+    impl serde::Serialize for Proc<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            let mut m = s.serialize_map(None)?;
+            for (k, v) in self.0.as_object().into_iter().flatten() {
+                match k.as_str() {
+                    "result" => m.serialize_entry(k, &self.1)?,
+                    _ => m.serialize_entry(k, v)?,
+                }
+            }
+            m.end()
+        }
+    }
+
+    let value = report_with(info, records, false);
+    // In the order of the report's procs (the scheduled records).
+    let results: Vec<Option<&RawValue>> = scheduled(records)
+        .map(|r| {
+            r.result
+                .as_deref()
+                .and_then(|j| serde_json::from_str::<&RawValue>(j).ok())
+        })
+        .collect();
+    let mut out = std::io::BufWriter::new(out);
+    serde_json::to_writer_pretty(&mut out, &Report(&value, &results))?;
+    std::io::Write::write_all(&mut out, b"\n").map_err(serde_json::Error::io)?;
+    std::io::Write::flush(&mut out).map_err(serde_json::Error::io)
+}
+
+/// [`report`], with each result parsed into the value (`results`) or left
+/// `null` for [`write_report`] to fill.
+fn report_with(info: &RunInfo<'_>, records: &[ProcRecord], results: bool) -> Value {
     let mut procs = Vec::new();
     let mut totals: Vec<(&str, u64)> = [
         "succeeded",
@@ -133,7 +204,7 @@ pub fn report(info: &RunInfo<'_>, records: &[ProcRecord]) -> Value {
             (Some(s), Some(d)) => Some(s + d),
             _ => None,
         };
-        let result = r.result.as_deref().map(|j| {
+        let result = r.result.as_deref().filter(|_| results).map(|j| {
             serde_json::from_str::<Value>(j).unwrap_or_else(|_| Value::String(j.to_owned()))
         });
         procs.push(json!({
@@ -252,17 +323,25 @@ mod tests {
             },
         ];
         let logs = HashMap::from([("a".to_owned(), PathBuf::from("/l/a.log"))]);
-        let r = report(
-            &RunInfo {
-                module: Path::new("/m/jobs.wasm"),
-                started,
-                elapsed: Duration::from_secs(2),
-                log_dir: Some(Path::new("/l")),
-                logs: &logs,
-                interrupted: false,
-                host: HostStats::default(),
-            },
-            &records,
+        let info = RunInfo {
+            module: Path::new("/m/jobs.wasm"),
+            started,
+            elapsed: Duration::from_secs(2),
+            log_dir: Some(Path::new("/l")),
+            logs: &logs,
+            interrupted: false,
+            host: HostStats::default(),
+        };
+        let r = report(&info, &records);
+        // Written as it goes, with the results borrowed: the same report.
+        let mut written = Vec::new();
+        write_report(&info, &records, &mut written).expect("write");
+        let back: Value = serde_json::from_slice(&written).expect("JSON");
+        assert_eq!(back, r);
+        assert!(
+            String::from_utf8(written)
+                .unwrap()
+                .contains("\"result\": {\"x\":1}")
         );
         assert_eq!(r["schema_version"], 3);
         assert_eq!(r["started_at"], "2023-11-14T22:13:20.000Z");

@@ -55,8 +55,8 @@ pub struct ProcRecord {
     pub fuel_used: Option<u64>,
     /// Peak memory of its store.
     pub peak_memory: Option<u64>,
-    /// Its JSON result.
-    pub result: Option<String>,
+    /// Its JSON result, shared with the planner (held once).
+    pub result: Option<std::sync::Arc<str>>,
     /// Its output.
     pub log: Option<LogSink>,
     /// The log-ignore rules of its declaration (they only affect what is shown).

@@ -208,9 +208,10 @@ impl RunReporter {
         };
         let mut errors = Vec::new();
         if let Some(path) = &self.report {
-            let v = json::report(&info, records);
-            let text = serde_json::to_string_pretty(&v).unwrap_or_default() + "\n";
-            if let Err(e) = std::fs::write(path, text) {
+            let written = std::fs::File::create(path)
+                .map_err(|e| e.to_string())
+                .and_then(|f| json::write_report(&info, records, f).map_err(|e| e.to_string()));
+            if let Err(e) = written {
                 errors.push(format!("cannot write report `{}`: {e}", path.display()));
             }
         }

@@ -894,6 +894,16 @@ pub fn print_note(text: &str) {
     eprintln!("note: {}", sanitize(text));
 }
 
+/// Write to stdout through `write` (buffered; a machine format written as it
+/// is made, like `--results`).
+pub fn print_with(
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write(&mut out)?;
+    out.flush()
+}
+
 /// Print text to stdout as it is (JSON output, listings, graphs).
 pub fn print_raw(text: &str) {
     let mut out = std::io::stdout().lock();

@@ -54,6 +54,9 @@ pub struct SessionConfig {
     pub deterministic: bool,
     /// The state store of an incremental run, if any.
     pub memo: Option<Memo>,
+    /// The most bytes of results the run holds in all (`--max-results-total`);
+    /// a result past it fails its proc `too large`. `None`: no total.
+    pub max_results_total: Option<u64>,
 }
 
 /// An incremental run: where outcomes are remembered and what every key starts with.
@@ -96,6 +99,7 @@ impl Default for SessionConfig {
             rules: crate::budget::BudgetRules::default(),
             deterministic: false,
             memo: None,
+            max_results_total: None,
         }
     }
 }
@@ -263,6 +267,7 @@ impl Session {
             parked: HashMap::new(),
             deferred_parked: false,
             names_published: None,
+            results_held: 0,
             why: HashMap::new(),
             result_digests: HashMap::new(),
         };
@@ -388,12 +393,12 @@ impl Session {
     }
 
     /// The results map in completion order: name and JSON (`None` = null).
-    pub async fn results(&self) -> Vec<(String, Option<String>)> {
+    pub async fn results(&self) -> Vec<(String, Option<std::sync::Arc<str>>)> {
         self.query(|d| {
             d.planner
                 .results()
                 .into_iter()
-                .map(|(n, r)| (n.to_owned(), r.map(str::to_owned)))
+                .map(|(n, r)| (n.to_owned(), r))
                 .collect()
         })
         .await
@@ -513,6 +518,8 @@ struct Parked {
 
 /// The driver: owns the planner and everything that changes with it.
 struct Driver {
+    /// Bytes of results held (see [`SessionConfig::max_results_total`]).
+    results_held: u64,
     planner: Planner,
     runner: Arc<dyn ProcRunner>,
     resolver: Arc<dyn Resolver>,
@@ -1003,10 +1010,7 @@ impl Driver {
             duration: t.and_then(|t| Some(t.ended? - t.started?)),
             fuel_used: t.and_then(|t| t.fuel_used),
             peak_memory: t.and_then(|t| t.peak_memory),
-            result: self
-                .planner
-                .result(self.planner.name(id), u64::MAX)
-                .map(str::to_owned),
+            result: self.planner.result_shared(id),
             log: t.and_then(|t| t.log.clone()),
             log_ignore: self.planner.decl_of(id).log_ignore.clone(),
             locks: self.planner.decl_of(id).locks.clone(),
@@ -1070,6 +1074,7 @@ impl Driver {
         match found {
             crate::exec::Found::Hit(outcome) => {
                 // Reported by `notify`, as every proc completed without running.
+                let outcome = self.admit_result(outcome);
                 self.planner.finish(id, outcome);
                 self.slots.remove(&id);
             }
@@ -1374,11 +1379,40 @@ impl Driver {
         });
     }
 
+    /// Count a result against `--max-results-total`: one that would pass it
+    /// fails its proc `too large` (the run goes on; nothing held is lost).
+    fn admit_result(&mut self, outcome: Outcome) -> Outcome {
+        let json = match &outcome {
+            Outcome::Succeeded(j) | Outcome::UpToDate(j) => j,
+            _ => return outcome,
+        };
+        let len = json.len() as u64;
+        match self.config.max_results_total {
+            Some(max) if self.results_held.saturating_add(len) > max => {
+                Outcome::Failed(Failure::new(
+                    FailureKind::TooLarge,
+                    format!(
+                        "its result ({}) would take the run's results past {} in all; raise \
+                         `--max-results-total` (now {} held)",
+                        crate::units::fmt_size(len),
+                        crate::units::fmt_size(max),
+                        crate::units::fmt_size(self.results_held)
+                    ),
+                ))
+            }
+            _ => {
+                self.results_held += len;
+                outcome
+            }
+        }
+    }
+
     /// A proc's task ended: record its outcome (dependents are released by the
     /// next pump) and tell the reporter.
     fn finished(&mut self, id: ProcId, report: RunReport) {
         self.tasks -= 1;
-        self.planner.finish(id, report.outcome);
+        let outcome = self.admit_result(report.outcome);
+        self.planner.finish(id, outcome);
         self.slots.remove(&id);
         // A proc stopped in the middle of a wait: its wait is void.
         if let Some(key) = self.resumers.remove(&id) {

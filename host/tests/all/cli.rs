@@ -195,6 +195,44 @@ fn the_readme_rust_module_is_the_quickstart_crate_and_runs() {
     assert_eq!(results(&human_then_json(&o))["build::prod"], "built prod");
 }
 
+/// `--max-results-total`: results past the run's total fail their procs `too large` naming
+/// the flag; those within it are kept whole (written to `--results` as the procs gave them).
+#[test]
+fn results_past_the_total_fail_too_large_and_the_rest_are_kept() {
+    let o = host(&[
+        "run",
+        "--parallel",
+        "1",
+        "--max-results-total",
+        "4MiB",
+        "--param",
+        "n=6",
+        "--param",
+        "bytes=1000000",
+        "--results",
+        wasm::BENCH_JOBS,
+        "big::*",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let out = human_then_json(&o);
+    let r = results(&out);
+    let kept: Vec<&str> = r
+        .as_object()
+        .expect("a map")
+        .iter()
+        .filter(|(_, v)| v.as_str().is_some_and(|s| s.len() == 1_000_000))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    assert_eq!(kept.len(), 4, "{kept:?}");
+    // The human lines are on stderr with `--results`: two procs refused, naming the flag.
+    let err = stderr(&o);
+    let refused = "its result (1000002 bytes) would take the run's results past 4 MiB in all; \
+                   raise `--max-results-total`";
+    assert!(err.contains(refused), "{err}");
+    let failed = err.lines().filter(|l| l.contains("  FAILED  ")).count();
+    assert_eq!(failed, 2, "{err}");
+}
+
 /// `list --format json`: the same declarations for tools, stdout the JSON alone (a real
 /// `jq` reads it).
 #[test]

@@ -623,11 +623,11 @@ async fn creates_protos_with_computed_deps_through_a_session() {
     assert_eq!(statuses[0].state, ProcState::Succeeded, "{statuses:?}");
     let results = s.results().await;
     assert!(
-        results.contains(&("quiet".to_owned(), Some("42".to_owned()))),
+        results.contains(&("quiet".to_owned(), Some("42".into()))),
         "{results:?}"
     );
     assert!(
-        results.contains(&("build::dev".to_owned(), Some("\"dev\"".to_owned()))),
+        results.contains(&("build::dev".to_owned(), Some("\"dev\"".into()))),
         "{results:?}"
     );
 

@@ -238,7 +238,9 @@ struct Proc {
     waiting_on: Vec<ProcId>,
     /// Position in the results order, once finished with a result entry.
     result_seq: Option<u64>,
-    result: Option<String>,
+    /// Its JSON result, held once: the records, the results view and the
+    /// reports share it.
+    result: Option<std::sync::Arc<str>>,
     /// Deps that ran freshly (not skipped) when this proc launched.
     changed_deps: Vec<String>,
     /// The text each placeholder had in the name (conditional rdeps fill from it).
@@ -699,16 +701,19 @@ impl Planner {
         self.result_seq
     }
 
-    /// The results map in completion order: name and JSON (`None` = null).
-    pub fn results(&self) -> Vec<(&str, Option<&str>)> {
-        let mut out: Vec<(u64, &str, Option<&str>)> = self
+    /// The result of the proc `id`, shared (not copied).
+    pub fn result_shared(&self, id: ProcId) -> Option<std::sync::Arc<str>> {
+        self.graph.procs[id.ix()].result.clone()
+    }
+
+    /// The results map in completion order: name and JSON (`None` = null),
+    /// shared (not copied).
+    pub fn results(&self) -> Vec<(&str, Option<std::sync::Arc<str>>)> {
+        let mut out: Vec<(u64, &str, Option<std::sync::Arc<str>>)> = self
             .graph
             .procs
             .iter()
-            .filter_map(|p| {
-                p.result_seq
-                    .map(|s| (s, p.name.as_str(), p.result.as_deref()))
-            })
+            .filter_map(|p| p.result_seq.map(|s| (s, p.name.as_str(), p.result.clone())))
             .collect();
         out.sort_by_key(|(s, ..)| *s);
         out.into_iter().map(|(_, n, r)| (n, r)).collect()
@@ -1028,7 +1033,7 @@ impl Planner {
         self.set_state(id, state);
         let p = &mut self.graph.procs[id.ix()];
         p.failure = failure;
-        p.result = result;
+        p.result = result.map(std::sync::Arc::from);
         p.result_seq = Some(self.result_seq);
         if state.is_failure() {
             self.any_failed = true;

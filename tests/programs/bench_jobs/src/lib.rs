@@ -111,4 +111,12 @@ fn read(i: u32) -> Result<u64, Error> {
     Ok(total)
 }
 
-parproc_guest::export_jobs!(t, sink, c, l, lsink, spin, read; params(n = 1000));
+/// Returns a text of the param `bytes` bytes (default 1): what holding results costs the
+/// host (`--param n=40 --param bytes=15728640 --parallel 4 'big::*'`).
+#[proto(name = "big::[i]", choices(i = fan_choices))]
+fn big(ctx: &Context, _i: u32) -> Result<String, Error> {
+    let n: usize = ctx.param("bytes").unwrap_or(1);
+    Ok("x".repeat(n))
+}
+
+parproc_guest::export_jobs!(t, sink, c, l, lsink, spin, read, big; params(n = 1000));
