@@ -67,6 +67,28 @@ pub struct ProcRecord {
     pub why: Option<String>,
 }
 
+#[cfg(test)]
+impl ProcRecord {
+    /// A record of `name` in `state` with nothing else known (for tests).
+    pub(crate) fn bare(name: &str, state: ProcState) -> Self {
+        ProcRecord {
+            name: name.into(),
+            state,
+            failure: None,
+            deps: Vec::new(),
+            started: None,
+            duration: None,
+            fuel_used: None,
+            peak_memory: None,
+            result: None,
+            log: None,
+            log_ignore: Vec::new(),
+            locks: Vec::new(),
+            why: None,
+        }
+    }
+}
+
 /// Something that happened in a run.
 #[derive(Debug)]
 pub enum Event<'a> {

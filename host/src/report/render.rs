@@ -759,20 +759,11 @@ mod tests {
 
     fn rec(name: &str, state: ProcState, failure: Option<Failure>, deps: &[&str]) -> ProcRecord {
         ProcRecord {
-            name: name.into(),
-            state,
             failure,
             deps: deps.iter().map(|d| d.to_string()).collect(),
-            started: None,
             duration: matches!(state, ProcState::Succeeded | ProcState::Failed)
                 .then_some(Duration::from_millis(1500)),
-            fuel_used: None,
-            peak_memory: None,
-            result: None,
-            log: None,
-            log_ignore: Vec::new(),
-            locks: Vec::new(),
-            why: None,
+            ..ProcRecord::bare(name, state)
         }
     }
 

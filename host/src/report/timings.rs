@@ -243,19 +243,10 @@ mod tests {
 
     fn rec(name: &str, start: u64, dur: u64, deps: &[&str]) -> ProcRecord {
         ProcRecord {
-            name: name.into(),
-            state: ProcState::Succeeded,
-            failure: None,
             deps: deps.iter().map(|d| (*d).to_owned()).collect(),
             started: Some(Duration::from_millis(start)),
             duration: Some(Duration::from_millis(dur)),
-            fuel_used: None,
-            peak_memory: None,
-            result: None,
-            log: None,
-            log_ignore: Vec::new(),
-            locks: Vec::new(),
-            why: None,
+            ..ProcRecord::bare(name, ProcState::Succeeded)
         }
     }
 
