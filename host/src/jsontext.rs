@@ -29,9 +29,55 @@ pub fn check(text: &str) -> Result<(), JsonError> {
     if deepest > MAX_DEPTH {
         return Err(JsonError::TooDeep(deepest));
     }
-    serde_json::from_str::<serde::de::IgnoredAny>(text)
+    // Every value visited as a reader sees it (numbers too: one past f64's
+    // range, `1e999`, does not parse into a value), with nothing kept.
+    serde_json::from_str::<Checked>(text)
         .map(|_| ())
         .map_err(|e| JsonError::Syntax(e.to_string()))
+}
+
+/// A JSON value parsed the way [`serde_json::Value`] parses it, kept as
+/// nothing (no tree is built).
+struct Checked;
+
+impl<'de> serde::Deserialize<'de> for Checked {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(Checked)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Checked {
+    type Value = Checked;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_unit<E>(self) -> Result<Checked, E> {
+        Ok(Checked)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Checked, A::Error> {
+        while a.next_element::<Checked>()?.is_some() {}
+        Ok(Checked)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut a: A) -> Result<Checked, A::Error> {
+        while a.next_entry::<serde::de::IgnoredAny, Checked>()?.is_some() {}
+        Ok(Checked)
+    }
 }
 
 /// The deepest nesting of `[`/`{` outside strings (not a validation: unbalanced
@@ -78,6 +124,25 @@ mod tests {
         assert_eq!(check(&deepest), Ok(()));
         // What the reports and the results view do with an accepted result.
         assert!(serde_json::from_str::<serde_json::Value>(&deepest).is_ok());
+    }
+
+    #[test]
+    fn numbers_past_f64_are_refused_as_readers_refuse_them() {
+        // Found by the `json` fuzz target: accepted, then no reader could parse it.
+        for text in ["14e994990", "1e999", "-1e999", "[1, {\"a\": 1e400}]"] {
+            assert!(check(text).is_err(), "{text}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_err(),
+                "{text}"
+            );
+        }
+        for text in ["1.5e308", "123456789012345678901234567890", "-0", "1e-999"] {
+            assert_eq!(check(text), Ok(()), "{text}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -65,6 +65,13 @@ const INLINE_SLOTS: usize = 16;
 /// Backtracking steps after which a match attempt starts remembering dead states.
 const MEMO_AFTER_STEPS: usize = 4096;
 
+/// The most backtracking steps one match may take when dead states cannot be
+/// remembered (a placeholder that repeats, as in `[a]-[b]-[a]`, for which
+/// matching is NP-hard in general; or a table past [`MEMO_MAX_BITS`]). Past it
+/// the name does not match: a hostile module's pattern cannot stall the
+/// planner (found by the `names` fuzz target: one match took 190 s).
+const MAX_STEPS_WITHOUT_MEMO: usize = 1 << 16;
+
 /// The largest dead-state table, in bits (16 MiB), that a match attempt will allocate.
 const MEMO_MAX_BITS: usize = 1 << 27;
 
@@ -529,6 +536,9 @@ impl Search<'_> {
                 if steps >= memo_after && can_memo && dead.is_none() {
                     dead = DeadStates::new(slots.len(), self.text.len());
                 }
+                if dead.is_none() && steps > MAX_STEPS_WITHOUT_MEMO {
+                    return false;
+                }
                 let Span { start, end } = spans[depth];
                 if let Some(shorter) = self.candidate_end(depth, start, Some(end), spans) {
                     spans[depth].end = shorter;
@@ -781,6 +791,21 @@ mod tests {
     }
 
     // ---- §4.4 rdep matching: S-RPAT-* ----
+
+    #[test]
+    fn a_match_that_cannot_remember_dead_states_gives_up_instead_of_stalling() {
+        // Repeated placeholders turn memoisation off; without a step budget this takes
+        // longer than the age of the machine (the fuzz target found a 190 s case).
+        let pattern = Pattern::parse("[a][b][a][b][a][b][a][b][c][d][c][d]x").expect("pattern");
+        let name = "y".repeat(400);
+        assert_eq!(pattern.match_rdep(&name, "::"), None);
+        // An ordinary match with a repeat still works.
+        let pattern = Pattern::parse("[a]-[b]-[a]").expect("pattern");
+        assert_eq!(
+            pattern.match_rdep("x-y-x", "::"),
+            caps(&[("a", "x"), ("b", "y")])
+        );
+    }
 
     #[test]
     fn s_rpat_01_extract_exact_pattern() {
