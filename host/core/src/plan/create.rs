@@ -409,6 +409,17 @@ impl Planner {
                 "Proc name \"{name}\" contains proto pattern placeholders. Proc names must be fully resolved (no [param] placeholders)."
             )));
         }
+        if name.len() > super::MAX_NAME_BYTES && !self.graph.by_name.contains_key(&name) {
+            // An rdep or dep that builds a longer name matching its own proto
+            // would create procs without end, each name twice the last.
+            let shown: String = name.chars().take(60).collect();
+            return Err(user(format!(
+                "Proc name \"{shown}…\" ({} bytes) is longer than {} bytes: a dep or rdep that \
+                 builds a proc's name from its own keeps growing it",
+                name.len(),
+                super::MAX_NAME_BYTES
+            )));
+        }
         if self.graph.by_name.contains_key(&name) {
             return Ok(name);
         }

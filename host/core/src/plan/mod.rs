@@ -174,6 +174,13 @@ fn kind_word(kind: DeclKind) -> &'static str {
     }
 }
 
+/// The longest name the planner creates a proc under: an rdep or dep that keeps
+/// growing names matching its own proto stops here instead of creating procs
+/// without end (found by the `manifest` fuzz target: the rdep
+/// `WhenScheduled("x[n]:[n]")` on a `now` proto `[n]` doubled the name with
+/// every proc until memory ran out).
+pub const MAX_NAME_BYTES: usize = 4096;
+
 /// A usage error, as an internal stop.
 pub(crate) fn user(msg: impl Into<String>) -> Stop {
     Stop::Error(usage(msg))

@@ -1176,3 +1176,30 @@ fn no_change_is_a_skip_with_its_reason_kept_and_a_plain_skip_has_none() {
     );
     assert_eq!(p.failure(id("skip")), None);
 }
+
+#[test]
+fn an_rdep_that_keeps_growing_names_stops_at_the_name_limit() {
+    // The input the `manifest` fuzz target found: each proc of the proto `[n]` is made to
+    // inject a proc whose name holds its own twice, which the proto matches again.
+    let mut proto = JobDecl::proto("[n]");
+    proto.rdeps = vec![RdepDecl::WhenScheduled("ssetu;\0[n]:[n]".into())];
+    proto.now = true;
+    proto.wave = 108;
+    let manifest = Manifest {
+        jobs: vec![proto],
+        ..Manifest::default()
+    };
+    let opts = PlanOptions {
+        allow_missing_deps: true,
+        ..PlanOptions::default()
+    };
+    let mut p = Planner::new(&manifest, opts).expect("loads");
+    let Ok(Step::Done(names)) = p.create("c", &[], None) else {
+        panic!("c is created");
+    };
+    // It ends (before, it doubled names until memory ran out): the proc whose injected rdep
+    // could not be made is failed, as any failed rdep creation fails its target.
+    let _ = p.start(&names);
+    let _ = p.start_deferred();
+    assert!(p.len() < 32, "{} procs", p.len());
+}
