@@ -289,38 +289,14 @@ mod tests {
                 why: None,
             },
             ProcRecord {
-                name: "b".into(),
-                state: ProcState::FailedDep,
                 failure: Some(Failure::new(
                     FailureKind::DepFailed,
                     "canceled due to failure of \"a\"",
                 )),
                 deps: vec!["a".into()],
-                started: None,
-                duration: None,
-                fuel_used: None,
-                peak_memory: None,
-                result: None,
-                log: None,
-                log_ignore: vec![],
-                locks: Vec::new(),
-                why: None,
+                ..ProcRecord::bare("b", ProcState::FailedDep)
             },
-            ProcRecord {
-                name: "idle".into(),
-                state: ProcState::Idle,
-                failure: None,
-                deps: vec![],
-                started: None,
-                duration: None,
-                fuel_used: None,
-                peak_memory: None,
-                result: None,
-                log: None,
-                log_ignore: vec![],
-                locks: Vec::new(),
-                why: None,
-            },
+            ProcRecord::bare("idle", ProcState::Idle),
         ];
         let logs = HashMap::from([("a".to_owned(), PathBuf::from("/l/a.log"))]);
         let info = RunInfo {
