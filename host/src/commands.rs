@@ -83,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitStatus> {
         Command::List(args) => list_cmd(args).await,
         Command::Graph(args) => graph_cmd(args).await,
         Command::State(cmd) => crate::store::cli::state_cmd(cmd).await,
+        Command::Worker(args) => worker_cmd(args).await,
         Command::Bindgen(args) => bindgen_cmd(&args),
         Command::Componentize(args) => componentize_cmd(&args),
         Command::Completions(args) => completions_cmd(&args),
@@ -189,6 +190,30 @@ pub(crate) async fn run_once(
         // stdout carries the JSON alone.
         terminal::human_to_stderr();
     }
+    let nats = match args.nats.config()? {
+        None => None,
+        Some((config, warnings)) => {
+            if args.state.state_dir.is_some() || args.state.incremental {
+                return Err(anyhow::Error::new(terminal::Hinted {
+                    message: "`--nats` cannot be used with a state store yet: a remote proc's \
+                              trace does not come back, so its recorded result could not be \
+                              checked"
+                        .to_owned(),
+                    hint: "drop `--incremental`/`--state-dir`, or run without `--nats`".to_owned(),
+                }));
+            }
+            for w in &warnings {
+                terminal::print_warning(w);
+            }
+            Some(
+                crate::interrupt::or_interrupted(crate::remote::conn::connect(
+                    config,
+                    "parproc-host run",
+                ))
+                .await?,
+            )
+        }
+    };
     let mut runtime_config = args.sandbox.runtime_config();
     if args.sandbox.pooling {
         // Every live store, the declarations instance and a few spare.
@@ -244,10 +269,30 @@ pub(crate) async fn run_once(
     // `--param` overrides the module's params before plain procs register, so
     // their computed deps see the values the user gave.
     let manifest = with_params(manifest, &args.params);
+    let remote = match &nats {
+        Some(link) => Some(
+            crate::interrupt::or_interrupted(crate::remote::coordinator::RemoteRunner::start(
+                link.clone(),
+                &args.module,
+                job_limits(&runtime),
+                crate::remote::coordinator::Timing {
+                    beat: args.coordinator.coordinator_heartbeat,
+                    lapse: args.coordinator.worker_lapse,
+                },
+            ))
+            .await?,
+        ),
+        None => None,
+    };
+    let runner: Arc<dyn crate::exec::ProcRunner> = match &remote {
+        Some(r) => Arc::new(r.clone()),
+        None => runtime.clone(),
+    };
     let (session, _) = crate::interrupt::or_interrupted(plan(
         &args.module,
         &manifest,
         plan_options(&manifest, args),
+        runner,
         runtime,
         reporter.clone(),
         config,
@@ -282,6 +327,9 @@ pub(crate) async fn run_once(
         session.cancel("interrupted");
         session.wait_for_all().await;
         let _ = signal;
+    }
+    if let Some(r) = &remote {
+        r.finish().await;
     }
     let records = session.records().await;
     let reported = reporter.finish(
@@ -333,6 +381,85 @@ pub(crate) async fn run_once(
     })
 }
 
+/// What a worker must keep to of this run's runtime configuration.
+fn job_limits(runtime: &Runtime) -> crate::remote::wire::JobLimits {
+    let c = runtime.config();
+    crate::remote::wire::JobLimits {
+        log_limit: c.log_limit,
+        result_limit: c.result_limit,
+        max_arg: c.max_arg,
+        max_created: c.max_created,
+        deterministic: c.deterministic,
+    }
+}
+
+/// `parproc-host worker`: serve procs from the NATS server until Ctrl-C.
+async fn worker_cmd(args: crate::cli::WorkerArgs) -> anyhow::Result<ExitStatus> {
+    let Some((config, warnings)) = args.nats.config()? else {
+        return Err(anyhow::Error::new(terminal::Hinted {
+            message: "`parproc-host worker` needs the NATS server to serve".to_owned(),
+            hint: "pass `--nats nats://HOST:4222`".to_owned(),
+        }));
+    };
+    for w in &warnings {
+        terminal::print_warning(w);
+    }
+    let name = args.name.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "worker".to_owned());
+        format!("{host}-{}", std::process::id())
+    });
+    let link = crate::interrupt::or_interrupted(crate::remote::conn::connect(
+        config,
+        &format!("parproc-host worker {name}"),
+    ))
+    .await?;
+    let cache = args.cache.cache();
+    let module_dir = match (&args.module_dir, cache.dir()) {
+        (Some(d), _) => d.clone(),
+        (None, Some(c)) => c.with_file_name("modules"),
+        (None, None) => std::env::temp_dir().join(format!("parproc-worker-{}", std::process::id())),
+    };
+    let mut runtime = RuntimeConfig::default();
+    if let Some(total) = args.max_total_memory {
+        runtime.max_total_memory = Some(total);
+    }
+    let slots = args.slots.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |n| n as usize,
+    );
+    let policy = crate::remote::worker::Policy {
+        name: name.clone(),
+        slots,
+        max_fuel: args.max_fuel,
+        max_memory: args.max_memory,
+        max_timeout: args.max_timeout,
+        grants: Grants {
+            dirs: args.dir.clone(),
+            env: args.env.clone(),
+            net: args.allow_net.clone(),
+            ..Grants::default()
+        },
+        runtime,
+        cache,
+        module_dir,
+        beat: args.heartbeat,
+    };
+    terminal::print_note(&format!(
+        "worker `{name}` serves {} with {slots} slots",
+        link.config.url
+    ));
+    let (signal, signalled) = tokio::sync::oneshot::channel();
+    let stop = async {
+        let _ = signal.send(crate::interrupt::signalled().await);
+    };
+    crate::remote::worker::serve(link, policy, stop).await?;
+    Ok(ExitStatus::Interrupted(
+        128 + signalled.await.unwrap_or(libc::SIGINT as u8),
+    ))
+}
+
 /// The results map as JSON, written as it goes: each result as the proc gave
 /// it (held once, never parsed into a tree or copied), `null` for a proc
 /// without one or one that does not parse.
@@ -358,16 +485,21 @@ fn write_results(
 /// together with every `now` proc (a `now` proc runs whether or not targets are
 /// given), and nothing launched yet. Every target is created before any starts,
 /// so a typo runs nothing. Returns the session and the started names.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the one place a run is put together"
+)]
 async fn plan(
     module: &std::path::Path,
     manifest: &Manifest,
     opts: PlanOptions,
+    runner: Arc<dyn crate::exec::ProcRunner>,
     runtime: Arc<Runtime>,
     reporter: Arc<dyn crate::report::Reporter>,
     config: SessionConfig,
     targets: &[String],
 ) -> anyhow::Result<(Session, Vec<String>)> {
-    let session = Session::new(manifest, opts, runtime.clone(), runtime, reporter, config)
+    let session = Session::new(manifest, opts, runner, runtime, reporter, config)
         .await
         .with_context(|| format!("cannot load `{}`", module.display()))?;
     let defaults = targets.is_empty();
@@ -586,6 +718,7 @@ async fn graph_cmd(args: GraphArgs) -> anyhow::Result<ExitStatus> {
         &args.module,
         &manifest,
         opts,
+        runtime.clone(),
         runtime,
         Arc::new(NullReporter),
         SessionConfig::default(),

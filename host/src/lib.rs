@@ -46,6 +46,7 @@ pub mod jsontext;
 pub mod logsink;
 pub mod policy;
 mod privdir;
+pub mod remote;
 pub mod report;
 pub mod runtime;
 pub mod session;

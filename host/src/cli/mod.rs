@@ -32,6 +32,9 @@ pub enum Command {
     List(ListArgs),
     /// Print the planned graph of a run (nothing runs): DOT, Mermaid or JSON.
     Graph(GraphArgs),
+    /// Serve procs of distributed runs (`run --nats`) from a NATS server's
+    /// work queue, under this machine's own limits and grants.
+    Worker(WorkerArgs),
     /// Look into the state store of incremental runs: check it, trim it, show
     /// a proc's last record.
     #[command(subcommand)]
@@ -161,6 +164,12 @@ pub struct RunArgs {
     /// `allow_missing_deps=False`) instead of failing the dependent.
     #[arg(long)]
     pub deny_missing_deps: bool,
+    /// Run ready procs on remote workers through a NATS server.
+    #[command(flatten)]
+    pub nats: NatsArgs,
+    /// How a distributed run watches its workers.
+    #[command(flatten)]
+    pub coordinator: CoordinatorArgs,
 }
 
 /// `parproc-host watch`.
@@ -405,8 +414,10 @@ fn parse_param(s: &str) -> Result<(String, serde_json::Value), String> {
 
 pub use crate::units::{parse_count, parse_duration, parse_size};
 
+mod remote;
 mod sandbox;
 
+pub use remote::{CoordinatorArgs, NatsArgs, WorkerArgs};
 pub use sandbox::{SandboxArgs, Total};
 
 #[cfg(test)]

@@ -894,6 +894,11 @@ pub fn print_note(text: &str) {
     eprintln!("note: {}", sanitize(text));
 }
 
+/// Print a warning for the user on stderr.
+pub fn print_warning(text: &str) {
+    eprintln!("warning: {}", sanitize(text));
+}
+
 /// Write to stdout through `write` (buffered; a machine format written as it
 /// is made, like `--results`).
 pub fn print_with(

@@ -283,6 +283,12 @@ pub(crate) async fn watch_cmd(args: WatchArgs) -> anyhow::Result<ExitStatus> {
         debounce,
         poll,
     } = args;
+    if run.nats.nats.is_some() {
+        anyhow::bail!(
+            "`watch` does not run on workers (`--nats`): it needs what each proc read, which \
+             stays on the worker; use `run --nats`"
+        );
+    }
     let _temp = match run.state.dir() {
         Some(_) => None,
         None => {
