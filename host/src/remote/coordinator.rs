@@ -74,6 +74,10 @@ struct State {
     jobs: HashMap<u64, JobEntry>,
     /// Attempt → job, for every attempt ever given out.
     attempts: HashMap<u64, u64>,
+    /// Attempt → the proc's name and the worker's, for what is said of it.
+    given: HashMap<u64, (String, String)>,
+    /// Stale attempts already told about.
+    told: HashSet<u64>,
     /// Attempts whose report was taken (a report sent again is acknowledged).
     taken: HashSet<u64>,
     /// Set when the server was unreachable past the timeout.
@@ -409,6 +413,19 @@ async fn serve(coord: Arc<Coordinator>, mut inbound: async_nats::Subscriber) {
     }
 }
 
+/// Say once that a stale attempt's word is ignored.
+fn tell_stale(state: &mut State, attempt: u64) {
+    state.stats.stale += 1;
+    if state.told.insert(attempt)
+        && let Some((proc, worker)) = state.given.get(&attempt)
+    {
+        crate::report::terminal::print_warning(&format!(
+            "ignored attempt {attempt} of `{proc}` from worker `{worker}`: the proc was given \
+             to another worker"
+        ));
+    }
+}
+
 async fn on_beat(coord: &Coordinator, beat: Beat) {
     let stale: Vec<u64> = {
         let mut state = lock(&coord.state);
@@ -421,7 +438,12 @@ async fn on_beat(coord: &Coordinator, beat: Beat) {
                 .filter(|a| a.attempt == attempt);
             match live {
                 Some(active) => active.last_beat = Instant::now(),
-                None => stale.push(attempt),
+                None => {
+                    if !state.taken.contains(&attempt) {
+                        tell_stale(&mut state, attempt);
+                    }
+                    stale.push(attempt);
+                }
             }
         }
         stale
@@ -450,11 +472,13 @@ fn on_claim(coord: &Coordinator, claim: Claim) -> ClaimReply {
     }
     entry.active = Some(Active {
         attempt,
-        worker: claim.worker,
+        worker: claim.worker.clone(),
         last_beat: Instant::now(),
     });
+    let proc = entry.job.launch.name.clone();
     state.next_attempt = attempt;
     state.attempts.insert(attempt, claim.job);
+    state.given.insert(attempt, (proc, claim.worker));
     state.stats.claimed += 1;
     ClaimReply::Go { attempt }
 }
@@ -526,8 +550,11 @@ fn on_done(coord: &Coordinator, done: Done) -> DoneReply {
     if state.taken.contains(&done.attempt) {
         return DoneReply::Taken;
     }
+    if current(&mut state, done.attempt).is_none() {
+        tell_stale(&mut state, done.attempt);
+        return DoneReply::Stale;
+    }
     let Some(entry) = current(&mut state, done.attempt) else {
-        state.stats.stale += 1;
         return DoneReply::Stale;
     };
     for (stream, text) in &done.log {
@@ -600,11 +627,11 @@ async fn tick(coord: std::sync::Weak<Coordinator>) {
                     .is_some_and(|a| a.last_beat.elapsed() >= lapse)
                 {
                     if let Some(a) = entry.active.take() {
-                        tracing::warn!(
-                            "worker `{}` stopped beating; proc `{}` runs again elsewhere",
-                            a.worker,
-                            entry.job.launch.name
-                        );
+                        crate::report::terminal::print_warning(&format!(
+                            "worker `{}` stopped beating for `{}` (attempt {}); the proc is \
+                             queued again",
+                            a.worker, entry.job.launch.name, a.attempt
+                        ));
                     }
                     entry.pending.clear();
                     lapsed.push(entry.job.clone());

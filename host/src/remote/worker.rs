@@ -19,7 +19,7 @@ use super::wire::{DoneReply, Job, JobLimits};
 use crate::exec::{ContextCall, ContextReply, ContextRequest, Launch, ProcChannel, ProcRunner};
 use crate::exec::{RunReport, SessionError};
 use crate::logsink::LogSink;
-use crate::outcome::{Failure, FailureKind};
+use crate::outcome::{Failure, FailureKind, Outcome};
 use crate::plan::ProcId;
 use crate::policy::Grants;
 use crate::runtime::{CompileCache, Runtime, RuntimeConfig};
@@ -163,8 +163,21 @@ struct Worker {
     runs: Mutex<HashMap<String, RunEntry>>,
 }
 
+/// Why an attempt is stopped.
+enum Stop {
+    /// Its coordinator said so (the proc timed out, the run ended or was
+    /// interrupted, or the attempt is stale).
+    Cancelled,
+    /// Its coordinator went silent.
+    Abandoned,
+}
+
+fn event(text: &str) {
+    crate::report::terminal::print_event(text);
+}
+
 struct RunEntry {
-    attempts: HashMap<u64, oneshot::Sender<()>>,
+    attempts: HashMap<u64, oneshot::Sender<Stop>>,
     last_alive: Instant,
     coordinator_beat: Duration,
 }
@@ -257,7 +270,7 @@ async fn listen(worker: Arc<Worker>, mut orders: async_nats::Subscriber) {
                 if let Ok(cancel) = serde_json::from_slice::<Cancel>(&msg.payload) {
                     for attempt in cancel.attempts {
                         if let Some(stop) = entry.attempts.remove(&attempt) {
-                            let _ = stop.send(());
+                            let _ = stop.send(Stop::Cancelled);
                         }
                     }
                 }
@@ -276,14 +289,19 @@ async fn beat(worker: std::sync::Weak<Worker>) {
             Some(w) => w.policy.beat,
             None => return,
         };
+        let slept = Instant::now();
         tokio::time::sleep(every).await;
+        // A worker that was itself frozen (SIGSTOP, a suspended VM) cannot
+        // tell whether its coordinators spoke meanwhile: it judges them
+        // afresh, as after a reconnect.
+        let frozen = slept.elapsed() > every * 3;
         let Some(worker) = worker.upgrade() else {
             return;
         };
         let up = worker.link.state.is_up();
         let beats: Vec<(String, Beat)> = {
             let mut runs = lock(&worker.runs);
-            if up && !was_up {
+            if up && (!was_up || frozen) {
                 for entry in runs.values_mut() {
                     entry.last_alive = Instant::now();
                 }
@@ -291,9 +309,11 @@ async fn beat(worker: std::sync::Weak<Worker>) {
             if up {
                 for (run, entry) in runs.iter_mut() {
                     if entry.last_alive.elapsed() > entry.coordinator_beat * 2 {
-                        tracing::warn!("the coordinator of run {run} went silent; its procs stop");
+                        event(&format!(
+                            "the coordinator of run {run} went silent; its procs stop"
+                        ));
                         for (_, stop) in entry.attempts.drain() {
-                            let _ = stop.send(());
+                            let _ = stop.send(Stop::Abandoned);
                         }
                     }
                 }
@@ -357,6 +377,11 @@ async fn handle(
     };
     // The claim is the coordinator's record now; the queue forgets the job.
     let _ = msg.ack().await;
+    let name = job.launch.name.clone();
+    event(&format!(
+        "started `{name}` (attempt {attempt} of run {})",
+        job.run
+    ));
     let (stop_tx, stop_rx) = oneshot::channel();
     {
         let mut runs = lock(&worker.runs);
@@ -376,7 +401,15 @@ async fn handle(
     );
     let outcome = tokio::select! {
         out = run => Some(out),
-        _ = stop_rx => None,
+        stopped = stop_rx => {
+            let why = match stopped {
+                Ok(Stop::Cancelled) => "its coordinator cancelled it",
+                Ok(Stop::Abandoned) => "its coordinator went silent",
+                Err(_) => "the worker dropped it",
+            };
+            event(&format!("stopped `{name}` (attempt {attempt}): {why}"));
+            None
+        }
     };
     if let Some(entry) = lock(&worker.runs).get_mut(&job.run) {
         entry.attempts.remove(&attempt);
@@ -385,6 +418,12 @@ async fn handle(
     let Some((report, log)) = outcome else {
         return;
     };
+    let state = match &report.outcome {
+        Outcome::Failed(f) => format!("{}: {}", f.kind.label(), f.message),
+        Outcome::Succeeded(_) | Outcome::UpToDate(_) => "succeeded".to_owned(),
+        Outcome::Skipped { .. } => "skipped".to_owned(),
+    };
+    event(&format!("finished `{name}` (attempt {attempt}): {state}"));
     let done = Done {
         attempt,
         worker: worker.policy.name.clone(),
@@ -433,7 +472,11 @@ async fn send_done(worker: &Worker, job: &Job, done: Done, coordinator_beat: Dur
         {
             Ok(reply) => {
                 if let Ok(DoneReply::Stale) = serde_json::from_slice(&reply.payload) {
-                    tracing::debug!("the report of attempt {} was stale", done.attempt);
+                    event(&format!(
+                        "the report of attempt {} was ignored: the proc was given to another \
+                         worker",
+                        done.attempt
+                    ));
                 }
                 return;
             }

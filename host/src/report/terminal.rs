@@ -894,6 +894,11 @@ pub fn print_note(text: &str) {
     eprintln!("note: {}", sanitize(text));
 }
 
+/// Print one line of a long-running service (a worker's procs) on stderr.
+pub fn print_event(text: &str) {
+    eprintln!("{}", sanitize(text));
+}
+
 /// Print a warning for the user on stderr.
 pub fn print_warning(text: &str) {
     eprintln!("warning: {}", sanitize(text));

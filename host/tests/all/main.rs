@@ -11,6 +11,7 @@ pub fn test_cache_dir() -> &'static std::path::Path {
 
 mod c_sdk;
 mod cli;
+mod distributed;
 mod fpga;
 mod harness;
 mod hostile;

@@ -1,0 +1,780 @@
+//! Distributed runs (docs/distributed.md) on a real `nats-server` with JetStream on loopback,
+//! real `parproc-host worker` processes and real components: the same outcomes as a local
+//! run for a scenario of each group, and the faults (a worker killed or stopped, the server
+//! restarted, the coordinator killed, a worker refusing what its policy does not allow).
+//!
+//! Each test starts its own server on a free port with its own store directory and stops it
+//! (and its workers) when it ends. `nats-server` must be on `PATH` (`.ci/run` installs it).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use parproc_test_artifacts as wasm;
+use serde_json::Value as Json;
+
+const HOST: &str = env!("CARGO_BIN_EXE_parproc-host");
+
+/// A fresh directory under the test target dir.
+fn scratch(tag: &str) -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dist-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A child whose stdout and stderr lines are kept, each with when it arrived.
+struct Watched {
+    child: Child,
+    lines: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl Watched {
+    fn spawn(mut cmd: Command) -> Watched {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {cmd:?}: {e}"));
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let out: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().expect("stdout"));
+        let err: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().expect("stderr"));
+        for pipe in [out, err] {
+            let keep = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    keep.lock().unwrap().push((Instant::now(), line));
+                }
+            });
+        }
+        Watched { child, lines }
+    }
+
+    /// When a line containing `text` arrived (waiting up to `limit` for it).
+    fn wait_for(&self, text: &str, limit: Duration) -> Instant {
+        let end = Instant::now() + limit;
+        loop {
+            if let Some((at, _)) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(_, l)| l.contains(text))
+            {
+                return *at;
+            }
+            assert!(
+                Instant::now() < end,
+                "no line with `{text}` within {limit:?}; got:\n{}",
+                self.text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn text(&self) -> String {
+        self.lines
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, l)| format!("{l}\n"))
+            .collect()
+    }
+
+    fn signal(&self, sig: libc::c_int) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as libc::pid_t, sig) };
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `nats-server -js` on loopback.
+struct Nats {
+    server: Option<Watched>,
+    port: u16,
+    store: PathBuf,
+    extra: Vec<String>,
+}
+
+impl Nats {
+    fn start(dir: &Path, extra: &[&str]) -> Nats {
+        let mut nats = Nats {
+            server: None,
+            port: free_port(),
+            store: dir.join("nats-store"),
+            extra: extra.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        nats.up();
+        nats
+    }
+
+    fn up(&mut self) {
+        let mut cmd = Command::new("nats-server");
+        cmd.args([
+            "-js",
+            "-a",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-sd",
+        ])
+        .arg(&self.store)
+        .args(&self.extra);
+        if Command::new("nats-server")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            panic!(
+                "cannot start `nats-server`: install it (`apt-get install nats-server`; `.ci/run` does)"
+            );
+        }
+        let server = Watched::spawn(cmd);
+        server.wait_for("Server is ready", Duration::from_secs(20));
+        self.server = Some(server);
+    }
+
+    /// SIGKILL the server (its store stays).
+    fn kill(&mut self) {
+        self.server = None;
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+}
+
+fn host_cmd() -> Command {
+    let mut cmd = Command::new(HOST);
+    cmd.env("NO_COLOR", "1")
+        .env("PARPROC_CACHE_DIR", crate::test_cache_dir())
+        .env_remove("PARPROC_NATS_TOKEN")
+        .env_remove("PARPROC_NATS_PASSWORD")
+        .env_remove("PARPROC_NATS_NKEY");
+    cmd
+}
+
+/// A worker serving `nats` with a fast heartbeat.
+fn worker(nats: &Nats, name: &str, extra: &[&str]) -> Watched {
+    let mut cmd = host_cmd();
+    cmd.args([
+        "worker",
+        "--nats",
+        &nats.url(),
+        "--name",
+        name,
+        "--heartbeat",
+        "200ms",
+    ])
+    .args(extra);
+    let w = Watched::spawn(cmd);
+    w.wait_for("serves", Duration::from_secs(30));
+    w
+}
+
+/// `run` with a fast coordinator (lapse 1 s, heartbeat 500 ms) on `nats`, or locally.
+fn run_cmd(nats: Option<&Nats>, module: &str, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = host_cmd();
+    cmd.arg("run")
+        .arg(module)
+        .args(args)
+        .args(["-q", "--no-history", "--progress", "static"]);
+    cmd.arg("--log-dir").arg(dir.join("logs"));
+    if let Some(n) = nats {
+        cmd.args([
+            "--nats",
+            &n.url(),
+            "--worker-lapse",
+            "1s",
+            "--coordinator-heartbeat",
+            "500ms",
+        ]);
+    }
+    cmd
+}
+
+fn run(nats: Option<&Nats>, module: &str, dir: &Path, args: &[&str]) -> (Output, Json) {
+    std::fs::create_dir_all(dir).unwrap();
+    let report = dir.join("report.json");
+    let out = run_cmd(nats, module, dir, args)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .expect("run parproc-host");
+    let json = std::fs::read_to_string(&report)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Json::Null);
+    (out, json)
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Each proc's name, state, reason and (unless `timing` names it) result and fuel, sorted
+/// by name.
+fn outcomes(report: &Json, timing: &[&str]) -> Vec<Json> {
+    let mut procs: Vec<Json> = report["procs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no procs in {report}"))
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().unwrap_or_default();
+            let (result, fuel) = match timing.contains(&name) {
+                true => (Json::Null, Json::Null),
+                false => (p["result"].clone(), p["fuel_used"].clone()),
+            };
+            serde_json::json!({
+                "name": p["name"], "state": p["state"], "reason": p["reason"],
+                "result": result, "fuel": fuel,
+            })
+        })
+        .collect();
+    procs.sort_by_key(|p| p["name"].as_str().unwrap_or_default().to_owned());
+    procs
+}
+
+/// The per-proc log files of a run: name and text.
+fn logs(report: &Json) -> Vec<(String, String)> {
+    let Some(dir) = report["log_dir"].as_str().map(PathBuf::from) else {
+        return Vec::new();
+    };
+    let mut files: Vec<(String, String)> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.map_while(Result::ok)
+                .map(|e| {
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    (e.file_name().to_string_lossy().into_owned(), text)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// The summary's lines, sorted (procs finish in another order on workers), with durations,
+/// the run's own directory and the fuel of the procs `timing` names masked.
+fn summary(o: &Output, dir: &Path, timing: &[&str]) -> Vec<String> {
+    let text = String::from_utf8_lossy(&o.stdout).replace(&dir.display().to_string(), "DIR");
+    let time = regex::Regex::new(r"\d+(\.\d+)?(ms|s)\b").unwrap();
+    let logs = regex::Regex::new(r"parproc-logs/\S+|logs/\S+").unwrap();
+    let fuel = regex::Regex::new(r"[\d.]+k? fuel").unwrap();
+    let mut lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let line = logs
+                .replace_all(&time.replace_all(line, "T"), "LOGS")
+                .into_owned();
+            match timing.iter().any(|t| line.contains(&format!(" {t} "))) {
+                true => fuel.replace_all(&line, "F fuel").into_owned(),
+                false => line,
+            }
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn a_scenario_of_every_group_has_the_same_outcomes_through_two_workers_as_locally() {
+    let dir = scratch("same");
+    let nats = Nats::start(&dir, &[]);
+    let w1 = worker(&nats, "w1", &["--slots", "2"]);
+    let w2 = worker(&nats, "w2", &["--slots", "2"]);
+    // (group, module, targets, procs whose results are timestamps)
+    let cases: &[(&str, &str, &[&str], &[&str])] = &[
+        // basic, deps and failures: results, deps, FAILED_DEP, NO_FAILURES, timeouts.
+        ("basic", wasm::SC_BASIC, &[], &[]),
+        ("protos", wasm::SC_PROTO_B, &["main::1"], &[]),
+        (
+            "rdeps",
+            wasm::SC_RDEPS_A,
+            &["B::1::2", "k8s.build-images::prod"],
+            &[],
+        ),
+        ("waves", wasm::SC_WS_A, &[], &[]),
+        // `late` lists the results in its view: which of the module's other procs
+        // finished before it is a matter of timing, here as locally.
+        ("context", wasm::SC_CONTEXT, &[], &["late"]),
+        (
+            "locks",
+            wasm::SC_LOCKS,
+            &[],
+            &[
+                "t1", "t2", "t3", "p0", "p1", "p2", "p3", "p4", "L1", "L2", "L3", "L4",
+            ],
+        ),
+    ];
+    for (group, module, targets, timing) in cases {
+        let (local_out, local) = run(None, module, &dir.join(format!("{group}-local")), targets);
+        let (remote_out, remote) = run(
+            Some(&nats),
+            module,
+            &dir.join(format!("{group}-remote")),
+            targets,
+        );
+        assert_eq!(
+            local_out.status.code(),
+            remote_out.status.code(),
+            "{group}: exit status; remote stderr:\n{}",
+            stderr(&remote_out)
+        );
+        assert!(
+            local.is_object(),
+            "{group}: no local report:\n{}",
+            stderr(&local_out)
+        );
+        assert!(
+            remote.is_object(),
+            "{group}: no remote report:\n{}",
+            stderr(&remote_out)
+        );
+        let want = outcomes(&local, timing);
+        assert!(!want.is_empty(), "{group}: the local run ran nothing");
+        assert_eq!(want, outcomes(&remote, timing), "{group}: outcomes differ");
+        assert_eq!(logs(&local), logs(&remote), "{group}: log files differ");
+        assert_eq!(
+            summary(&local_out, &dir.join(format!("{group}-local")), timing),
+            summary(&remote_out, &dir.join(format!("{group}-remote")), timing),
+            "{group}: summaries differ"
+        );
+        if *group == "locks" {
+            // Procs holding `lock1` never overlap on the workers either.
+            let span = |name: &str| {
+                let p = remote["procs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|p| p["name"] == name)
+                    .unwrap_or_else(|| panic!("no {name}"));
+                let r: Vec<f64> =
+                    serde_json::from_str::<Vec<f64>>(p["result"].to_string().as_str())
+                        .or_else(|_| serde_json::from_value(p["result"].clone()))
+                        .unwrap_or_else(|e| panic!("{name}: {e}: {}", p["result"]));
+                (r[0], r[1])
+            };
+            let (a, b) = (span("t1"), span("t2"));
+            assert!(a.1 <= b.0 || b.1 <= a.0, "t1 {a:?} and t2 {b:?} overlap");
+        }
+    }
+    drop(nats);
+    assert!(
+        w1.text().contains("finished `"),
+        "w1 ran nothing:\n{}",
+        w1.text()
+    );
+    assert!(
+        w2.text().contains("finished `"),
+        "w2 ran nothing:\n{}",
+        w2.text()
+    );
+}
+
+#[expect(
+    clippy::disallowed_macros,
+    reason = "the fault tests print their timings for the note"
+)]
+fn timing(what: &str, d: Duration) {
+    eprintln!("timing: {what}: {} ms", d.as_millis());
+}
+
+#[test]
+fn a_worker_killed_mid_proc_is_replaced_and_the_run_completes_with_every_result() {
+    let dir = scratch("kill");
+    let nats = Nats::start(&dir, &[]);
+    let a = worker(&nats, "a", &["--slots", "2"]);
+    let coordinator = Watched::spawn({
+        let mut c = run_cmd(Some(&nats), wasm::README, &dir, &[]);
+        c.arg(format!("--results={}", dir.join("results.json").display()));
+        c
+    });
+    a.wait_for("started `func1`", Duration::from_secs(60));
+    a.signal(libc::SIGKILL);
+    let killed = Instant::now();
+    let b = worker(&nats, "b", &["--slots", "2"]);
+    let again = b.wait_for("started `func1`", Duration::from_secs(30));
+    timing(
+        "SIGKILL to the proc running again on another worker",
+        again - killed,
+    );
+    coordinator.wait_for("3 succeeded", Duration::from_secs(60));
+    let mut c = coordinator;
+    assert_eq!(c.child.wait().unwrap().code(), Some(0), "{}", c.text());
+    assert!(
+        c.text().contains("stopped beating for `func1`"),
+        "{}",
+        c.text()
+    );
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(
+        results,
+        serde_json::json!({"func0": 1, "func1": 3, "func2": "func0 and func1 slept 4 s, func2 slept 2 s"}),
+        "{results}"
+    );
+    assert!(
+        b.text().contains("finished `func2` (attempt"),
+        "{}",
+        b.text()
+    );
+}
+
+#[test]
+fn a_stopped_worker_that_comes_back_has_its_late_attempt_ignored() {
+    let dir = scratch("stop");
+    let nats = Nats::start(&dir, &[]);
+    let a = worker(&nats, "a", &["--slots", "2"]);
+    let coordinator = Watched::spawn(run_cmd(Some(&nats), wasm::README, &dir, &[]));
+    a.wait_for("started `func1`", Duration::from_secs(60));
+    a.signal(libc::SIGSTOP);
+    let stopped = Instant::now();
+    let b = worker(&nats, "b", &["--slots", "2"]);
+    let again = b.wait_for("started `func1`", Duration::from_secs(30));
+    timing(
+        "SIGSTOP to the proc running again on another worker",
+        again - stopped,
+    );
+    // Past func1's own sleep: the stopped attempt would have finished by now.
+    std::thread::sleep(Duration::from_millis(1500));
+    a.signal(libc::SIGCONT);
+    coordinator.wait_for("3 succeeded", Duration::from_secs(60));
+    let ignored = coordinator.wait_for("ignored attempt", Duration::from_secs(10));
+    let mut c = coordinator;
+    assert_eq!(c.child.wait().unwrap().code(), Some(0), "{}", c.text());
+    let text = c.text();
+    assert!(
+        text.contains("from worker `a`: the proc was given to another worker"),
+        "{text}"
+    );
+    let _ = ignored;
+    // The summary lists func1 once, succeeded.
+    assert_eq!(text.matches("SUCCEEDED  func1").count(), 1, "{text}");
+    let a_text = a.text();
+    assert!(
+        a_text.contains("was ignored") || a_text.contains("stopped `func1`"),
+        "the late attempt was neither ignored nor stopped:\n{a_text}"
+    );
+    assert!(
+        b.text().contains("finished `func1` (attempt"),
+        "{}",
+        b.text()
+    );
+}
+
+#[test]
+fn the_run_survives_a_server_restart_within_the_timeout() {
+    let dir = scratch("restart");
+    let mut nats = Nats::start(&dir, &[]);
+    let _a = worker(&nats, "a", &["--slots", "2"]);
+    let coordinator = Watched::spawn({
+        let mut c = run_cmd(Some(&nats), wasm::README, &dir, &[]);
+        c.arg(format!("--results={}", dir.join("results.json").display()));
+        c
+    });
+    // Down while func0 and func1 run, back after 2 s (the timeout is 30 s).
+    std::thread::sleep(Duration::from_millis(500));
+    let _ = &coordinator;
+    nats.kill();
+    let down = Instant::now();
+    std::thread::sleep(Duration::from_secs(2));
+    nats.up();
+    timing("server down", down.elapsed());
+    coordinator.wait_for("3 succeeded", Duration::from_secs(90));
+    let mut c = coordinator;
+    assert_eq!(c.child.wait().unwrap().code(), Some(0), "{}", c.text());
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    assert_eq!(
+        results,
+        serde_json::json!({"func0": 1, "func1": 3, "func2": "func0 and func1 slept 4 s, func2 slept 2 s"}),
+        "{results}"
+    );
+}
+
+#[test]
+fn past_the_timeout_the_procs_still_out_fail_naming_the_server() {
+    let dir = scratch("lost");
+    let mut nats = Nats::start(&dir, &[]);
+    let _a = worker(&nats, "a", &["--slots", "2"]);
+    let coordinator = Watched::spawn({
+        let mut c = run_cmd(Some(&nats), wasm::README, &dir, &["--nats-timeout", "2s"]);
+        c.arg("--report").arg(dir.join("report.json"));
+        c
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    nats.kill();
+    let mut c = coordinator;
+    let status = c.child.wait().unwrap();
+    let text = c.text();
+    assert_eq!(status.code(), Some(1), "{text}");
+    let report: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let url = nats.url();
+    let lost = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["reason"]["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("lost the NATS server") && m.contains(&url))
+        })
+        .count();
+    assert!(lost >= 1, "no proc failed naming the server:\n{report}");
+}
+
+#[test]
+fn workers_abandon_a_killed_coordinators_procs_and_serve_the_next_run() {
+    let dir = scratch("coord");
+    let nats = Nats::start(&dir, &[]);
+    let a = worker(&nats, "a", &["--slots", "2"]);
+    let first = Watched::spawn(run_cmd(Some(&nats), wasm::README, &dir.join("first"), &[]));
+    a.wait_for("started `func1`", Duration::from_secs(60));
+    first.signal(libc::SIGKILL);
+    let killed = Instant::now();
+    let abandoned = a.wait_for("went silent", Duration::from_secs(10));
+    // The coordinator's heartbeat is 500 ms: abandoned within 2× that plus a worker beat.
+    timing(
+        "coordinator SIGKILL to its procs abandoned",
+        abandoned - killed,
+    );
+    assert!(
+        abandoned - killed < Duration::from_secs(3),
+        "{:?}",
+        abandoned - killed
+    );
+    a.wait_for("stopped `func1`", Duration::from_secs(5));
+    let (out, report) = run(Some(&nats), wasm::README, &dir.join("second"), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["totals"]["succeeded"], 3, "{report}");
+}
+
+#[test]
+fn a_worker_refuses_what_its_policy_does_not_allow_and_keeps_serving() {
+    let dir = scratch("policy");
+    let nats = Nats::start(&dir, &[]);
+    let _a = worker(
+        &nats,
+        "strict",
+        &[
+            "--slots",
+            "2",
+            "--max-memory",
+            "64MiB",
+            "--max-timeout",
+            "30s",
+        ],
+    );
+    let (out, report) = run(
+        Some(&nats),
+        wasm::README,
+        &dir.join("big"),
+        &["--max-memory", "128MiB", "--timeout", "20s"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let func0 = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "func0")
+        .unwrap();
+    assert_eq!(func0["reason"]["kind"], "not_granted", "{func0}");
+    let message = func0["reason"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("worker `strict` accepts at most 64 MiB")
+            && message.contains("`--max-memory`"),
+        "{message}"
+    );
+    // No timeout asked: refused by `--max-timeout`.
+    let (_, report) = run(
+        Some(&nats),
+        wasm::README,
+        &dir.join("untimed"),
+        &["--max-memory", "32MiB"],
+    );
+    let func1 = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "func1")
+        .unwrap();
+    assert!(
+        func1["reason"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`--max-timeout`"),
+        "{func1}"
+    );
+    // Within its ceilings the same worker runs it.
+    let (out, report) = run(
+        Some(&nats),
+        wasm::README,
+        &dir.join("fits"),
+        &["--max-memory", "32MiB", "--timeout", "20s"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(report["totals"]["succeeded"], 3, "{report}");
+}
+
+#[test]
+fn files_are_granted_by_guest_path_from_the_workers_own_directory() {
+    let dir = scratch("files");
+    let nats = Nats::start(&dir, &[]);
+    let mine = dir.join("worker-data");
+    std::fs::create_dir_all(&mine).unwrap();
+    std::fs::write(mine.join("a.txt"), "on the worker").unwrap();
+    let spec = format!("{}::/data", mine.display());
+    let _a = worker(&nats, "a", &["--dir", &spec]);
+    let (out, report) = run(Some(&nats), wasm::READS, &dir.join("run"), &["cat"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let cat = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "cat")
+        .unwrap();
+    assert_eq!(cat["result"], "on the worker", "{cat}");
+    // A proc needing a directory the worker does not offer fails naming its policy.
+    let (_, report) = run(Some(&nats), wasm::READS, &dir.join("rw"), &["write_out"]);
+    let w = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "write_out")
+        .unwrap();
+    assert_eq!(w["reason"]["kind"], "not_granted", "{w}");
+    assert!(
+        w["reason"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("on worker `a`, whose policy offers directories /data (read-only)"),
+        "{w}"
+    );
+}
+
+#[test]
+fn a_large_result_and_large_args_come_back_through_the_object_store() {
+    let dir = scratch("large");
+    let nats = Nats::start(&dir, &[]);
+    let _a = worker(&nats, "a", &[]);
+    let (out, report) = run(
+        Some(&nats),
+        wasm::BENCH_JOBS,
+        &dir.join("run"),
+        &["--param", "n=2", "--param", "bytes=3000000", "big::*"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for p in report["procs"].as_array().unwrap() {
+        assert_eq!(
+            p["result"].as_str().map(str::len),
+            Some(3_000_000),
+            "{}",
+            p["name"]
+        );
+    }
+}
+
+#[test]
+fn credentials_come_from_the_environment_a_wrong_one_is_a_clear_error_and_none_is_printed() {
+    let dir = scratch("auth");
+    let token = "s3cr3t-t0ken-4-tests";
+    let nats = Nats::start(&dir, &["--auth", token]);
+    let mut w = host_cmd();
+    w.args([
+        "worker",
+        "--nats",
+        &nats.url(),
+        "--name",
+        "a",
+        "--heartbeat",
+        "200ms",
+    ])
+    .env("PARPROC_NATS_TOKEN", token);
+    let a = Watched::spawn(w);
+    a.wait_for("serves", Duration::from_secs(30));
+    let report = dir.join("report.json");
+    let out = run_cmd(Some(&nats), wasm::README, &dir, &[])
+        .env("PARPROC_NATS_TOKEN", token)
+        .arg("--report")
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let all = format!(
+        "{}{}{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        stderr(&out),
+        std::fs::read_to_string(&report).unwrap(),
+        a.text()
+    );
+    assert!(!all.contains(token), "the token was printed:\n{all}");
+    // A wrong token: exit 2, naming the server, with a hint.
+    let out = run_cmd(Some(&nats), wasm::README, &dir, &[])
+        .env("PARPROC_NATS_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "error: cannot connect to the NATS server `{}`",
+            nats.url()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+    // In the URL it works, is not shown, and warns.
+    let url = format!("nats://{token}@127.0.0.1:{}", nats.port);
+    let out = host_cmd()
+        .args(["run", wasm::README, "-q", "--no-history", "--nats", &url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: the NATS URL carries credentials"),
+        "{err}"
+    );
+    assert!(!err.contains(token) && !String::from_utf8_lossy(&out.stdout).contains(token));
+}
+
+#[test]
+fn a_state_store_with_nats_is_refused_until_traces_come_back() {
+    let dir = scratch("state");
+    let out = host_cmd()
+        .args([
+            "run",
+            wasm::README,
+            "--incremental",
+            "--nats",
+            "nats://127.0.0.1:9",
+        ])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("`--nats` cannot be used with a state store yet"),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+}
