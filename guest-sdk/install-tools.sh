@@ -45,21 +45,22 @@ fi
 
 # jq: the test suite pipes `run --results` into it; chromium: a test renders the
 # `--timings` page headless and reads the DOM it built; tmux: the live view is tested on a
-# terminal of a chosen size.
-c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq chromium tmux)
+# terminal of a chosen size; nats-server: the distributed tests start one on loopback
+# (each on a free port, stopped when the test ends).
+c_packages=(clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 libc++-19-dev-wasm32 jq chromium tmux nats-server)
 c_missing=()
 for package in "${c_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
         c_missing+=("$package")
 done
 if [ ${#c_missing[@]} -eq 0 ]; then
-    echo "C and C++ toolchain (clang-19, wasi-libc), jq and chromium: installed"
+    echo "C and C++ toolchain (clang-19, wasi-libc), jq, chromium, tmux and nats-server: installed"
 elif command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${c_missing[@]}" >/dev/null
     echo "C and C++ toolchain: installed ${c_missing[*]}"
 else
-    echo "error: the C and C++ toolchain, jq or chromium is missing; on Debian or Ubuntu, as root, run:" >&2
+    echo "error: the C and C++ toolchain, jq, chromium, tmux or nats-server is missing; on Debian or Ubuntu, as root, run:" >&2
     echo "    apt-get install -y ${c_missing[*]}" >&2
     exit 1
 fi

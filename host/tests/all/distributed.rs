@@ -778,3 +778,195 @@ fn a_state_store_with_nats_is_refused_until_traces_come_back() {
     );
     assert!(err.contains("hint: "), "{err}");
 }
+
+#[test]
+fn a_proc_waiting_on_another_gives_its_worker_slot_back() {
+    let dir = scratch("wait");
+    let nats = Nats::start(&dir, &[]);
+    // One worker, one slot: `parent` waits on the procs it creates, which can only run in
+    // the slot it gives back while it waits.
+    let a = worker(&nats, "a", &["--slots", "1"]);
+    let (out, report) = run(
+        Some(&nats),
+        wasm::SC_CONTEXT,
+        &dir.join("run"),
+        &["parent", "--timeout", "30s"],
+    );
+    // The module's `now` procs include ones that fail on purpose (`bad`, `sleepy`).
+    assert_eq!(out.status.code(), Some(1), "{}\n{}", stderr(&out), a.text());
+    let parent = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "parent")
+        .unwrap();
+    assert_eq!(parent["state"], "SUCCEEDED", "{parent}");
+    assert!(a.text().contains("finished `w::1`"), "{}", a.text());
+}
+
+/// The coordinator's side of the protocol, with this test as both the worker (raw NATS
+/// messages) and the driver (the proc's channel): a call sent twice with the same number
+/// reaches the driver once and gets the same answer twice; a report of an attempt that is
+/// not the proc's is refused; the proc's report ends its run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
+    use futures_util::StreamExt as _;
+    use parproc_host::exec::{ContextReply, ContextRequest, ProcChannel, ProcRunner};
+    use parproc_host::logsink::LogSink;
+    use parproc_host::remote::{conn, coordinator, wire};
+
+    let dir = scratch("protocol");
+    let nats = Nats::start(&dir, &[]);
+    let config = conn::NatsConfig::from_sources(
+        &nats.url(),
+        &conn::AuthSources::default(),
+        conn::Tls::default(),
+        Duration::from_secs(10),
+        |_| None,
+    )
+    .unwrap()
+    .0;
+    let link = conn::connect(config, "test").await.expect("connect");
+    let limits = wire::JobLimits {
+        log_limit: 1 << 20,
+        result_limit: 1 << 20,
+        max_arg: 1 << 20,
+        max_created: 100,
+        deterministic: false,
+    };
+    let timing = coordinator::Timing {
+        beat: Duration::from_millis(500),
+        lapse: Duration::from_secs(30),
+    };
+    let runner =
+        coordinator::RemoteRunner::start(link.clone(), Path::new(wasm::README), limits, timing)
+            .await
+            .expect("start");
+    let run_id = runner.run_id().to_owned();
+    // The driver's end of the proc's channel.
+    let (calls, mut driver) = tokio::sync::mpsc::unbounded_channel();
+    let channel = ProcChannel::new(parproc_host::plan::ProcId(7), calls, LogSink::default());
+    let launch = parproc_host::exec::Launch {
+        name: "func0".into(),
+        decl: "func0".into(),
+        args: Vec::new(),
+        budget: parproc_host::exec::Budget {
+            fuel: 1,
+            timeout: None,
+            memory: 1 << 20,
+        },
+        needs: Default::default(),
+        changed_deps: Vec::new(),
+        trace: false,
+        inputs: Vec::new(),
+        inputs_ignore: Vec::new(),
+        outputs: Vec::new(),
+    };
+    let report = tokio::spawn(ProcRunner::run(&runner, launch, channel));
+    // The worker: take the job, claim it.
+    let consumer = coordinator::work_queue(&link.js).await.unwrap();
+    let buckets = wire::Buckets::open(&link.js).await.unwrap();
+    let msg = loop {
+        let mut batch = consumer.fetch().max_messages(1).messages().await.unwrap();
+        if let Some(Ok(m)) = batch.next().await {
+            break m;
+        }
+    };
+    let job: wire::Job = buckets.decode(&msg.payload).await.unwrap();
+    assert_eq!(
+        (job.run.as_str(), job.launch.name.as_str()),
+        (run_id.as_str(), "func0")
+    );
+    assert_eq!(job.module, runner.module_digest());
+    msg.ack().await.unwrap();
+    let ask = |subject: &str, payload: Vec<u8>| {
+        let client = link.client.clone();
+        let subject = wire::to_coordinator(&run_id, subject);
+        async move {
+            client
+                .request(subject, payload.into())
+                .await
+                .unwrap()
+                .payload
+        }
+    };
+    let claim = serde_json::to_vec(&wire::Claim {
+        job: job.job,
+        worker: "fake".into(),
+    })
+    .unwrap();
+    let attempt = match serde_json::from_slice(&ask("claim", claim.clone()).await).unwrap() {
+        wire::ClaimReply::Go { attempt } => attempt,
+        other => panic!("{other:?}"),
+    };
+    // A second claim while the first attempt beats is dropped.
+    let again: wire::ClaimReply = serde_json::from_slice(&ask("claim", claim).await).unwrap();
+    assert!(matches!(again, wire::ClaimReply::Drop { .. }), "{again:?}");
+    // Call 0, sent twice.
+    let call = wire::Call {
+        attempt,
+        seq: 0,
+        request: ContextRequest::ResultNames,
+    };
+    let payload = buckets.encode(&call).await.unwrap().to_vec();
+    let first = tokio::spawn(ask("call", payload.clone()));
+    let asked = driver.recv().await.expect("the driver is asked");
+    assert_eq!(asked.request, ContextRequest::ResultNames);
+    let second = tokio::spawn(ask("call", payload.clone()));
+    // Answered once; the pending copy waits for it, so answer after a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    asked
+        .reply
+        .send(ContextReply::Names(vec!["x".into()]))
+        .unwrap();
+    let first: wire::CallReply = buckets.decode(&first.await.unwrap()).await.unwrap();
+    let want = wire::CallReply::Reply {
+        seq: 0,
+        reply: ContextReply::Names(vec!["x".into()]),
+    };
+    assert_eq!(first, want);
+    // The copy sent while the call was pending got no answer of its own (the worker sends
+    // again after a while); sent again now, it gets the recorded answer.
+    let _ = second;
+    let third: wire::CallReply = buckets.decode(&ask("call", payload).await).await.unwrap();
+    assert_eq!(third, want);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), driver.recv())
+            .await
+            .is_err(),
+        "the driver was asked twice"
+    );
+    // A report from another attempt is refused; the attempt's own ends the run.
+    let done = |attempt| wire::Done {
+        attempt,
+        worker: "fake".into(),
+        report: parproc_host::exec::RunReport {
+            outcome: parproc_host::outcome::Outcome::Succeeded("1".into()),
+            fuel_used: Some(5),
+            peak_memory: None,
+            trace: Default::default(),
+        },
+        log: vec![(parproc_host::logsink::Stream::Stdout, "hello".into())],
+    };
+    let stale = buckets.encode(&done(attempt + 100)).await.unwrap().to_vec();
+    let answer: wire::DoneReply = serde_json::from_slice(&ask("done", stale).await).unwrap();
+    assert_eq!(answer, wire::DoneReply::Stale);
+    let own = buckets.encode(&done(attempt)).await.unwrap().to_vec();
+    let answer: wire::DoneReply = serde_json::from_slice(&ask("done", own.clone()).await).unwrap();
+    assert_eq!(answer, wire::DoneReply::Taken);
+    // Sent again (a lost acknowledgement): taken, not run twice.
+    let answer: wire::DoneReply = serde_json::from_slice(&ask("done", own).await).unwrap();
+    assert_eq!(answer, wire::DoneReply::Taken);
+    let report = report.await.unwrap();
+    assert_eq!(
+        report.outcome,
+        parproc_host::outcome::Outcome::Succeeded("1".into())
+    );
+    assert_eq!(report.fuel_used, Some(5));
+    let stats = runner.stats();
+    assert_eq!(
+        (stats.claimed, stats.repeated_calls, stats.stale),
+        (1, 1, 1),
+        "{stats:?}"
+    );
+}
