@@ -970,3 +970,82 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
         "{stats:?}"
     );
 }
+
+#[test]
+fn tls_with_the_servers_root_works_and_without_it_is_refused() {
+    let dir = scratch("tls");
+    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(rcgen::DnType::CommonName, "parproc test CA");
+    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("key"))
+        .expect("CA");
+    let key = rcgen::KeyPair::generate().expect("key");
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+        .expect("params")
+        .signed_by(&key, &ca)
+        .expect("server certificate");
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
+    std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let nats = Nats::start(
+        &dir,
+        &[
+            "--tls",
+            "--tlscert",
+            cert_path.to_str().unwrap(),
+            "--tlskey",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    let url = format!("tls://127.0.0.1:{}", nats.port);
+    let ca_path = dir.join("ca.pem");
+    let ca_arg = ca_path.to_str().unwrap();
+    let mut w = host_cmd();
+    w.args([
+        "worker",
+        "--nats",
+        &url,
+        "--nats-tls-ca",
+        ca_arg,
+        "--name",
+        "a",
+    ]);
+    let a = Watched::spawn(w);
+    a.wait_for("serves", Duration::from_secs(30));
+    let out = host_cmd()
+        .args([
+            "run",
+            wasm::README,
+            "-q",
+            "--no-history",
+            "--nats",
+            &url,
+            "--nats-tls-ca",
+            ca_arg,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), a.text());
+    // Without the root the server's certificate is not trusted: a clear error, exit 2.
+    let out = host_cmd()
+        .args([
+            "run",
+            wasm::README,
+            "-q",
+            "--no-history",
+            "--nats",
+            &url,
+            "--nats-timeout",
+            "5s",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("the NATS server `{url}`")),
+        "{}",
+        stderr(&out)
+    );
+}
