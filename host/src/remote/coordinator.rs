@@ -118,6 +118,14 @@ struct Active {
     attempt: u64,
     worker: String,
     last_beat: Instant,
+    /// Its worker gave it back (stopping).
+    given_back: bool,
+}
+
+impl Active {
+    fn lapsed(&self, lapse: Duration) -> bool {
+        self.given_back || self.last_beat.elapsed() >= lapse
+    }
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -258,7 +266,7 @@ impl Coordinator {
             .await
             .map_err(|e| format!("{e:#}"))?;
         let subject = wire::work_subject(&self.run);
-        let give_up = Instant::now() + self.link.config.timeout;
+        let started = Instant::now();
         loop {
             let attempt = async {
                 self.link
@@ -273,13 +281,13 @@ impl Coordinator {
                     lock(&self.state).stats.published += 1;
                     return Ok(());
                 }
-                Ok(Err(e)) if Instant::now() >= give_up => {
+                Ok(Err(e)) if started.elapsed() >= self.link.config.timeout => {
                     return Err(format!(
                         "cannot queue the proc on the NATS server `{}`: {e}",
                         self.link.config.url
                     ));
                 }
-                Err(_) if Instant::now() >= give_up => {
+                Err(_) if started.elapsed() >= self.link.config.timeout => {
                     return Err(format!(
                         "cannot queue the proc on the NATS server `{}`: no answer for {:?}",
                         self.link.config.url, self.link.config.timeout
@@ -376,6 +384,11 @@ async fn serve(coord: Arc<Coordinator>, mut inbound: async_nats::Subscriber) {
                     on_beat(&coord, beat).await;
                 }
             }
+            "gone" => {
+                if let Ok(beat) = serde_json::from_slice::<Beat>(&msg.payload) {
+                    on_gone(&coord, beat);
+                }
+            }
             "claim" => {
                 if let (Ok(claim), Some(reply)) =
                     (serde_json::from_slice::<Claim>(&msg.payload), msg.reply)
@@ -454,6 +467,17 @@ async fn on_beat(coord: &Coordinator, beat: Beat) {
     }
 }
 
+/// A worker that stops (Ctrl-C) gives its attempts back: they lapse now
+/// instead of after `--worker-lapse`.
+fn on_gone(coord: &Coordinator, gone: Beat) {
+    let mut state = lock(&coord.state);
+    for attempt in gone.attempts {
+        if let Some(active) = current(&mut state, attempt).and_then(|e| e.active.as_mut()) {
+            active.given_back = true;
+        }
+    }
+}
+
 fn on_claim(coord: &Coordinator, claim: Claim) -> ClaimReply {
     let mut state = lock(&coord.state);
     let lapse = coord.timing.lapse;
@@ -464,7 +488,7 @@ fn on_claim(coord: &Coordinator, claim: Claim) -> ClaimReply {
         };
     };
     if let Some(active) = &entry.active
-        && active.last_beat.elapsed() < lapse
+        && !active.lapsed(lapse)
     {
         return ClaimReply::Drop {
             reason: format!("the proc runs on `{}`", active.worker),
@@ -474,6 +498,7 @@ fn on_claim(coord: &Coordinator, claim: Claim) -> ClaimReply {
         attempt,
         worker: claim.worker.clone(),
         last_beat: Instant::now(),
+        given_back: false,
     });
     let proc = entry.job.launch.name.clone();
     state.next_attempt = attempt;
@@ -585,7 +610,7 @@ fn on_done(coord: &Coordinator, done: Done) -> DoneReply {
 /// lapsed attempts' procs to other workers, and give up when the server has
 /// been away past the timeout.
 async fn tick(coord: std::sync::Weak<Coordinator>) {
-    let mut last_alive = Instant::now() - Duration::from_secs(3600);
+    let mut last_alive: Option<Instant> = None;
     let mut was_up = true;
     loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -608,8 +633,8 @@ async fn tick(coord: std::sync::Weak<Coordinator>) {
             }
             continue;
         }
-        if last_alive.elapsed() >= coord.timing.beat {
-            last_alive = Instant::now();
+        if last_alive.is_none_or(|t| t.elapsed() >= coord.timing.beat) {
+            last_alive = Some(Instant::now());
             let _ = coord
                 .link
                 .client

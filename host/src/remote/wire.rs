@@ -33,7 +33,7 @@ pub fn work_subject(run: &str) -> String {
     format!("parproc.work.{run}")
 }
 
-/// A subject the run's coordinator listens on (`claim`, `beat`, `call`, `done`).
+/// A subject the run's coordinator listens on (`claim`, `beat`, `gone`, `call`, `done`).
 pub fn to_coordinator(run: &str, what: &str) -> String {
     format!("parproc.run.{run}.{what}")
 }
@@ -169,6 +169,10 @@ pub struct Cancel {
 /// (the server's default `max_payload` is 1 MiB).
 pub const INLINE_MAX: usize = 256 << 10;
 
+/// The largest message read from [`BLOBS`] (a result and a log within their
+/// limits are far smaller).
+pub const BLOB_MAX: u64 = 1 << 30;
+
 const INLINE: u8 = b'I';
 const BLOB: u8 = b'B';
 
@@ -247,9 +251,13 @@ impl Buckets {
                     .await
                     .map_err(|e| anyhow::anyhow!("cannot fetch the message `{name}`: {e}"))?;
                 let mut json = Vec::new();
-                tokio::io::AsyncReadExt::read_to_end(&mut object, &mut json)
+                let mut bounded = tokio::io::AsyncReadExt::take(&mut object, BLOB_MAX + 1);
+                tokio::io::AsyncReadExt::read_to_end(&mut bounded, &mut json)
                     .await
                     .with_context(|| format!("cannot read the message `{name}`"))?;
+                if json.len() as u64 > BLOB_MAX {
+                    anyhow::bail!("the message `{name}` is larger than {BLOB_MAX} bytes");
+                }
                 serde_json::from_slice(&json).context("a malformed message")
             }
             _ => anyhow::bail!("a message of an unknown kind"),

@@ -248,9 +248,38 @@ pub async fn serve(
         }
     };
     tokio::select! {
-        () = take => Ok(()),
-        () = stop => Ok(()),
+        () = take => {}
+        () = stop => {}
     }
+    give_back(&worker).await;
+    Ok(())
+}
+
+/// Tell every coordinator which of its attempts this stopping worker drops,
+/// so they run again elsewhere at once.
+async fn give_back(worker: &Worker) {
+    let gone: Vec<(String, Beat)> = lock(&worker.runs)
+        .iter()
+        .map(|(run, e)| {
+            (
+                run.clone(),
+                Beat {
+                    worker: worker.policy.name.clone(),
+                    attempts: e.attempts.keys().copied().collect(),
+                },
+            )
+        })
+        .collect();
+    for (run, beat) in gone {
+        if let Ok(payload) = serde_json::to_vec(&beat) {
+            let _ = worker
+                .link
+                .client
+                .publish(wire::to_coordinator(&run, "gone"), payload.into())
+                .await;
+        }
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(500), worker.link.client.flush()).await;
 }
 
 /// Coordinators' words: `alive` and `cancel`.
@@ -294,7 +323,7 @@ async fn beat(worker: std::sync::Weak<Worker>) {
         // A worker that was itself frozen (SIGSTOP, a suspended VM) cannot
         // tell whether its coordinators spoke meanwhile: it judges them
         // afresh, as after a reconnect.
-        let frozen = slept.elapsed() > every * 3;
+        let frozen = slept.elapsed() > every.saturating_mul(3);
         let Some(worker) = worker.upgrade() else {
             return;
         };
@@ -440,7 +469,7 @@ async fn claim(worker: &Worker, job: &Job, coordinator_beat: Duration) -> Option
     })
     .ok()?
     .into();
-    let give_up = Instant::now() + coordinator_beat * 2;
+    let started = Instant::now();
     let subject = wire::to_coordinator(&job.run, "claim");
     loop {
         match worker
@@ -451,7 +480,9 @@ async fn claim(worker: &Worker, job: &Job, coordinator_beat: Duration) -> Option
         {
             Ok(reply) => return serde_json::from_slice(&reply.payload).ok(),
             Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => return None,
-            Err(_) if Instant::now() >= give_up && worker.link.state.is_up() => return None,
+            Err(_) if started.elapsed() >= coordinator_beat * 2 && worker.link.state.is_up() => {
+                return None;
+            }
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
@@ -654,9 +685,16 @@ async fn fetch_module(worker: &Worker, digest: &str) -> Result<PathBuf, String> 
         .await
         .map_err(|e| format!("cannot fetch module {digest} from the NATS server: {e}"))?;
     let mut bytes = Vec::new();
-    tokio::io::AsyncReadExt::read_to_end(&mut object, &mut bytes)
+    let mut bounded = tokio::io::AsyncReadExt::take(&mut object, wire::BLOB_MAX + 1);
+    tokio::io::AsyncReadExt::read_to_end(&mut bounded, &mut bytes)
         .await
         .map_err(|e| format!("cannot fetch module {digest}: {e}"))?;
+    if bytes.len() as u64 > wire::BLOB_MAX {
+        return Err(format!(
+            "module {digest} is larger than {} bytes",
+            wire::BLOB_MAX
+        ));
+    }
     let got = crate::digest::Digest::of(&bytes).to_hex();
     if got != digest {
         return Err(format!(

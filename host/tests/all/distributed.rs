@@ -927,7 +927,7 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
     assert_eq!(first, want);
     // The copy sent while the call was pending got no answer of its own (the worker sends
     // again after a while); sent again now, it gets the recorded answer.
-    let _ = second;
+    second.abort();
     let third: wire::CallReply = buckets.decode(&ask("call", payload).await).await.unwrap();
     assert_eq!(third, want);
     assert!(
@@ -1048,4 +1048,35 @@ fn tls_with_the_servers_root_works_and_without_it_is_refused() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_worker_stopped_with_ctrl_c_gives_its_procs_back_at_once() {
+    let dir = scratch("sigint");
+    let nats = Nats::start(&dir, &[]);
+    let a = worker(&nats, "a", &["--slots", "2"]);
+    // A lapse far longer than the test: only the worker's word can requeue its procs.
+    let mut cmd = host_cmd();
+    cmd.args([
+        "run",
+        wasm::README,
+        "-q",
+        "--no-history",
+        "--nats",
+        &nats.url(),
+    ])
+    .args(["--worker-lapse", "60s"]);
+    let coordinator = Watched::spawn(cmd);
+    a.wait_for("started `func1`", Duration::from_secs(60));
+    a.signal(libc::SIGINT);
+    let stopped = Instant::now();
+    let b = worker(&nats, "b", &["--slots", "2"]);
+    let again = b.wait_for("started `func1`", Duration::from_secs(20));
+    timing(
+        "SIGINT to the proc running again on another worker",
+        again - stopped,
+    );
+    coordinator.wait_for("3 succeeded", Duration::from_secs(60));
+    let mut a = a;
+    assert_eq!(a.child.wait().unwrap().code(), Some(130), "{}", a.text());
 }
