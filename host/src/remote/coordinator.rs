@@ -646,15 +646,14 @@ async fn tick(coord: std::sync::Weak<Coordinator>) {
             let lapse = coord.timing.lapse;
             let mut lapsed = Vec::new();
             for entry in state.jobs.values_mut() {
-                if entry
-                    .active
-                    .as_ref()
-                    .is_some_and(|a| a.last_beat.elapsed() >= lapse)
-                {
+                if entry.active.as_ref().is_some_and(|a| a.lapsed(lapse)) {
                     if let Some(a) = entry.active.take() {
+                        let what = match a.given_back {
+                            true => "stopped and gave back",
+                            false => "stopped beating for",
+                        };
                         crate::report::terminal::print_warning(&format!(
-                            "worker `{}` stopped beating for `{}` (attempt {}); the proc is \
-                             queued again",
+                            "worker `{}` {what} `{}` (attempt {}); the proc is queued again",
                             a.worker, entry.job.launch.name, a.attempt
                         ));
                     }

@@ -1077,6 +1077,13 @@ fn a_worker_stopped_with_ctrl_c_gives_its_procs_back_at_once() {
         again - stopped,
     );
     coordinator.wait_for("3 succeeded", Duration::from_secs(60));
+    assert!(
+        coordinator
+            .text()
+            .contains("worker `a` stopped and gave back `func1`"),
+        "{}",
+        coordinator.text()
+    );
     let mut a = a;
     assert_eq!(a.child.wait().unwrap().code(), Some(130), "{}", a.text());
 }
