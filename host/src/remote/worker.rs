@@ -152,6 +152,9 @@ impl Policy {
     }
 }
 
+/// The most jobs one pull asks for.
+const MAX_BATCH: usize = 256;
+
 type Loaded = Arc<tokio::sync::OnceCell<Result<Runtime, String>>>;
 
 struct Worker {
@@ -216,34 +219,46 @@ pub async fn serve(
     });
     tokio::spawn(listen(Arc::clone(&worker), orders));
     tokio::spawn(beat(Arc::downgrade(&worker)));
+    // Pull as many jobs as there are free slots, waiting up to a second for
+    // them (a long poll: an idle worker sends one request a second).
     let take = async {
         loop {
-            let Ok(permit) = Arc::clone(&worker.slots).acquire_owned().await else {
+            let Ok(first) = Arc::clone(&worker.slots).acquire_owned().await else {
                 return;
             };
-            let fetched = consumer
-                .fetch()
-                .max_messages(1)
+            let mut permits = vec![first];
+            while permits.len() < MAX_BATCH {
+                match Arc::clone(&worker.slots).try_acquire_owned() {
+                    Ok(p) => permits.push(p),
+                    Err(_) => break,
+                }
+            }
+            let pulled = consumer
+                .batch()
+                .max_messages(permits.len())
                 .expires(Duration::from_secs(1))
                 .messages()
                 .await;
-            let mut batch = match fetched {
+            let mut batch = match pulled {
                 Ok(b) => b,
                 Err(e) => {
-                    tracing::debug!("fetch failed: {e}");
+                    tracing::debug!("pull failed: {e}");
                     tokio::time::sleep(Duration::from_millis(250)).await;
                     continue;
                 }
             };
-            match batch.next().await {
-                Some(Ok(msg)) => {
-                    tokio::spawn(handle(Arc::clone(&worker), msg, permit));
+            while let Some(item) = batch.next().await {
+                match item {
+                    Ok(msg) => {
+                        let Some(permit) = permits.pop() else { break };
+                        tokio::spawn(handle(Arc::clone(&worker), msg, permit));
+                    }
+                    Err(e) => {
+                        tracing::debug!("pull failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(250)).await;
+                        break;
+                    }
                 }
-                Some(Err(e)) => {
-                    tracing::debug!("fetch failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(250)).await;
-                }
-                None => {}
             }
         }
     };
