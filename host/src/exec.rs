@@ -56,6 +56,26 @@ pub struct Launch {
     pub outputs: Vec<crate::spec::OutputDecl>,
 }
 
+impl Launch {
+    /// A launch of the proc or declaration `name` with no args, needs,
+    /// changed deps, trace or declared files, under `budget`.
+    pub fn new(name: impl Into<String>, budget: Budget) -> Launch {
+        let name = name.into();
+        Launch {
+            decl: name.clone(),
+            name,
+            args: Vec::new(),
+            budget,
+            needs: Needs::default(),
+            changed_deps: Vec::new(),
+            trace: false,
+            inputs: Vec::new(),
+            inputs_ignore: Vec::new(),
+            outputs: Vec::new(),
+        }
+    }
+}
+
 /// What a runner reports for one proc.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunReport {

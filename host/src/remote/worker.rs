@@ -185,6 +185,34 @@ struct RunEntry {
     coordinator_beat: Duration,
 }
 
+impl Worker {
+    /// A beat per run: the attempts this worker runs of it.
+    fn beats(&self, runs: &HashMap<String, RunEntry>) -> Vec<(String, Beat)> {
+        runs.iter()
+            .map(|(run, e)| {
+                let beat = Beat {
+                    worker: self.policy.name.clone(),
+                    attempts: e.attempts.keys().copied().collect(),
+                };
+                (run.clone(), beat)
+            })
+            .collect()
+    }
+
+    /// Send each run's beat to its coordinator on `subject` (`beat`, `gone`).
+    async fn send_beats(&self, beats: Vec<(String, Beat)>, subject: &str) {
+        for (run, beat) in beats {
+            if let Ok(payload) = serde_json::to_vec(&beat) {
+                let _ = self
+                    .link
+                    .client
+                    .publish(wire::to_coordinator(&run, subject), payload.into())
+                    .await;
+            }
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
@@ -273,27 +301,8 @@ pub async fn serve(
 /// Tell every coordinator which of its attempts this stopping worker drops,
 /// so they run again elsewhere at once.
 async fn give_back(worker: &Worker) {
-    let gone: Vec<(String, Beat)> = lock(&worker.runs)
-        .iter()
-        .map(|(run, e)| {
-            (
-                run.clone(),
-                Beat {
-                    worker: worker.policy.name.clone(),
-                    attempts: e.attempts.keys().copied().collect(),
-                },
-            )
-        })
-        .collect();
-    for (run, beat) in gone {
-        if let Ok(payload) = serde_json::to_vec(&beat) {
-            let _ = worker
-                .link
-                .client
-                .publish(wire::to_coordinator(&run, "gone"), payload.into())
-                .await;
-        }
-    }
+    let gone = worker.beats(&lock(&worker.runs));
+    worker.send_beats(gone, "gone").await;
     let _ = tokio::time::timeout(Duration::from_millis(500), worker.link.client.flush()).await;
 }
 
@@ -363,31 +372,13 @@ async fn beat(worker: std::sync::Weak<Worker>) {
                 }
             }
             runs.retain(|_, e| !e.attempts.is_empty());
-            runs.iter()
-                .map(|(run, e)| {
-                    (
-                        run.clone(),
-                        Beat {
-                            worker: worker.policy.name.clone(),
-                            attempts: e.attempts.keys().copied().collect(),
-                        },
-                    )
-                })
-                .collect()
+            worker.beats(&runs)
         };
         was_up = up;
         if !up {
             continue;
         }
-        for (run, beat) in beats {
-            if let Ok(payload) = serde_json::to_vec(&beat) {
-                let _ = worker
-                    .link
-                    .client
-                    .publish(wire::to_coordinator(&run, "beat"), payload.into())
-                    .await;
-            }
-        }
+        worker.send_beats(beats, "beat").await;
     }
 }
 
@@ -747,22 +738,14 @@ mod tests {
     }
 
     fn launch(fuel: u64, memory: u64, timeout: Option<Duration>) -> Launch {
-        Launch {
-            name: "p".into(),
-            decl: "p".into(),
-            args: Vec::new(),
-            budget: Budget {
+        Launch::new(
+            "p",
+            Budget {
                 fuel,
                 timeout,
                 memory,
             },
-            needs: Default::default(),
-            changed_deps: Vec::new(),
-            trace: false,
-            inputs: Vec::new(),
-            inputs_ignore: Vec::new(),
-            outputs: Vec::new(),
-        }
+        )
     }
 
     #[test]

@@ -293,13 +293,58 @@ fn summary(o: &Output, dir: &Path, timing: &[&str]) -> Vec<String> {
     lines
 }
 
+/// The README module's run on `nats` writing its results to `dir/results.json`.
+fn readme_run(nats: &Nats, dir: &Path) -> Watched {
+    let mut c = run_cmd(Some(nats), wasm::README, dir, &[]);
+    c.arg(format!("--results={}", dir.join("results.json").display()));
+    Watched::spawn(c)
+}
+
+/// Every result of the README module's run came back.
+fn assert_readme_results(dir: &Path) {
+    let results: Json =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
+    let want = serde_json::json!({
+        "func0": 1, "func1": 3, "func2": "func0 and func1 slept 4 s, func2 slept 2 s"
+    });
+    assert_eq!(results, want);
+}
+
+/// The test's own connection to `nats` (it plays a worker or a coordinator).
+async fn test_link(nats: &Nats) -> parproc_host::remote::conn::Link {
+    use parproc_host::remote::conn;
+    let config = conn::NatsConfig::from_sources(
+        &nats.url(),
+        &conn::AuthSources::default(),
+        conn::Tls::default(),
+        Duration::from_secs(10),
+        |_| None,
+    )
+    .unwrap()
+    .0;
+    conn::connect(config, "test").await.expect("connect")
+}
+
+fn test_limits() -> parproc_host::remote::wire::JobLimits {
+    parproc_host::remote::wire::JobLimits {
+        log_limit: 1 << 20,
+        result_limit: 1 << 20,
+        max_arg: 1 << 20,
+        max_created: 100,
+        deterministic: false,
+    }
+}
+
 #[test]
 fn a_scenario_of_every_group_has_the_same_outcomes_through_two_workers_as_locally() {
     let dir = scratch("same");
     let nats = Nats::start(&dir, &[]);
     let w1 = worker(&nats, "w1", &["--slots", "2"]);
     let w2 = worker(&nats, "w2", &["--slots", "2"]);
-    // (group, module, targets, procs whose results are timestamps)
+    // (group, module, targets, procs whose results are timestamps). Every run but the
+    // locks' is `--deterministic` (seeded randomness, frozen clocks, a results view of the
+    // deps only), so fuel must match to the instruction; the locks' results are the times
+    // their procs held the lock.
     let cases: &[(&str, &str, &[&str], &[&str])] = &[
         // basic, deps and failures: results, deps, FAILED_DEP, NO_FAILURES, timeouts.
         ("basic", wasm::SC_BASIC, &[], &[]),
@@ -311,9 +356,7 @@ fn a_scenario_of_every_group_has_the_same_outcomes_through_two_workers_as_locall
             &[],
         ),
         ("waves", wasm::SC_WS_A, &[], &[]),
-        // `late` lists the results in its view: which of the module's other procs
-        // finished before it is a matter of timing, here as locally.
-        ("context", wasm::SC_CONTEXT, &[], &["late"]),
+        ("context", wasm::SC_CONTEXT, &[], &[]),
         (
             "locks",
             wasm::SC_LOCKS,
@@ -324,12 +367,16 @@ fn a_scenario_of_every_group_has_the_same_outcomes_through_two_workers_as_locall
         ),
     ];
     for (group, module, targets, timing) in cases {
-        let (local_out, local) = run(None, module, &dir.join(format!("{group}-local")), targets);
+        let mut args = targets.to_vec();
+        if *group != "locks" {
+            args.push("--deterministic");
+        }
+        let (local_out, local) = run(None, module, &dir.join(format!("{group}-local")), &args);
         let (remote_out, remote) = run(
             Some(&nats),
             module,
             &dir.join(format!("{group}-remote")),
-            targets,
+            &args,
         );
         assert_eq!(
             local_out.status.code(),
@@ -401,11 +448,7 @@ fn a_worker_killed_mid_proc_is_replaced_and_the_run_completes_with_every_result(
     let dir = scratch("kill");
     let nats = Nats::start(&dir, &[]);
     let a = worker(&nats, "a", &["--slots", "2"]);
-    let coordinator = Watched::spawn({
-        let mut c = run_cmd(Some(&nats), wasm::README, &dir, &[]);
-        c.arg(format!("--results={}", dir.join("results.json").display()));
-        c
-    });
+    let coordinator = readme_run(&nats, &dir);
     a.wait_for("started `func1`", Duration::from_secs(60));
     a.signal(libc::SIGKILL);
     let killed = Instant::now();
@@ -423,13 +466,7 @@ fn a_worker_killed_mid_proc_is_replaced_and_the_run_completes_with_every_result(
         "{}",
         c.text()
     );
-    let results: Json =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert_eq!(
-        results,
-        serde_json::json!({"func0": 1, "func1": 3, "func2": "func0 and func1 slept 4 s, func2 slept 2 s"}),
-        "{results}"
-    );
+    assert_readme_results(&dir);
     assert!(
         b.text().contains("finished `func2` (attempt"),
         "{}",
@@ -484,11 +521,7 @@ fn the_run_survives_a_server_restart_within_the_timeout() {
     let dir = scratch("restart");
     let mut nats = Nats::start(&dir, &[]);
     let _a = worker(&nats, "a", &["--slots", "2"]);
-    let coordinator = Watched::spawn({
-        let mut c = run_cmd(Some(&nats), wasm::README, &dir, &[]);
-        c.arg(format!("--results={}", dir.join("results.json").display()));
-        c
-    });
+    let coordinator = readme_run(&nats, &dir);
     // Down while func0 and func1 run, back after 2 s (the timeout is 30 s).
     std::thread::sleep(Duration::from_millis(500));
     let _ = &coordinator;
@@ -500,13 +533,7 @@ fn the_run_survives_a_server_restart_within_the_timeout() {
     coordinator.wait_for("3 succeeded", Duration::from_secs(90));
     let mut c = coordinator;
     assert_eq!(c.child.wait().unwrap().code(), Some(0), "{}", c.text());
-    let results: Json =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap();
-    assert_eq!(
-        results,
-        serde_json::json!({"func0": 1, "func1": 3, "func2": "func0 and func1 slept 4 s, func2 slept 2 s"}),
-        "{results}"
-    );
+    assert_readme_results(&dir);
 }
 
 #[test]
@@ -813,27 +840,12 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
     use futures_util::StreamExt as _;
     use parproc_host::exec::{ContextReply, ContextRequest, ProcChannel, ProcRunner};
     use parproc_host::logsink::LogSink;
-    use parproc_host::remote::{conn, coordinator, wire};
+    use parproc_host::remote::{coordinator, wire};
 
     let dir = scratch("protocol");
     let nats = Nats::start(&dir, &[]);
-    let config = conn::NatsConfig::from_sources(
-        &nats.url(),
-        &conn::AuthSources::default(),
-        conn::Tls::default(),
-        Duration::from_secs(10),
-        |_| None,
-    )
-    .unwrap()
-    .0;
-    let link = conn::connect(config, "test").await.expect("connect");
-    let limits = wire::JobLimits {
-        log_limit: 1 << 20,
-        result_limit: 1 << 20,
-        max_arg: 1 << 20,
-        max_created: 100,
-        deterministic: false,
-    };
+    let link = test_link(&nats).await;
+    let limits = test_limits();
     let timing = coordinator::Timing {
         beat: Duration::from_millis(500),
         lapse: Duration::from_secs(30),
@@ -846,22 +858,14 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
     // The driver's end of the proc's channel.
     let (calls, mut driver) = tokio::sync::mpsc::unbounded_channel();
     let channel = ProcChannel::new(parproc_host::plan::ProcId(7), calls, LogSink::default());
-    let launch = parproc_host::exec::Launch {
-        name: "func0".into(),
-        decl: "func0".into(),
-        args: Vec::new(),
-        budget: parproc_host::exec::Budget {
+    let launch = parproc_host::exec::Launch::new(
+        "func0",
+        parproc_host::exec::Budget {
             fuel: 1,
             timeout: None,
             memory: 1 << 20,
         },
-        needs: Default::default(),
-        changed_deps: Vec::new(),
-        trace: false,
-        inputs: Vec::new(),
-        inputs_ignore: Vec::new(),
-        outputs: Vec::new(),
-    };
+    );
     let report = tokio::spawn(ProcRunner::run(&runner, launch, channel));
     // The worker: take the job, claim it.
     let consumer = coordinator::work_queue(&link.js).await.unwrap();
@@ -974,18 +978,8 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
 #[test]
 fn tls_with_the_servers_root_works_and_without_it_is_refused() {
     let dir = scratch("tls");
-    let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-    ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-    ca.distinguished_name
-        .push(rcgen::DnType::CommonName, "parproc test CA");
-    let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("key"))
-        .expect("CA");
-    let key = rcgen::KeyPair::generate().expect("key");
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
-        .expect("params")
-        .signed_by(&key, &ca)
-        .expect("server certificate");
-    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    let (ca, cert, key) = crate::certs::issue(&["127.0.0.1", "localhost"]);
+    std::fs::write(dir.join("ca.pem"), ca).unwrap();
     std::fs::write(dir.join("cert.pem"), cert.pem()).unwrap();
     std::fs::write(dir.join("key.pem"), key.serialize_pem()).unwrap();
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
@@ -1086,4 +1080,144 @@ fn a_worker_stopped_with_ctrl_c_gives_its_procs_back_at_once() {
     );
     let mut a = a;
     assert_eq!(a.child.wait().unwrap().code(), Some(130), "{}", a.text());
+}
+
+#[test]
+fn a_user_and_password_from_a_file_work_and_a_missing_password_is_a_clear_error() {
+    let dir = scratch("userpass");
+    let nats = Nats::start(&dir, &["--user", "ci", "--pass", "pa55-w0rd-xyz"]);
+    std::fs::write(dir.join("pw"), "pa55-w0rd-xyz\n").unwrap();
+    let pw = dir.join("pw");
+    let pw = pw.to_str().unwrap();
+    let mut w = host_cmd();
+    w.args([
+        "worker",
+        "--nats",
+        &nats.url(),
+        "--name",
+        "a",
+        "--nats-user",
+        "ci",
+    ])
+    .env("PARPROC_NATS_PASSWORD", "pa55-w0rd-xyz");
+    let a = Watched::spawn(w);
+    a.wait_for("serves", Duration::from_secs(30));
+    let out = run_cmd(
+        Some(&nats),
+        wasm::README,
+        &dir,
+        &["--nats-user", "ci", "--nats-password-file", pw],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), a.text());
+    let out = run_cmd(Some(&nats), wasm::README, &dir, &["--nats-user", "ci"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("`--nats-user ci` needs a password"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A worker runs a module only when its bytes have the digest the job names: here the test
+/// plays the coordinator and puts other bytes under a module's digest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_refuses_a_module_whose_bytes_do_not_have_the_digest_the_job_names() {
+    use futures_util::StreamExt as _;
+    use parproc_host::remote::{coordinator, wire};
+
+    let dir = scratch("digest");
+    let nats = Nats::start(&dir, &[]);
+    let _a = worker(
+        &nats,
+        "a",
+        &["--module-dir", dir.join("modules").to_str().unwrap()],
+    );
+    let link = test_link(&nats).await;
+    let buckets = wire::Buckets::open(&link.js).await.unwrap();
+    coordinator::work_queue(&link.js).await.unwrap();
+    // The real module's digest, other bytes under it.
+    let real = std::fs::read(wasm::README).unwrap();
+    let digest = blake3::hash(&real).to_hex().to_string();
+    let fake = std::fs::read(wasm::SUCCESS).unwrap();
+    buckets
+        .modules
+        .put(digest.as_str(), &mut fake.as_slice())
+        .await
+        .unwrap();
+    let run = "digesttest";
+    let mut inbound = link
+        .client
+        .subscribe(wire::to_coordinator(run, "*"))
+        .await
+        .unwrap();
+    let job = wire::Job {
+        run: run.into(),
+        job: 1,
+        module: digest.clone(),
+        launch: parproc_host::exec::Launch::new(
+            "func0",
+            parproc_host::exec::Budget {
+                fuel: 10_000_000,
+                timeout: Some(Duration::from_secs(10)),
+                memory: 64 << 20,
+            },
+        ),
+        limits: test_limits(),
+        coordinator_beat_ms: 500,
+    };
+    let payload = buckets.encode(&job).await.unwrap();
+    link.js
+        .publish(wire::work_subject(run), payload)
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(msg) = inbound.next().await {
+            let reply = msg.reply.clone();
+            match msg.subject.rsplit('.').next() {
+                Some("claim") => {
+                    let go = serde_json::to_vec(&wire::ClaimReply::Go { attempt: 1 }).unwrap();
+                    link.client
+                        .publish(reply.unwrap(), go.into())
+                        .await
+                        .unwrap();
+                }
+                Some("done") => {
+                    let done: wire::Done = buckets.decode(&msg.payload).await.unwrap();
+                    let taken = serde_json::to_vec(&wire::DoneReply::Taken).unwrap();
+                    link.client
+                        .publish(reply.unwrap(), taken.into())
+                        .await
+                        .unwrap();
+                    return done.report;
+                }
+                _ => {}
+            }
+        }
+        panic!("the subscription ended");
+    })
+    .await
+    .expect("a report within 30 s");
+    match report.outcome {
+        parproc_host::outcome::Outcome::Failed(f) => {
+            assert_eq!(f.kind, parproc_host::outcome::FailureKind::HostError);
+            assert!(
+                f.message
+                    .contains(&format!("module {digest} from the NATS server has digest")),
+                "{}",
+                f.message
+            );
+            assert!(f.message.contains("refused"), "{}", f.message);
+        }
+        other => panic!("ran a module with the wrong digest: {other:?}"),
+    }
+    assert!(
+        !dir.join("modules").join(format!("{digest}.wasm")).exists(),
+        "the wrong bytes were kept"
+    );
 }

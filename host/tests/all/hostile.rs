@@ -21,7 +21,6 @@ use parproc_host::policy::{BudgetRules, Grants, LimitArg, Rules, parse_dir_grant
 use parproc_host::report::{NullReporter, ProcRecord};
 use parproc_host::runtime::{CompileCache, Runtime, RuntimeConfig};
 use parproc_host::session::{Session, SessionConfig};
-use parproc_host::spec::Needs;
 use parproc_test_artifacts::HOSTILE;
 
 /// A fresh scratch directory under the test target dir.
@@ -675,22 +674,14 @@ fn write_component(name: &str, bytes: &[u8]) -> PathBuf {
 }
 
 fn memory_launch(memory: u64) -> Launch {
-    Launch {
-        name: "grow".into(),
-        decl: "grow".into(),
-        args: Vec::new(),
-        budget: Budget {
+    Launch::new(
+        "grow",
+        Budget {
             fuel: 1_000_000_000,
             timeout: None,
             memory,
         },
-        needs: Needs::default(),
-        changed_deps: Vec::new(),
-        trace: false,
-        inputs: Vec::new(),
-        inputs_ignore: Vec::new(),
-        outputs: Vec::new(),
-    }
+    )
 }
 
 #[tokio::test]

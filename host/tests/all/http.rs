@@ -148,18 +148,8 @@ fn tls_keys() -> &'static (String, rustls::pki_types::CertificateDer<'static>, V
     static KEYS: OnceLock<(String, rustls::pki_types::CertificateDer<'static>, Vec<u8>)> =
         OnceLock::new();
     KEYS.get_or_init(|| {
-        let mut ca = rcgen::CertificateParams::new(Vec::<String>::new()).expect("params");
-        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        ca.distinguished_name
-            .push(rcgen::DnType::CommonName, "parproc test CA");
-        let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate().expect("key"))
-            .expect("CA");
-        let key = rcgen::KeyPair::generate().expect("key");
-        let cert = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-            .expect("params")
-            .signed_by(&key, &ca)
-            .expect("server certificate");
-        (ca.pem(), cert.der().clone(), key.serialize_der())
+        let (ca, cert, key) = crate::certs::issue(&["localhost"]);
+        (ca, cert.der().clone(), key.serialize_der())
     })
 }
 

@@ -10,6 +10,7 @@ pub fn test_cache_dir() -> &'static std::path::Path {
 }
 
 mod c_sdk;
+mod certs;
 mod cli;
 mod distributed;
 mod fpga;

@@ -13,7 +13,7 @@ use parproc_host::plan::{DepContext, PlanOptions, ResolveAnswer, ResolveRequest}
 use parproc_host::report::NullReporter;
 use parproc_host::runtime::{Runtime, RuntimeConfig};
 use parproc_host::session::{Session, SessionConfig};
-use parproc_host::spec::{DeclKind, DepDecl, Manifest, Needs, Value};
+use parproc_host::spec::{DeclKind, DepDecl, Manifest, Value};
 use parproc_test_artifacts::{RAW_BAD_DESCRIBE, RAW_BAD_WORLD, RAW_BASIC};
 
 /// A file in the test's scratch dir with `bytes` in it.
@@ -53,22 +53,14 @@ fn basic_with(config: RuntimeConfig) -> (Runtime, Manifest) {
 }
 
 fn launch(name: &str) -> Launch {
-    Launch {
-        name: name.to_owned(),
-        decl: name.to_owned(),
-        args: Vec::new(),
-        budget: Budget {
+    Launch::new(
+        name,
+        Budget {
             fuel: 1_000_000_000,
             timeout: None,
             memory: 64 << 20,
         },
-        needs: Needs::default(),
-        changed_deps: Vec::new(),
-        trace: false,
-        inputs: Vec::new(),
-        inputs_ignore: Vec::new(),
-        outputs: Vec::new(),
-    }
+    )
 }
 
 async fn run(rt: &Runtime, launch: Launch) -> (RunReport, LogSink) {
