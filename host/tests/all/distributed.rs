@@ -443,20 +443,29 @@ fn timing(what: &str, d: Duration) {
     eprintln!("timing: {what}: {} ms", d.as_millis());
 }
 
+/// Once worker `a` runs `func1`, send it `signal`, start worker `b`, and wait until `b` runs
+/// `func1` again; prints how long that took, as `what`.
+fn hand_over(nats: &Nats, a: &Watched, signal: libc::c_int, what: &str) -> Watched {
+    a.wait_for("started `func1`", Duration::from_secs(60));
+    a.signal(signal);
+    let sent = Instant::now();
+    let b = worker(nats, "b", &["--slots", "2"]);
+    let again = b.wait_for("started `func1`", Duration::from_secs(30));
+    timing(what, again - sent);
+    b
+}
+
 #[test]
 fn a_worker_killed_mid_proc_is_replaced_and_the_run_completes_with_every_result() {
     let dir = scratch("kill");
     let nats = Nats::start(&dir, &[]);
     let a = worker(&nats, "a", &["--slots", "2"]);
     let coordinator = readme_run(&nats, &dir);
-    a.wait_for("started `func1`", Duration::from_secs(60));
-    a.signal(libc::SIGKILL);
-    let killed = Instant::now();
-    let b = worker(&nats, "b", &["--slots", "2"]);
-    let again = b.wait_for("started `func1`", Duration::from_secs(30));
-    timing(
+    let b = hand_over(
+        &nats,
+        &a,
+        libc::SIGKILL,
         "SIGKILL to the proc running again on another worker",
-        again - killed,
     );
     coordinator.wait_for("3 succeeded", Duration::from_secs(60));
     let mut c = coordinator;
@@ -480,14 +489,11 @@ fn a_stopped_worker_that_comes_back_has_its_late_attempt_ignored() {
     let nats = Nats::start(&dir, &[]);
     let a = worker(&nats, "a", &["--slots", "2"]);
     let coordinator = Watched::spawn(run_cmd(Some(&nats), wasm::README, &dir, &[]));
-    a.wait_for("started `func1`", Duration::from_secs(60));
-    a.signal(libc::SIGSTOP);
-    let stopped = Instant::now();
-    let b = worker(&nats, "b", &["--slots", "2"]);
-    let again = b.wait_for("started `func1`", Duration::from_secs(30));
-    timing(
+    let b = hand_over(
+        &nats,
+        &a,
+        libc::SIGSTOP,
         "SIGSTOP to the proc running again on another worker",
-        again - stopped,
     );
     // Past func1's own sleep: the stopped attempt would have finished by now.
     std::thread::sleep(Duration::from_millis(1500));
@@ -1061,14 +1067,11 @@ fn a_worker_stopped_with_ctrl_c_gives_its_procs_back_at_once() {
     ])
     .args(["--worker-lapse", "60s"]);
     let coordinator = Watched::spawn(cmd);
-    a.wait_for("started `func1`", Duration::from_secs(60));
-    a.signal(libc::SIGINT);
-    let stopped = Instant::now();
-    let b = worker(&nats, "b", &["--slots", "2"]);
-    let again = b.wait_for("started `func1`", Duration::from_secs(20));
-    timing(
+    let _b = hand_over(
+        &nats,
+        &a,
+        libc::SIGINT,
         "SIGINT to the proc running again on another worker",
-        again - stopped,
     );
     coordinator.wait_for("3 succeeded", Duration::from_secs(60));
     assert!(
