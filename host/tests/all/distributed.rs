@@ -1224,3 +1224,42 @@ async fn a_worker_refuses_a_module_whose_bytes_do_not_have_the_digest_the_job_na
         "the wrong bytes were kept"
     );
 }
+
+#[test]
+fn an_nkey_seed_from_a_file_or_the_environment_logs_in() {
+    let dir = scratch("nkey");
+    let pair = nkeys::KeyPair::new_user();
+    let conf = dir.join("nats.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "authorization {{ users = [ {{ nkey: \"{}\" }} ] }}\n",
+            pair.public_key()
+        ),
+    )
+    .unwrap();
+    let seed = pair.seed().unwrap();
+    std::fs::write(dir.join("seed"), &seed).unwrap();
+    let nats = Nats::start(&dir, &["-c", conf.to_str().unwrap()]);
+    let mut w = host_cmd();
+    w.args(["worker", "--nats", &nats.url(), "--name", "a"])
+        .env("PARPROC_NATS_NKEY", &seed);
+    let a = Watched::spawn(w);
+    a.wait_for("serves", Duration::from_secs(30));
+    let seed_file = dir.join("seed");
+    let out = run_cmd(
+        Some(&nats),
+        wasm::README,
+        &dir,
+        &["--nats-nkey-file", seed_file.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}\n{}", stderr(&out), a.text());
+    assert!(!stderr(&out).contains(&seed) && !a.text().contains(&seed));
+    // Without credentials the server refuses: exit 2.
+    let out = run_cmd(Some(&nats), wasm::README, &dir, &[])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
