@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|text: &str| {
-    if parproc_host::jsontext::check(text).is_ok() {
+    if parproc_core::jsontext::check(text).is_ok() {
         let parsed: Result<serde_json::Value, _> = serde_json::from_str(text);
         assert!(parsed.is_ok(), "accepted but does not parse: {text:?}");
     }

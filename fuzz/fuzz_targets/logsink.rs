@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use parproc_host::logsink::{LogLevel, LogSink, Stream};
+use parproc_core::logsink::{LogLevel, LogSink, Stream};
 
 #[derive(Debug, arbitrary::Arbitrary)]
 enum Op {

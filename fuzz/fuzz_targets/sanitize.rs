@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use parproc_host::report::render::{sanitize, sanitize_log_line};
+use parproc_core::text::{sanitize, sanitize_log_line};
 
 fn unsafe_char(c: char) -> bool {
     (c.is_control() && c != '\u{1b}')

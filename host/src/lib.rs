@@ -42,8 +42,6 @@ pub mod digest;
 pub mod exec;
 pub mod fdlimit;
 pub mod interrupt;
-pub mod jsontext;
-pub mod logsink;
 pub mod policy;
 mod privdir;
 pub mod remote;
@@ -55,6 +53,6 @@ pub mod store;
 pub mod trace;
 pub mod watch;
 
-pub use parproc_core::{budget, outcome, plan, spec, units};
+pub use parproc_core::{budget, jsontext, logsink, outcome, plan, spec, units};
 
 pub use commands::{ExitStatus, main_with, render_list, run};

@@ -12,11 +12,17 @@
 //! - [`budget`]: per-proc budgets: defaults, pattern rules and the module's own
 //!   lower limits.
 //! - [`units`]: the one place sizes, counts and durations are parsed and shown.
+//! - [`logsink`]: a proc's bounded log; [`jsontext`]: the one JSON check for
+//!   results and params; [`text`]: the terminal sanitiser for guest text (the
+//!   fuzz targets, `fuzz/`, build on this crate alone).
 
 #![warn(missing_docs)]
 
 pub mod budget;
+pub mod jsontext;
+pub mod logsink;
 pub mod outcome;
 pub mod plan;
 pub mod spec;
+pub mod text;
 pub mod units;
