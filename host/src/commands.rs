@@ -435,12 +435,7 @@ async fn worker_cmd(args: crate::cli::WorkerArgs) -> anyhow::Result<ExitStatus> 
         max_fuel: args.max_fuel,
         max_memory: args.max_memory,
         max_timeout: args.max_timeout,
-        grants: Grants {
-            dirs: args.dir.clone(),
-            env: args.env.clone(),
-            net: args.allow_net.clone(),
-            ..Grants::default()
-        },
+        grants: args.grants().map_err(anyhow::Error::msg)?,
         runtime,
         cache,
         module_dir,

@@ -131,6 +131,24 @@ pub enum Total {
     Unbounded,
 }
 
+/// `--tool` grants with their `--tool-dir` directories attached; `Err` names a
+/// `--tool-dir` of a tool no `--tool` names.
+pub(crate) fn tools_with_dirs(
+    tool: &[ToolGrant],
+    tool_dir: &[(String, DirGrant)],
+) -> Result<Vec<ToolGrant>, String> {
+    let mut tools = tool.to_vec();
+    for (name, dir) in tool_dir {
+        let Some(tool) = tools.iter_mut().rev().find(|t| &t.name == name) else {
+            return Err(format!(
+                "`--tool-dir {name}=…` is for a tool no `--tool` names; add `--tool {name}=PATH.wasm`"
+            ));
+        };
+        tool.dirs.push(dir.clone());
+    }
+    Ok(tools)
+}
+
 fn parse_fuel_arg(s: &str) -> Result<LimitArg<u64>, String> {
     crate::policy::parse_limit_arg(s, parse_count)
 }
@@ -181,15 +199,7 @@ impl SandboxArgs {
     /// The grants from these flags (`input` is `--input`); `Err` names a
     /// `--tool-dir` of a tool no `--tool` names.
     pub fn grants(&self, input: bool) -> Result<Grants, String> {
-        let mut tools = self.tool.clone();
-        for (name, dir) in &self.tool_dir {
-            let Some(tool) = tools.iter_mut().rev().find(|t| &t.name == name) else {
-                return Err(format!(
-                    "`--tool-dir {name}=…` is for a tool no `--tool` names; add `--tool {name}=PATH.wasm`"
-                ));
-            };
-            tool.dirs.push(dir.clone());
-        }
+        let tools = tools_with_dirs(&self.tool, &self.tool_dir)?;
         Ok(Grants {
             dirs: self.dir.clone(),
             env: self.env.clone(),

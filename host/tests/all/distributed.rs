@@ -1263,3 +1263,57 @@ fn an_nkey_seed_from_a_file_or_the_environment_logs_in() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_tool_the_worker_offers_runs_there_and_one_it_does_not_is_not_granted() {
+    let dir = scratch("tool");
+    let nats = Nats::start(&dir, &[]);
+    let tool = format!("p2={}", wasm::TOOL_P2);
+    // The tool procs of the fixture are granted `/data` and `/out` too.
+    for d in ["data", "out"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    let data = format!("{}::/data", dir.join("data").display());
+    let out_dir = format!("{}::/out:rw", dir.join("out").display());
+    let _a = worker(
+        &nats,
+        "a",
+        &["--tool", &tool, "--dir", &data, "--dir", &out_dir],
+    );
+    let (out, report) = run(
+        Some(&nats),
+        wasm::TOOL_JOBS,
+        &dir.join("run"),
+        &["p2::echo"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let echo = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "p2::echo")
+        .unwrap();
+    assert_eq!(echo["result"]["exit"], 0, "{echo}");
+    assert_eq!(
+        echo["result"]["stdout"], "p2 echo a b c\nGREETING=hi\n",
+        "{echo}"
+    );
+    drop(_a);
+    // A worker without the tool refuses the proc, naming what it offers.
+    let _b = worker(&nats, "b", &["--dir", &data, "--dir", &out_dir]);
+    let (_, report) = run(
+        Some(&nats),
+        wasm::TOOL_JOBS,
+        &dir.join("none"),
+        &["p2::echo"],
+    );
+    let echo = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "p2::echo")
+        .unwrap();
+    assert_eq!(echo["reason"]["kind"], "not_granted", "{echo}");
+    assert!(echo["reason"]["message"].as_str().unwrap().contains("not granted: tool `p2`")
+            && echo["reason"]["message"].as_str().unwrap().contains("on worker `b`, whose policy offers directories /data (read-only), /out; no environment; no network; no tools"), "{echo}");
+}
