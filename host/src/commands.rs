@@ -278,6 +278,7 @@ pub(crate) async fn run_once(
                 crate::remote::coordinator::Timing {
                     beat: args.coordinator.coordinator_heartbeat,
                     lapse: args.coordinator.worker_lapse,
+                    max_losses: args.coordinator.max_worker_losses,
                 },
             ))
             .await?,

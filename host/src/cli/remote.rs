@@ -102,6 +102,10 @@ pub struct CoordinatorArgs {
     /// proc is given to another worker.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "5s", requires = "nats")]
     pub worker_lapse: Duration,
+    /// How many times a proc may lose its worker (its heartbeat lapses) before
+    /// it fails instead of running again elsewhere.
+    #[arg(long, value_name = "N", default_value_t = crate::remote::coordinator::DEFAULT_MAX_LOSSES, value_parser = clap::value_parser!(u32).range(1..), requires = "nats")]
+    pub max_worker_losses: u32,
 }
 
 /// `parproc-host worker`.

@@ -31,6 +31,11 @@ pub struct Timing {
     /// How long a claimed attempt may go without a worker heartbeat before
     /// its proc is given to another worker (`--worker-lapse`).
     pub lapse: Duration,
+    /// How many times a proc may lose its worker (a lapse, not a worker
+    /// giving it back) before it fails instead of running again
+    /// (`--max-worker-losses`): a proc that kills every worker it lands on
+    /// does not take the whole pool down.
+    pub max_losses: u32,
 }
 
 impl Default for Timing {
@@ -38,9 +43,13 @@ impl Default for Timing {
         Timing {
             beat: Duration::from_secs(5),
             lapse: Duration::from_secs(5),
+            max_losses: DEFAULT_MAX_LOSSES,
         }
     }
 }
+
+/// Default [`Timing::max_losses`].
+pub const DEFAULT_MAX_LOSSES: u32 = 3;
 
 /// Runs procs on workers.
 #[derive(Clone, Debug)]
@@ -112,6 +121,8 @@ struct JobEntry {
     /// Calls being answered now (by number).
     pending: HashSet<u64>,
     done: Option<oneshot::Sender<RunReport>>,
+    /// How many times its worker stopped beating.
+    losses: u32,
 }
 
 struct Active {
@@ -353,6 +364,7 @@ impl ProcRunner for RemoteRunner {
                         history: Vec::new(),
                         pending: HashSet::new(),
                         done: Some(done),
+                        losses: 0,
                     },
                 );
                 job
@@ -645,21 +657,47 @@ async fn tick(coord: std::sync::Weak<Coordinator>) {
             let mut state = lock(&coord.state);
             let lapse = coord.timing.lapse;
             let mut lapsed = Vec::new();
+            let max = coord.timing.max_losses;
             for entry in state.jobs.values_mut() {
-                if entry.active.as_ref().is_some_and(|a| a.lapsed(lapse)) {
-                    if let Some(a) = entry.active.take() {
-                        let what = match a.given_back {
-                            true => "stopped and gave back",
-                            false => "stopped beating for",
-                        };
-                        crate::report::terminal::print_warning(&format!(
-                            "worker `{}` {what} `{}` (attempt {}); the proc is queued again",
-                            a.worker, entry.job.launch.name, a.attempt
-                        ));
-                    }
-                    entry.pending.clear();
-                    lapsed.push(entry.job.clone());
+                if !entry.active.as_ref().is_some_and(|a| a.lapsed(lapse)) {
+                    continue;
                 }
+                let Some(a) = entry.active.take() else {
+                    continue;
+                };
+                entry.pending.clear();
+                let name = &entry.job.launch.name;
+                if !a.given_back {
+                    entry.losses += 1;
+                }
+                if entry.losses >= max.max(1) {
+                    let times = match entry.losses {
+                        1 => "once".to_owned(),
+                        n => format!("{n} times"),
+                    };
+                    crate::report::terminal::print_warning(&format!(
+                        "worker `{}` stopped beating for `{name}` (attempt {}); the proc lost \
+                         its worker {times} and fails",
+                        a.worker, a.attempt
+                    ));
+                    if let Some(sender) = entry.done.take() {
+                        let _ = sender.send(Coordinator::host_error(format!(
+                            "lost its worker {times} (the last: `{}`); not run again \
+                             (`--max-worker-losses {max}`)",
+                            a.worker
+                        )));
+                    }
+                    continue;
+                }
+                let what = match a.given_back {
+                    true => "stopped and gave back",
+                    false => "stopped beating for",
+                };
+                crate::report::terminal::print_warning(&format!(
+                    "worker `{}` {what} `{name}` (attempt {}); the proc is queued again",
+                    a.worker, a.attempt
+                ));
+                lapsed.push(entry.job.clone());
             }
             state.stats.lapsed += lapsed.len() as u64;
             lapsed

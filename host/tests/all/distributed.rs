@@ -855,6 +855,7 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
     let timing = coordinator::Timing {
         beat: Duration::from_millis(500),
         lapse: Duration::from_secs(30),
+        max_losses: 3,
     };
     let runner =
         coordinator::RemoteRunner::start(link.clone(), Path::new(wasm::README), limits, timing)
@@ -1316,4 +1317,39 @@ fn a_tool_the_worker_offers_runs_there_and_one_it_does_not_is_not_granted() {
     assert_eq!(echo["reason"]["kind"], "not_granted", "{echo}");
     assert!(echo["reason"]["message"].as_str().unwrap().contains("not granted: tool `p2`")
             && echo["reason"]["message"].as_str().unwrap().contains("on worker `b`, whose policy offers directories /data (read-only), /out; no environment; no network; no tools"), "{echo}");
+}
+
+#[test]
+fn a_proc_that_keeps_losing_its_worker_fails_instead_of_running_forever() {
+    let dir = scratch("losses");
+    let nats = Nats::start(&dir, &[]);
+    let a = worker(&nats, "a", &["--slots", "2"]);
+    let report = dir.join("report.json");
+    let mut c = run_cmd(
+        Some(&nats),
+        wasm::README,
+        &dir,
+        &["--max-worker-losses", "1"],
+    );
+    c.arg("--report").arg(&report);
+    let coordinator = Watched::spawn(c);
+    a.wait_for("started `func1`", Duration::from_secs(60));
+    a.signal(libc::SIGKILL);
+    let _b = worker(&nats, "b", &["--slots", "2"]);
+    let mut c = coordinator;
+    assert_eq!(c.child.wait().unwrap().code(), Some(1), "{}", c.text());
+    let report: Json = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let func1 = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "func1")
+        .unwrap();
+    assert_eq!(func1["reason"]["kind"], "host_error", "{func1}");
+    let message = func1["reason"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("lost its worker once (the last: `a`)")
+            && message.contains("`--max-worker-losses 1`"),
+        "{message}"
+    );
 }
