@@ -64,6 +64,7 @@ struct Coordinator {
     module: String,
     limits: JobLimits,
     timing: Timing,
+    started: Instant,
     state: Mutex<State>,
 }
 
@@ -91,6 +92,10 @@ struct State {
     taken: HashSet<u64>,
     /// Set when the server was unreachable past the timeout.
     lost: Option<String>,
+    /// Workers by name, and when each last said it is there.
+    workers: HashMap<String, Instant>,
+    /// Since when procs wait with no worker there (said once).
+    unserved: Option<(Instant, bool)>,
     /// Counters for the run's summary and the tests.
     stats: Stats,
 }
@@ -123,6 +128,8 @@ struct JobEntry {
     done: Option<oneshot::Sender<RunReport>>,
     /// How many times its worker stopped beating.
     losses: u32,
+    /// The workers whose policy refused it, and why.
+    refused_by: Vec<(String, String)>,
 }
 
 struct Active {
@@ -216,10 +223,19 @@ impl RemoteRunner {
                 module: digest,
                 limits,
                 timing,
+                started: Instant::now(),
                 state: Mutex::new(State::default()),
             }),
         };
+        let presence = runner
+            .inner
+            .link
+            .client
+            .subscribe(wire::PRESENCE)
+            .await
+            .context("cannot subscribe on the NATS server")?;
         tokio::spawn(serve(Arc::clone(&runner.inner), inbound));
+        tokio::spawn(presences(Arc::downgrade(&runner.inner), presence));
         tokio::spawn(tick(Arc::downgrade(&runner.inner)));
         Ok(runner)
     }
@@ -365,6 +381,7 @@ impl ProcRunner for RemoteRunner {
                         pending: HashSet::new(),
                         done: Some(done),
                         losses: 0,
+                        refused_by: Vec::new(),
                     },
                 );
                 job
@@ -436,6 +453,35 @@ async fn serve(coord: Arc<Coordinator>, mut inbound: async_nats::Subscriber) {
             _ => {}
         }
     }
+}
+
+/// Keep track of the workers that say they are there.
+async fn presences(coord: std::sync::Weak<Coordinator>, mut sub: async_nats::Subscriber) {
+    while let Some(msg) = sub.next().await {
+        let Some(coord) = coord.upgrade() else { return };
+        if let Ok(p) = serde_json::from_slice::<wire::Presence>(&msg.payload) {
+            let mut state = lock(&coord.state);
+            if state.workers.len() < 100_000 || state.workers.contains_key(&p.worker) {
+                state.workers.insert(p.worker, Instant::now());
+            }
+        }
+    }
+}
+
+/// How long a worker counts as there after it last said so.
+fn presence_lapse(timing: &Timing) -> Duration {
+    timing.lapse.max(Duration::from_secs(3))
+}
+
+/// The workers there now.
+fn live_workers(state: &State, timing: &Timing) -> Vec<String> {
+    let lapse = presence_lapse(timing);
+    state
+        .workers
+        .iter()
+        .filter(|(_, at)| at.elapsed() < lapse)
+        .map(|(w, _)| w.clone())
+        .collect()
 }
 
 /// Say once that a stale attempt's word is ignored.
@@ -582,7 +628,7 @@ async fn on_call(coord: Arc<Coordinator>, call: Call, reply_to: async_nats::Subj
     }
 }
 
-fn on_done(coord: &Coordinator, done: Done) -> DoneReply {
+fn on_done(coord: &Arc<Coordinator>, done: Done) -> DoneReply {
     let mut state = lock(&coord.state);
     if state.taken.contains(&done.attempt) {
         return DoneReply::Taken;
@@ -590,6 +636,9 @@ fn on_done(coord: &Coordinator, done: Done) -> DoneReply {
     if current(&mut state, done.attempt).is_none() {
         tell_stale(&mut state, done.attempt);
         return DoneReply::Stale;
+    }
+    if done.refused {
+        return on_refused(coord, &mut state, done);
     }
     let Some(entry) = current(&mut state, done.attempt) else {
         return DoneReply::Stale;
@@ -616,6 +665,67 @@ fn on_done(coord: &Coordinator, done: Done) -> DoneReply {
         let _ = sender.send(done.report);
     }
     DoneReply::Taken
+}
+
+/// A worker's policy refused the proc: it goes back to the queue, and
+/// [`decide_refused`] fails it once every worker there has refused it.
+fn on_refused(coord: &Arc<Coordinator>, state: &mut State, done: Done) -> DoneReply {
+    state.taken.insert(done.attempt);
+    let Some(entry) = current(state, done.attempt) else {
+        return DoneReply::Stale;
+    };
+    entry.active = None;
+    let why = match &done.report.outcome {
+        crate::outcome::Outcome::Failed(f) => f.message.clone(),
+        _ => "refused".to_owned(),
+    };
+    if !entry.refused_by.iter().any(|(w, _)| *w == done.worker) {
+        entry.refused_by.push((done.worker.clone(), why));
+    }
+    requeue(Arc::clone(coord), entry.job.clone());
+    DoneReply::Taken
+}
+
+/// Fail the procs that every worker there has refused (once the coordinator
+/// has heard from its workers for a presence lapse), with every worker's
+/// reason.
+fn decide_refused(coord: &Coordinator) {
+    let mut state = lock(&coord.state);
+    if coord.started.elapsed() < presence_lapse(&coord.timing) {
+        return;
+    }
+    let live = live_workers(&state, &coord.timing);
+    let refused: Vec<u64> = state
+        .jobs
+        .values()
+        .filter(|e| e.active.is_none() && !e.refused_by.is_empty())
+        .filter(|e| {
+            live.iter()
+                .all(|w| e.refused_by.iter().any(|(r, _)| r == w))
+        })
+        .map(|e| e.job.job)
+        .collect();
+    for job in refused {
+        let Some(mut entry) = state.jobs.remove(&job) else {
+            continue;
+        };
+        let message = match entry.refused_by.as_slice() {
+            [(_, only)] => only.clone(),
+            all => format!(
+                "not granted by any worker: {}",
+                all.iter()
+                    .map(|(w, why)| format!("`{w}`: {why}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        };
+        if let Some(sender) = entry.done.take() {
+            let _ = sender.send(RunReport::not_run(Failure {
+                kind: FailureKind::NotGranted,
+                message,
+            }));
+        }
+    }
 }
 
 /// Every quarter second: say the coordinator is alive (each `beat`), give
@@ -653,6 +763,8 @@ async fn tick(coord: std::sync::Weak<Coordinator>) {
                 .publish(wire::to_workers(&coord.run, "alive"), "{}".into())
                 .await;
         }
+        warn_when_unserved(&coord);
+        decide_refused(&coord);
         let lapsed: Vec<Job> = {
             let mut state = lock(&coord.state);
             let lapse = coord.timing.lapse;
@@ -703,20 +815,48 @@ async fn tick(coord: std::sync::Weak<Coordinator>) {
             lapsed
         };
         for job in lapsed {
-            let coord = Arc::clone(&coord);
-            tokio::spawn(async move {
-                if let Err(e) = coord.publish(&job).await {
-                    let sender = lock(&coord.state)
-                        .jobs
-                        .get_mut(&job.job)
-                        .and_then(|e| e.done.take());
-                    if let Some(sender) = sender {
-                        let _ = sender.send(Coordinator::host_error(e));
-                    }
-                }
-            });
+            requeue(Arc::clone(&coord), job);
         }
     }
+}
+
+/// How long procs may wait with no worker there before the run says so.
+const UNSERVED_WARNING: Duration = Duration::from_secs(10);
+
+/// Say once when procs have waited [`UNSERVED_WARNING`] with no worker there.
+fn warn_when_unserved(coord: &Coordinator) {
+    let mut state = lock(&coord.state);
+    let waiting = state.jobs.values().any(|e| e.active.is_none());
+    let unserved = waiting && live_workers(&state, &coord.timing).is_empty();
+    match (unserved, state.unserved) {
+        (false, _) => state.unserved = None,
+        (true, None) => state.unserved = Some((Instant::now(), false)),
+        (true, Some((since, false))) if since.elapsed() >= UNSERVED_WARNING => {
+            state.unserved = Some((since, true));
+            let url = &coord.link.config.url;
+            crate::report::terminal::print_warning(&format!(
+                "no worker serves `{url}`: procs wait in its queue; start one with \
+                 `parproc-host worker --nats {url}`"
+            ));
+        }
+        (true, Some(_)) => {}
+    }
+}
+
+/// Put `job` on the queue again (a task of its own); when that fails past
+/// the timeout the proc fails naming the server.
+fn requeue(coord: Arc<Coordinator>, job: Job) {
+    tokio::spawn(async move {
+        if let Err(e) = coord.publish(&job).await {
+            let sender = lock(&coord.state)
+                .jobs
+                .get_mut(&job.job)
+                .and_then(|e| e.done.take());
+            if let Some(sender) = sender {
+                let _ = sender.send(Coordinator::host_error(e));
+            }
+        }
+    });
 }
 
 /// The server has been away past the timeout: every proc still out fails,

@@ -147,6 +147,22 @@ pub struct Done {
     pub report: RunReport,
     /// The proc's log, as the worker kept it (within the log limit).
     pub log: Vec<(Stream, String)>,
+    /// The worker's policy refused the proc without running it (the report
+    /// says why): another worker may take it.
+    #[serde(default)]
+    pub refused: bool,
+}
+
+/// Where every worker says, each heartbeat, that it is there.
+pub const PRESENCE: &str = "parproc.workers.present";
+
+/// A worker's presence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Presence {
+    /// Its name.
+    pub worker: String,
+    /// Its slots.
+    pub slots: usize,
 }
 
 /// The coordinator's answer to a [`Done`].

@@ -164,6 +164,9 @@ struct Worker {
     slots: Arc<Semaphore>,
     runtimes: Mutex<HashMap<(String, JobLimits), Loaded>>,
     runs: Mutex<HashMap<String, RunEntry>>,
+    /// Jobs (run, number) this worker's policy refused and said so: seen
+    /// again, they go back to the queue for another worker.
+    refused: Mutex<std::collections::HashSet<(String, u64)>>,
 }
 
 /// Why an attempt is stopped.
@@ -244,6 +247,7 @@ pub async fn serve(
         policy,
         runtimes: Mutex::new(HashMap::new()),
         runs: Mutex::new(HashMap::new()),
+        refused: Mutex::new(std::collections::HashSet::new()),
     });
     tokio::spawn(listen(Arc::clone(&worker), orders));
     tokio::spawn(beat(Arc::downgrade(&worker)));
@@ -379,6 +383,17 @@ async fn beat(worker: std::sync::Weak<Worker>) {
             continue;
         }
         worker.send_beats(beats, "beat").await;
+        let presence = wire::Presence {
+            worker: worker.policy.name.clone(),
+            slots: worker.policy.slots,
+        };
+        if let Ok(payload) = serde_json::to_vec(&presence) {
+            let _ = worker
+                .link
+                .client
+                .publish(wire::PRESENCE, payload.into())
+                .await;
+        }
     }
 }
 
@@ -397,6 +412,15 @@ async fn handle(
         }
     };
     let coordinator_beat = Duration::from_millis(job.coordinator_beat_ms.max(100));
+    let refusal = worker.policy.refusal(&job.launch);
+    let key = (job.run.clone(), job.job);
+    if refusal.is_some() && lock(&worker.refused).contains(&key) {
+        // Said once already: back to the queue, for a worker that may take it.
+        let _ = msg
+            .ack_with(AckKind::Nak(Some(Duration::from_secs(1))))
+            .await;
+        return;
+    }
     let attempt = match claim(&worker, &job, coordinator_beat).await {
         Some(ClaimReply::Go { attempt }) => attempt,
         Some(ClaimReply::Drop { reason }) => {
@@ -413,6 +437,29 @@ async fn handle(
     // The claim is the coordinator's record now; the queue forgets the job.
     let _ = msg.ack().await;
     let name = job.launch.name.clone();
+    if let Some(refusal) = refusal {
+        {
+            let mut refused = lock(&worker.refused);
+            if refused.len() >= 100_000 {
+                refused.clear();
+            }
+            refused.insert(key);
+        }
+        event(&format!(
+            "refused `{name}` (attempt {attempt}): {}",
+            refusal.message
+        ));
+        let done = Done {
+            attempt,
+            worker: worker.policy.name.clone(),
+            report: RunReport::not_run(refusal),
+            log: Vec::new(),
+            refused: true,
+        };
+        drop(permit);
+        send_done(&worker, &job, done, coordinator_beat).await;
+        return;
+    }
     event(&format!(
         "started `{name}` (attempt {attempt} of run {})",
         job.run
@@ -464,6 +511,7 @@ async fn handle(
         worker: worker.policy.name.clone(),
         report,
         log,
+        refused: false,
     };
     send_done(&worker, &job, done, coordinator_beat).await;
 }
@@ -538,9 +586,6 @@ async fn attempt_run(
     attempt: u64,
     permit: Arc<Mutex<Option<OwnedSemaphorePermit>>>,
 ) -> (RunReport, Vec<(crate::logsink::Stream, String)>) {
-    if let Some(refusal) = worker.policy.refusal(&job.launch) {
-        return (RunReport::not_run(refusal), Vec::new());
-    }
     let runtime = match load(&worker, &job).await {
         Ok(r) => r,
         Err(e) => {

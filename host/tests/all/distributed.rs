@@ -958,6 +958,7 @@ async fn a_call_sent_again_takes_effect_once_and_a_stale_report_is_refused() {
             trace: Default::default(),
         },
         log: vec![(parproc_host::logsink::Stream::Stdout, "hello".into())],
+        refused: false,
     };
     let stale = buckets.encode(&done(attempt + 100)).await.unwrap().to_vec();
     let answer: wire::DoneReply = serde_json::from_slice(&ask("done", stale).await).unwrap();
@@ -1351,5 +1352,118 @@ fn a_proc_that_keeps_losing_its_worker_fails_instead_of_running_forever() {
         message.contains("lost its worker once (the last: `a`)")
             && message.contains("`--max-worker-losses 1`"),
         "{message}"
+    );
+}
+
+/// Workers `/data` and `/out` for the tool fixture's procs, under `dir`.
+fn tool_dirs(dir: &Path) -> (String, String) {
+    for d in ["data", "out"] {
+        std::fs::create_dir_all(dir.join(d)).unwrap();
+    }
+    (
+        format!("{}::/data", dir.join("data").display()),
+        format!("{}::/out:rw", dir.join("out").display()),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proc_one_worker_refuses_goes_to_another_that_offers_what_it_needs() {
+    let dir = scratch("reoffer");
+    let nats = Nats::start(&dir, &[]);
+    let (data, out) = tool_dirs(&dir);
+    let a = worker(&nats, "a", &["--dir", &data, "--dir", &out]);
+    // `b` says it is there before it runs, so `a`'s refusal sends the proc back to the queue.
+    let link = test_link(&nats).await;
+    let present = tokio::spawn(async move {
+        loop {
+            let p = serde_json::to_vec(&parproc_host::remote::wire::Presence {
+                worker: "b".into(),
+                slots: 1,
+            })
+            .unwrap();
+            let _ = link
+                .client
+                .publish(parproc_host::remote::wire::PRESENCE, p.into())
+                .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let report = dir.join("report.json");
+    let mut c = run_cmd(Some(&nats), wasm::TOOL_JOBS, &dir, &["p2::echo"]);
+    c.arg("--report").arg(&report);
+    let mut coordinator = Watched::spawn(c);
+    tokio::task::block_in_place(|| a.wait_for("refused `p2::echo`", Duration::from_secs(30)));
+    let tool = format!("p2={}", wasm::TOOL_P2);
+    let b = tokio::task::block_in_place(|| {
+        worker(
+            &nats,
+            "b",
+            &["--tool", &tool, "--dir", &data, "--dir", &out],
+        )
+    });
+    let status = tokio::task::block_in_place(|| coordinator.child.wait().unwrap());
+    present.abort();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}\n{}\n{}",
+        coordinator.text(),
+        a.text(),
+        b.text()
+    );
+    assert!(b.text().contains("finished `p2::echo`"), "{}", b.text());
+}
+
+#[test]
+fn a_proc_every_worker_refuses_fails_with_each_workers_reason() {
+    let dir = scratch("allrefuse");
+    let nats = Nats::start(&dir, &[]);
+    let (data, out) = tool_dirs(&dir);
+    let _a = worker(&nats, "a", &["--dir", &data, "--dir", &out]);
+    let _b = worker(&nats, "b", &["--dir", &data, "--dir", &out]);
+    let (o, report) = run(
+        Some(&nats),
+        wasm::TOOL_JOBS,
+        &dir.join("run"),
+        &["p2::echo"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let echo = report["procs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "p2::echo")
+        .unwrap();
+    assert_eq!(echo["reason"]["kind"], "not_granted", "{echo}");
+    let message = echo["reason"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("not granted by any worker: `"),
+        "{message}"
+    );
+    assert!(
+        message.contains("on worker `a`") && message.contains("on worker `b`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn with_no_worker_the_run_says_so_and_ctrl_c_stops_it_at_once() {
+    let dir = scratch("noworker");
+    let nats = Nats::start(&dir, &[]);
+    let mut coordinator = Watched::spawn(run_cmd(Some(&nats), wasm::README, &dir, &[]));
+    coordinator.wait_for(
+        &format!("no worker serves `{}`: procs wait in its queue", nats.url()),
+        Duration::from_secs(30),
+    );
+    coordinator.signal(libc::SIGINT);
+    let sent = Instant::now();
+    let status = coordinator.child.wait().unwrap();
+    timing("Ctrl-C to the coordinator's exit", sent.elapsed());
+    assert_eq!(status.code(), Some(130), "{}", coordinator.text());
+    assert!(
+        sent.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        sent.elapsed()
     );
 }
