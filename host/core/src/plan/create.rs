@@ -455,6 +455,14 @@ impl Planner {
                 self.opts.max_procs
             )));
         }
+        if self.graph.name_bytes.saturating_add(name.len()) > self.opts.max_name_bytes {
+            let shown: String = name.chars().take(60).collect();
+            return Err(user(format!(
+                "cannot create \"{shown}\": the run's proc names already take {} bytes (the \
+                 limit is {}); a dep or rdep that keeps making new names would not stop",
+                self.graph.name_bytes, self.opts.max_name_bytes
+            )));
+        }
         self.creation.creating.push(name.clone());
         let deps = self.resolve_deps(decl, &name, &all);
         self.creation.creating.pop();
@@ -547,6 +555,7 @@ impl Planner {
         if let Some((left, _)) = &mut self.creation.new_budget {
             *left = left.saturating_sub(1);
         }
+        self.graph.name_bytes += name.len();
         self.graph.procs.push(Proc {
             name: name.clone(),
             decl,

@@ -181,6 +181,13 @@ fn kind_word(kind: DeclKind) -> &'static str {
 /// every proc until memory ran out).
 pub const MAX_NAME_BYTES: usize = 4096;
 
+/// Default [`PlanOptions::max_name_bytes`]: 64 MiB of names, enough for a
+/// million procs of 60-byte names. Found by the `manifest` fuzz target: rdeps
+/// that each inject two longer names matching their own proto filled a million
+/// procs with names of kilobytes, past 2 GiB; with this bound the same module
+/// peaks at 767 MiB (the planner keeps several copies of each name).
+pub const DEFAULT_MAX_NAME_BYTES: usize = 64 << 20;
+
 /// A usage error, as an internal stop.
 pub(crate) fn user(msg: impl Into<String>) -> Stop {
     Stop::Error(usage(msg))
@@ -199,6 +206,9 @@ pub struct PlanOptions {
     pub allow_missing_deps: bool,
     /// Most procs a run may hold (a guest cannot exhaust the host by creating).
     pub max_procs: usize,
+    /// Most bytes of proc names a run may hold, all procs together: with
+    /// names up to [`MAX_NAME_BYTES`], `max_procs` alone would allow gigabytes.
+    pub max_name_bytes: usize,
     /// Most live stores (running plus blocked in a wait), separate from `parallel`.
     pub max_live: usize,
 }
@@ -211,6 +221,7 @@ impl Default for PlanOptions {
             separator: "::".into(),
             allow_missing_deps: true,
             max_procs: 1_000_000,
+            max_name_bytes: DEFAULT_MAX_NAME_BYTES,
             max_live: DEFAULT_MAX_LIVE,
         }
     }
@@ -295,6 +306,8 @@ struct Registry {
 #[derive(Debug, Default)]
 struct Graph {
     procs: Vec<Proc>,
+    /// The bytes of every proc's name, together.
+    name_bytes: usize,
     by_name: HashMap<String, ProcId>,
     /// Reverse dep edges: who waits (as a WANTED dependent) on each proc.
     dependents: Vec<Vec<ProcId>>,

@@ -1203,3 +1203,34 @@ fn an_rdep_that_keeps_growing_names_stops_at_the_name_limit() {
     let _ = p.start_deferred();
     assert!(p.len() < 32, "{} procs", p.len());
 }
+
+#[test]
+fn rdeps_that_keep_injecting_new_names_stop_at_the_total_of_name_bytes() {
+    // The next input of the `manifest` fuzz target: every proc of `[n]` injects two longer
+    // names matching `[n]` again, so procs multiply with names of up to 4 KiB each; the
+    // total of name bytes stops them long before memory does.
+    let mut proto = JobDecl::proto("[n]");
+    proto.rdeps = vec![
+        RdepDecl::WhenScheduled("sAL\0\0\0\0\0\0\0[n]:".into()),
+        RdepDecl::WhenScheduled("etu;\0[n]:[n]".into()),
+    ];
+    proto.now = true;
+    let manifest = Manifest {
+        jobs: vec![proto],
+        ..Manifest::default()
+    };
+    let opts = PlanOptions {
+        allow_missing_deps: true,
+        max_name_bytes: 64 << 10,
+        ..PlanOptions::default()
+    };
+    let mut p = Planner::new(&manifest, opts).expect("loads");
+    let Ok(Step::Done(names)) = p.create("c", &[], None) else {
+        panic!("c is created");
+    };
+    let _ = p.start(&names);
+    let _ = p.start_deferred();
+    let bytes: usize = (0..p.len() as u32).map(|i| p.name(ProcId(i)).len()).sum();
+    assert!(bytes <= 64 << 10, "{bytes} bytes of names in {} procs", p.len());
+    assert!(p.len() > 1, "the rdeps ran");
+}
