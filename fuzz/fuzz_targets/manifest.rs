@@ -56,8 +56,13 @@ fuzz_target!(|i: Input| {
         jobs,
         ..Manifest::default()
     };
+    // The bounds are the defaults scaled down, so that a graph that grows to them (which the
+    // defaults allow, and bound) takes milliseconds here instead of seconds; what is looked
+    // for is a panic or growth past them.
     let opts = PlanOptions {
         allow_missing_deps: i.allow_missing,
+        max_procs: 20_000,
+        max_name_bytes: 1 << 20,
         ..PlanOptions::default()
     };
     let Ok(mut p) = Planner::new(&manifest, opts) else {
