@@ -1231,6 +1231,10 @@ fn rdeps_that_keep_injecting_new_names_stop_at_the_total_of_name_bytes() {
     let _ = p.start(&names);
     let _ = p.start_deferred();
     let bytes: usize = (0..p.len() as u32).map(|i| p.name(ProcId(i)).len()).sum();
-    assert!(bytes <= 64 << 10, "{bytes} bytes of names in {} procs", p.len());
+    assert!(
+        bytes <= 64 << 10,
+        "{bytes} bytes of names in {} procs",
+        p.len()
+    );
     assert!(p.len() > 1, "the rdeps ran");
 }
