@@ -100,7 +100,12 @@ async fn or_interrupted_on<T>(
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
     tokio::select! {
-        r = work => r,
+        // Work that fails because the signal stopped it (a `describe` the
+        // signal interrupted) ends as the signal, not as its own error.
+        r = work => match (r, *ch.borrow()) {
+            (Err(_), Some(n)) => Err(Interrupted(n).into()),
+            (r, _) => r,
+        },
         n = wait_on(ch) => Err(Interrupted(n).into()),
     }
 }
@@ -129,5 +134,18 @@ mod tests {
             None,
             "the process-wide signal is untouched"
         );
+    }
+
+    #[tokio::test]
+    async fn work_that_fails_after_a_signal_ends_as_the_signal() {
+        let ch: &'static watch::Sender<Option<u8>> = Box::leak(Box::new(watch::channel(None).0));
+        // The signal arrives while the work runs, and the work fails because of it (as a
+        // `describe` the signal stopped): the work's error is the only branch ready.
+        let work = async {
+            ch.send_replace(Some(15));
+            Err::<(), _>(anyhow::anyhow!("describe interrupted"))
+        };
+        let e = or_interrupted_on(ch, work).await.unwrap_err();
+        assert_eq!(e.downcast_ref::<Interrupted>(), Some(&Interrupted(15)));
     }
 }
