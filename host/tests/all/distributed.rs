@@ -335,6 +335,16 @@ fn test_limits() -> parproc_host::remote::wire::JobLimits {
     }
 }
 
+/// The record of the proc `name` in a JSON report.
+fn proc_of<'a>(report: &'a Json, name: &str) -> &'a Json {
+    report["procs"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no procs in {report}"))
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no {name} in {report}"))
+}
+
 #[test]
 fn a_scenario_of_every_group_has_the_same_outcomes_through_two_workers_as_locally() {
     let dir = scratch("same");
@@ -623,12 +633,7 @@ fn a_worker_refuses_what_its_policy_does_not_allow_and_keeps_serving() {
         &["--max-memory", "128MiB", "--timeout", "20s"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let func0 = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "func0")
-        .unwrap();
+    let func0 = proc_of(&report, "func0");
     assert_eq!(func0["reason"]["kind"], "not_granted", "{func0}");
     let message = func0["reason"]["message"].as_str().unwrap();
     assert!(
@@ -643,12 +648,7 @@ fn a_worker_refuses_what_its_policy_does_not_allow_and_keeps_serving() {
         &dir.join("untimed"),
         &["--max-memory", "32MiB"],
     );
-    let func1 = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "func1")
-        .unwrap();
+    let func1 = proc_of(&report, "func1");
     assert!(
         func1["reason"]["message"]
             .as_str()
@@ -678,21 +678,11 @@ fn files_are_granted_by_guest_path_from_the_workers_own_directory() {
     let _a = worker(&nats, "a", &["--dir", &spec]);
     let (out, report) = run(Some(&nats), wasm::READS, &dir.join("run"), &["cat"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let cat = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "cat")
-        .unwrap();
+    let cat = proc_of(&report, "cat");
     assert_eq!(cat["result"], "on the worker", "{cat}");
     // A proc needing a directory the worker does not offer fails naming its policy.
     let (_, report) = run(Some(&nats), wasm::READS, &dir.join("rw"), &["write_out"]);
-    let w = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "write_out")
-        .unwrap();
+    let w = proc_of(&report, "write_out");
     assert_eq!(w["reason"]["kind"], "not_granted", "{w}");
     assert!(
         w["reason"]["message"]
@@ -827,12 +817,7 @@ fn a_proc_waiting_on_another_gives_its_worker_slot_back() {
     );
     // The module's `now` procs include ones that fail on purpose (`bad`, `sleepy`).
     assert_eq!(out.status.code(), Some(1), "{}\n{}", stderr(&out), a.text());
-    let parent = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "parent")
-        .unwrap();
+    let parent = proc_of(&report, "parent");
     assert_eq!(parent["state"], "SUCCEEDED", "{parent}");
     assert!(a.text().contains("finished `w::1`"), "{}", a.text());
 }
@@ -1272,11 +1257,7 @@ fn a_tool_the_worker_offers_runs_there_and_one_it_does_not_is_not_granted() {
     let nats = Nats::start(&dir, &[]);
     let tool = format!("p2={}", wasm::TOOL_P2);
     // The tool procs of the fixture are granted `/data` and `/out` too.
-    for d in ["data", "out"] {
-        std::fs::create_dir_all(dir.join(d)).unwrap();
-    }
-    let data = format!("{}::/data", dir.join("data").display());
-    let out_dir = format!("{}::/out:rw", dir.join("out").display());
+    let (data, out_dir) = tool_dirs(&dir);
     let _a = worker(
         &nats,
         "a",
@@ -1289,12 +1270,7 @@ fn a_tool_the_worker_offers_runs_there_and_one_it_does_not_is_not_granted() {
         &["p2::echo"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let echo = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "p2::echo")
-        .unwrap();
+    let echo = proc_of(&report, "p2::echo");
     assert_eq!(echo["result"]["exit"], 0, "{echo}");
     assert_eq!(
         echo["result"]["stdout"], "p2 echo a b c\nGREETING=hi\n",
@@ -1309,12 +1285,7 @@ fn a_tool_the_worker_offers_runs_there_and_one_it_does_not_is_not_granted() {
         &dir.join("none"),
         &["p2::echo"],
     );
-    let echo = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "p2::echo")
-        .unwrap();
+    let echo = proc_of(&report, "p2::echo");
     assert_eq!(echo["reason"]["kind"], "not_granted", "{echo}");
     assert!(echo["reason"]["message"].as_str().unwrap().contains("not granted: tool `p2`")
             && echo["reason"]["message"].as_str().unwrap().contains("on worker `b`, whose policy offers directories /data (read-only), /out; no environment; no network; no tools"), "{echo}");
@@ -1340,12 +1311,7 @@ fn a_proc_that_keeps_losing_its_worker_fails_instead_of_running_forever() {
     let mut c = coordinator;
     assert_eq!(c.child.wait().unwrap().code(), Some(1), "{}", c.text());
     let report: Json = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    let func1 = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "func1")
-        .unwrap();
+    let func1 = proc_of(&report, "func1");
     assert_eq!(func1["reason"]["kind"], "host_error", "{func1}");
     let message = func1["reason"]["message"].as_str().unwrap();
     assert!(
@@ -1429,12 +1395,7 @@ fn a_proc_every_worker_refuses_fails_with_each_workers_reason() {
         &["p2::echo"],
     );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let echo = report["procs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["name"] == "p2::echo")
-        .unwrap();
+    let echo = proc_of(&report, "p2::echo");
     assert_eq!(echo["reason"]["kind"], "not_granted", "{echo}");
     let message = echo["reason"]["message"].as_str().unwrap();
     assert!(
