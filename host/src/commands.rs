@@ -436,7 +436,7 @@ async fn worker_cmd(args: crate::cli::WorkerArgs) -> anyhow::Result<ExitStatus> 
         max_fuel: args.max_fuel,
         max_memory: args.max_memory,
         max_timeout: args.max_timeout,
-        grants: args.grants().map_err(anyhow::Error::msg)?,
+        grants: args.grant.grants(false).map_err(anyhow::Error::msg)?,
         runtime,
         cache,
         module_dir,

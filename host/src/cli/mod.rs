@@ -418,7 +418,7 @@ mod remote;
 mod sandbox;
 
 pub use remote::{CoordinatorArgs, NatsArgs, WorkerArgs};
-pub use sandbox::{SandboxArgs, Total};
+pub use sandbox::{GrantArgs, SandboxArgs, Total};
 
 #[cfg(test)]
 mod tests {

@@ -7,8 +7,6 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CacheArgs, parse_count, parse_duration, parse_size};
-use crate::policy::Grants;
-use crate::policy::{DirGrant, NetAddr};
 use crate::remote::conn::{AuthSources, NatsConfig, Tls};
 
 /// Where the NATS server is and how to log in. Secrets come from the
@@ -132,28 +130,10 @@ pub struct WorkerArgs {
     /// The most memory of all procs at once on this worker.
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_total_memory: Option<u64>,
-    /// A directory this worker offers: the proc's guest path maps to HOST here
-    /// (repeatable; as `run --dir`).
-    #[arg(long, value_name = "HOST[::GUEST][:rw]", value_parser = crate::policy::parse_dir_grant)]
-    pub dir: Vec<DirGrant>,
-    /// An environment variable this worker offers (as `run --env`).
-    #[arg(long, value_name = "NAME[=VALUE]", value_parser = crate::policy::parse_env_grant)]
-    pub env: Vec<(String, String)>,
-    /// A network address this worker lets procs reach (as `run --allow-net`).
-    #[arg(long, value_name = "HOST:PORT", value_parser = crate::policy::parse_net_addr)]
-    pub allow_net: Vec<NetAddr>,
-    /// An HTTP origin this worker lets procs reach (as `run --allow-http`).
-    #[arg(long, value_name = "SCHEME://HOST[:PORT]", value_parser = crate::policy::parse_origin_pattern)]
-    pub allow_http: Vec<crate::policy::OriginPattern>,
-    /// A PEM file of roots the HTTP client trusts besides the Mozilla roots.
-    #[arg(long, value_name = "FILE", value_parser = crate::policy::parse_ca_file)]
-    pub http_ca: Vec<crate::policy::CaFile>,
-    /// A WASI tool this worker offers (as `run --tool`).
-    #[arg(long, value_name = "NAME=PATH.wasm[#blake3=HEX]", value_parser = crate::policy::parse_tool_grant)]
-    pub tool: Vec<crate::policy::ToolGrant>,
-    /// A data directory of a tool this worker offers (as `run --tool-dir`).
-    #[arg(long, value_name = "NAME=HOST::GUEST", value_parser = crate::policy::parse_tool_dir)]
-    pub tool_dir: Vec<(String, DirGrant)>,
+    /// What this worker offers procs, by guest path and tool name, as `run`
+    /// grants it.
+    #[command(flatten)]
+    pub grant: super::sandbox::GrantArgs,
     /// Where fetched modules are kept, by digest [default: next to the
     /// compile cache, else a private temporary directory].
     #[arg(long, value_name = "DIR")]
@@ -164,20 +144,4 @@ pub struct WorkerArgs {
     /// The compile cache.
     #[command(flatten)]
     pub cache: CacheArgs,
-}
-
-impl WorkerArgs {
-    /// What the worker offers procs; `Err` names a `--tool-dir` of a tool no
-    /// `--tool` names.
-    pub fn grants(&self) -> Result<Grants, String> {
-        Ok(Grants {
-            dirs: self.dir.clone(),
-            env: self.env.clone(),
-            net: self.allow_net.clone(),
-            input: false,
-            tools: super::sandbox::tools_with_dirs(&self.tool, &self.tool_dir)?,
-            http: self.allow_http.clone(),
-            http_ca: self.http_ca.clone(),
-        })
-    }
 }

@@ -67,6 +67,44 @@ pub struct SandboxArgs {
     /// Memory cap of the declarations instance [default: 512MiB].
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub decl_memory: Option<u64>,
+    /// Directories, environment, network, HTTP and tools.
+    #[command(flatten)]
+    pub grant: GrantArgs,
+    /// The most bytes one tool run may write under its private `/tmp`; past
+    /// it writes there fail (`insufficient-space`) [default: 1GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub tool_tmp_size: Option<u64>,
+    /// Reproducible runs: every proc gets randomness seeded from its name and
+    /// args, a clock that stands still (2000-01-01), and a results view holding
+    /// only its deps and the procs it waited for. Not for procs that need real
+    /// randomness (keys, tokens) or the real time.
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Take proc stores from pre-reserved slots (wasmtime's pooling allocator,
+    /// one slot per `--max-live` store): about half the cost per proc, for
+    /// address space reserved up front (about 4 GiB per memory slot; it fails
+    /// to start under a tight `ulimit -v`).
+    #[arg(long)]
+    pub pooling: bool,
+    /// Plan the targets, print each proc's effective budgets and exactly what
+    /// it may touch, and run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--max-total-memory`: a size or no total.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    /// A total in bytes.
+    Bytes(u64),
+    /// No host-wide total.
+    Unbounded,
+}
+
+/// The capability grants: the flags `run` and `worker` share (a worker
+/// offers what `run` grants).
+#[derive(Debug, Clone, Args)]
+pub struct GrantArgs {
     /// Grant a host directory to the procs that declare its guest path:
     /// `HOST[::GUEST][:rw]` (GUEST defaults to HOST's absolute path; read-only
     /// unless it ends in `:rw`; repeatable).
@@ -100,53 +138,31 @@ pub struct SandboxArgs {
     /// its sandbox (like `--tool-dir yosys=share::/share`; repeatable).
     #[arg(long, value_name = "NAME=HOST::GUEST", value_parser = crate::policy::parse_tool_dir)]
     pub tool_dir: Vec<(String, DirGrant)>,
-    /// The most bytes one tool run may write under its private `/tmp`; past
-    /// it writes there fail (`insufficient-space`) [default: 1GiB].
-    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
-    pub tool_tmp_size: Option<u64>,
-    /// Reproducible runs: every proc gets randomness seeded from its name and
-    /// args, a clock that stands still (2000-01-01), and a results view holding
-    /// only its deps and the procs it waited for. Not for procs that need real
-    /// randomness (keys, tokens) or the real time.
-    #[arg(long)]
-    pub deterministic: bool,
-    /// Take proc stores from pre-reserved slots (wasmtime's pooling allocator,
-    /// one slot per `--max-live` store): about half the cost per proc, for
-    /// address space reserved up front (about 4 GiB per memory slot; it fails
-    /// to start under a tight `ulimit -v`).
-    #[arg(long)]
-    pub pooling: bool,
-    /// Plan the targets, print each proc's effective budgets and exactly what
-    /// it may touch, and run nothing.
-    #[arg(long)]
-    pub dry_run: bool,
 }
 
-/// `--max-total-memory`: a size or no total.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Total {
-    /// A total in bytes.
-    Bytes(u64),
-    /// No host-wide total.
-    Unbounded,
-}
-
-/// `--tool` grants with their `--tool-dir` directories attached; `Err` names a
-/// `--tool-dir` of a tool no `--tool` names.
-pub(crate) fn tools_with_dirs(
-    tool: &[ToolGrant],
-    tool_dir: &[(String, DirGrant)],
-) -> Result<Vec<ToolGrant>, String> {
-    let mut tools = tool.to_vec();
-    for (name, dir) in tool_dir {
-        let Some(tool) = tools.iter_mut().rev().find(|t| &t.name == name) else {
-            return Err(format!(
-                "`--tool-dir {name}=…` is for a tool no `--tool` names; add `--tool {name}=PATH.wasm`"
-            ));
-        };
-        tool.dirs.push(dir.clone());
+impl GrantArgs {
+    /// The grants from these flags (`input` is `--input`); `Err` names a
+    /// `--tool-dir` of a tool no `--tool` names.
+    pub fn grants(&self, input: bool) -> Result<Grants, String> {
+        let mut tools = self.tool.clone();
+        for (name, dir) in &self.tool_dir {
+            let Some(tool) = tools.iter_mut().rev().find(|t| &t.name == name) else {
+                return Err(format!(
+                    "`--tool-dir {name}=…` is for a tool no `--tool` names; add `--tool {name}=PATH.wasm`"
+                ));
+            };
+            tool.dirs.push(dir.clone());
+        }
+        Ok(Grants {
+            dirs: self.dir.clone(),
+            env: self.env.clone(),
+            net: self.allow_net.clone(),
+            input,
+            tools,
+            http: self.allow_http.clone(),
+            http_ca: self.http_ca.clone(),
+        })
     }
-    Ok(tools)
 }
 
 fn parse_fuel_arg(s: &str) -> Result<LimitArg<u64>, String> {
@@ -199,16 +215,7 @@ impl SandboxArgs {
     /// The grants from these flags (`input` is `--input`); `Err` names a
     /// `--tool-dir` of a tool no `--tool` names.
     pub fn grants(&self, input: bool) -> Result<Grants, String> {
-        let tools = tools_with_dirs(&self.tool, &self.tool_dir)?;
-        Ok(Grants {
-            dirs: self.dir.clone(),
-            env: self.env.clone(),
-            net: self.allow_net.clone(),
-            input,
-            tools,
-            http: self.allow_http.clone(),
-            http_ca: self.http_ca.clone(),
-        })
+        self.grant.grants(input)
     }
 
     /// `config` with these budgets and the deterministic view.
