@@ -517,29 +517,14 @@ async fn handle(
 }
 
 async fn claim(worker: &Worker, job: &Job, coordinator_beat: Duration) -> Option<ClaimReply> {
-    let payload: bytes::Bytes = serde_json::to_vec(&Claim {
+    let payload = serde_json::to_vec(&Claim {
         job: job.job,
         worker: worker.policy.name.clone(),
     })
-    .ok()?
-    .into();
-    let started = Instant::now();
+    .ok()?;
     let subject = wire::to_coordinator(&job.run, "claim");
-    loop {
-        match worker
-            .link
-            .client
-            .request(subject.clone(), payload.clone())
-            .await
-        {
-            Ok(reply) => return serde_json::from_slice(&reply.payload).ok(),
-            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => return None,
-            Err(_) if started.elapsed() >= coordinator_beat * 2 && worker.link.state.is_up() => {
-                return None;
-            }
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
+    let reply = ask_coordinator(worker, subject, payload.into(), coordinator_beat).await?;
+    serde_json::from_slice(&reply.payload).ok()
 }
 
 async fn send_done(worker: &Worker, job: &Job, done: Done, coordinator_beat: Duration) {
@@ -547,35 +532,42 @@ async fn send_done(worker: &Worker, job: &Job, done: Done, coordinator_beat: Dur
         return;
     };
     let subject = wire::to_coordinator(&job.run, "done");
+    let Some(reply) = ask_coordinator(worker, subject, payload, coordinator_beat).await else {
+        return;
+    };
+    if let Ok(DoneReply::Stale) = serde_json::from_slice(&reply.payload) {
+        event(&format!(
+            "the report of attempt {} was ignored: the proc was given to another worker",
+            done.attempt
+        ));
+    }
+}
+
+/// Ask a run's coordinator, asking again every 200 ms until it answers.
+/// `None` when nobody listens on the subject (the coordinator is gone), or when
+/// it stayed silent for twice its heartbeat while the link was up (time with
+/// the server away does not count).
+async fn ask_coordinator(
+    worker: &Worker,
+    subject: String,
+    payload: bytes::Bytes,
+    coordinator_beat: Duration,
+) -> Option<async_nats::Message> {
     let mut silent_since = Instant::now();
     loop {
-        match worker
+        let asked = worker
             .link
             .client
             .request(subject.clone(), payload.clone())
-            .await
-        {
-            Ok(reply) => {
-                if let Ok(DoneReply::Stale) = serde_json::from_slice(&reply.payload) {
-                    event(&format!(
-                        "the report of attempt {} was ignored: the proc was given to another \
-                         worker",
-                        done.attempt
-                    ));
-                }
-                return;
-            }
-            Err(e) => {
-                if !worker.link.state.is_up() {
-                    silent_since = Instant::now();
-                } else if e.kind() == async_nats::RequestErrorKind::NoResponders
-                    || silent_since.elapsed() > coordinator_beat * 2
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
+            .await;
+        match asked {
+            Ok(reply) => return Some(reply),
+            Err(_) if !worker.link.state.is_up() => silent_since = Instant::now(),
+            Err(e) if e.kind() == async_nats::RequestErrorKind::NoResponders => return None,
+            Err(_) if silent_since.elapsed() > coordinator_beat * 2 => return None,
+            Err(_) => {}
         }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
