@@ -1177,59 +1177,53 @@ fn no_change_is_a_skip_with_its_reason_kept_and_a_plain_skip_has_none() {
     assert_eq!(p.failure(id("skip")), None);
 }
 
-#[test]
-fn an_rdep_that_keeps_growing_names_stops_at_the_name_limit() {
-    // The input the `manifest` fuzz target found: each proc of the proto `[n]` is made to
-    // inject a proc whose name holds its own twice, which the proto matches again.
+/// A `now` proto `[n]` with these rdeps (the inputs the `manifest` fuzz target found),
+/// after creating and starting `c` under `opts` (missing deps allowed).
+fn self_feeding_rdeps(rdeps: &[&str], wave: i32, opts: PlanOptions) -> Planner {
     let mut proto = JobDecl::proto("[n]");
-    proto.rdeps = vec![RdepDecl::WhenScheduled("ssetu;\0[n]:[n]".into())];
+    proto.rdeps = rdeps
+        .iter()
+        .map(|r| RdepDecl::WhenScheduled((*r).into()))
+        .collect();
     proto.now = true;
-    proto.wave = 108;
+    proto.wave = wave;
     let manifest = Manifest {
         jobs: vec![proto],
         ..Manifest::default()
     };
     let opts = PlanOptions {
         allow_missing_deps: true,
-        ..PlanOptions::default()
+        ..opts
     };
     let mut p = Planner::new(&manifest, opts).expect("loads");
     let Ok(Step::Done(names)) = p.create("c", &[], None) else {
         panic!("c is created");
     };
-    // It ends (before, it doubled names until memory ran out): the proc whose injected rdep
-    // could not be made is failed, as any failed rdep creation fails its target.
     let _ = p.start(&names);
     let _ = p.start_deferred();
+    p
+}
+
+#[test]
+fn an_rdep_that_keeps_growing_names_stops_at_the_name_limit() {
+    // Each proc of the proto `[n]` is made to inject a proc whose name holds its own twice,
+    // which the proto matches again. It ends (before, it doubled names until memory ran
+    // out): the proc whose injected rdep could not be made is failed, as any failed rdep
+    // creation fails its target.
+    let p = self_feeding_rdeps(&["ssetu;\0[n]:[n]"], 108, PlanOptions::default());
     assert!(p.len() < 32, "{} procs", p.len());
 }
 
 #[test]
 fn rdeps_that_keep_injecting_new_names_stop_at_the_total_of_name_bytes() {
-    // The next input of the `manifest` fuzz target: every proc of `[n]` injects two longer
-    // names matching `[n]` again, so procs multiply with names of up to 4 KiB each; the
-    // total of name bytes stops them long before memory does.
-    let mut proto = JobDecl::proto("[n]");
-    proto.rdeps = vec![
-        RdepDecl::WhenScheduled("sAL\0\0\0\0\0\0\0[n]:".into()),
-        RdepDecl::WhenScheduled("etu;\0[n]:[n]".into()),
-    ];
-    proto.now = true;
-    let manifest = Manifest {
-        jobs: vec![proto],
-        ..Manifest::default()
-    };
+    // Every proc of `[n]` injects two longer names matching `[n]` again, so procs multiply
+    // with names of up to 4 KiB each; the total of name bytes stops them long before memory
+    // does.
     let opts = PlanOptions {
-        allow_missing_deps: true,
         max_name_bytes: 64 << 10,
         ..PlanOptions::default()
     };
-    let mut p = Planner::new(&manifest, opts).expect("loads");
-    let Ok(Step::Done(names)) = p.create("c", &[], None) else {
-        panic!("c is created");
-    };
-    let _ = p.start(&names);
-    let _ = p.start_deferred();
+    let p = self_feeding_rdeps(&["sAL\0\0\0\0\0\0\0[n]:", "etu;\0[n]:[n]"], 0, opts);
     let bytes: usize = (0..p.len() as u32).map(|i| p.name(ProcId(i)).len()).sum();
     assert!(
         bytes <= 64 << 10,
