@@ -423,11 +423,7 @@ fn example_dynamic_creates_and_waits_for_procs_at_run_time() {
 
 /// A fresh directory under the test target dir.
 fn scratch(tag: &str) -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::fresh_dir(&format!("cli-{tag}"))
 }
 
 /// `run --report` of NOISY's `silent` with the cache in `cache`; the report.

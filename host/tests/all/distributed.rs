@@ -19,11 +19,7 @@ const HOST: &str = env!("CARGO_BIN_EXE_parproc-host");
 
 /// A fresh directory under the test target dir.
 fn scratch(tag: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("dist-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    crate::fresh_dir(&format!("dist-{tag}"))
 }
 
 fn free_port() -> u16 {

@@ -8,11 +8,7 @@ use std::process::{Command, Output};
 use parproc_test_artifacts as wasm;
 
 fn scratch(tag: &str) -> PathBuf {
-    let dir =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("inc-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    crate::fresh_dir(&format!("inc-{tag}"))
 }
 
 /// `parproc-host run --state-dir STATE --report R ARGS...`: the output, and

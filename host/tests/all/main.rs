@@ -9,6 +9,16 @@ pub fn test_cache_dir() -> &'static std::path::Path {
     std::path::Path::new(concat!(env!("CARGO_TARGET_TMPDIR"), "/compile-cache"))
 }
 
+/// A fresh, empty directory `NAME-PID` under the test target dir (a test's own
+/// scratch space; the pid keeps concurrent test runs apart).
+pub fn fresh_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
 mod c_sdk;
 mod certs;
 mod cli;

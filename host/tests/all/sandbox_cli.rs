@@ -8,7 +8,7 @@
 )]
 
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::mpsc;
 
@@ -28,11 +28,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn scratch(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("sandbox-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    std::fs::canonicalize(dir).expect("canonical")
+    std::fs::canonicalize(crate::fresh_dir(&format!("sandbox-cli-{tag}"))).expect("canonical")
 }
 
 /// The summary line of `name`.

@@ -15,11 +15,7 @@ const NO_STORE: &str =
     "no state store given: pass --state-dir DIR or --incremental (or set PARPROC_STATE_DIR)";
 
 fn scratch(tag: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("state-cli-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
+    crate::fresh_dir(&format!("state-cli-{tag}"))
 }
 
 fn host() -> Command {
